@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests' local world needs, if any is missing (needs root on Debian).
+set -euo pipefail
+need=()
+command -v aria2c >/dev/null || need+=(aria2)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v opentracker >/dev/null || [ -x /usr/bin/opentracker ] || need+=(opentracker)
+command -v mktorrent >/dev/null || need+=(mktorrent)
+command -v ansible-playbook >/dev/null || need+=(ansible-core)
+[ -d /usr/lib/python3/dist-packages/ansible_collections/community/digitalocean ] || need+=(ansible)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
+[ -d /usr/share/python-wheels ] && ls /usr/share/python-wheels/wheel-*.whl >/dev/null 2>&1 || need+=(python3-wheel-whl python3-pip)
+command -v unshare >/dev/null || need+=(util-linux)
+command -v pgrep >/dev/null || need+=(procps)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "Missing Debian packages: ${need[*]}. Run as root, or: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,218 @@
+// Typed configuration, read once from the environment (and .env) and validated at start.
+// Every problem names the variable and says what to put there; nothing else reads process.env.
+import path from "node:path";
+import { z } from "zod";
+
+/** One problem with one variable, worded for the person editing .env. */
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      "Dropship cannot start; fix these settings in .env or the environment:\n" +
+        problems.map((p) => `  - ${p.variable}: ${p.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const TELEGRAM_TOKEN = /^\d{3,}:[A-Za-z0-9_-]{20,}$/;
+
+const str = (hint: string) => z.string({ error: hint }).trim().min(1, { error: hint });
+const url = (hint: string) =>
+  str(hint).refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error: hint });
+const int = (hint: string, min: number, max: number) =>
+  z.coerce.number({ error: hint }).int({ error: hint }).min(min, { error: hint }).max(max, { error: hint });
+const num = (hint: string, min: number, max: number) =>
+  z.coerce.number({ error: hint }).min(min, { error: hint }).max(max, { error: hint });
+const bool = (hint: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ["true", "false", "1", "0", "yes", "no"].includes(v), { error: hint })
+    .transform((v) => ["true", "1", "yes"].includes(v));
+const idList = (hint: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^\d+(\s*,\s*\d+)*$/.test(v), { error: hint })
+    .transform((v) => (v === "" ? [] : v.split(",").map((s) => Number(s.trim()))));
+const wordList = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? [] : v.split(/[\s,]+/).filter(Boolean)));
+
+/** The schema, keyed by environment variable; defaults are the production values. */
+const envSchema = z.object({
+  TELEGRAM_BOT_TOKEN: str("set the bot token from @BotFather, e.g. 123456:ABC-DEF...").refine(
+    (v) => TELEGRAM_TOKEN.test(v),
+    { error: "this does not look like a bot token; copy it from @BotFather (digits, a colon, then 35 characters)" },
+  ),
+  TELEGRAM_API_ROOT: url("an http(s) URL of the Bot API server, e.g. https://api.telegram.org").default(
+    "https://api.telegram.org",
+  ),
+  OWNER_ID: int("your numeric Telegram user id (ask @userinfobot), e.g. 123456789", 1, Number.MAX_SAFE_INTEGER),
+  ALLOWED_USER_IDS: idList("comma-separated numeric Telegram user ids, e.g. 111,222 (or leave empty)").default([]),
+  DO_TOKEN: str("a DigitalOcean personal access token with read+write scope (cloud.digitalocean.com → API)"),
+  DO_API_URL: url("the DigitalOcean API base URL including /v2, e.g. https://api.digitalocean.com/v2").default(
+    "https://api.digitalocean.com/v2",
+  ),
+  DO_REGION: str("a DigitalOcean region slug, e.g. fra1").default("fra1"),
+  DO_SIZE: str("a DigitalOcean size slug, e.g. s-1vcpu-1gb").default("s-1vcpu-1gb"),
+  DO_IMAGE: str("a DigitalOcean image slug, e.g. debian-12-x64").default("debian-12-x64"),
+  DO_BOOT_TIMEOUT_SECONDS: int("seconds to wait for a droplet to become active and answer SSH, e.g. 300", 10, 3600).default(300),
+  DATA_DIR: str("a directory for the database, keys and downloads, e.g. ./data").default("./data"),
+  PUBLIC_BASE_URL: url("the URL users reach the download server at, e.g. https://files.example.com").default(
+    "http://127.0.0.1:8080",
+  ),
+  HTTP_LISTEN: str("host:port for the download server, e.g. 127.0.0.1:8080")
+    .refine((v) => /^[^\s:]+:\d{1,5}$/.test(v) && Number(v.split(":").pop()) <= 65535, {
+      error: "host:port for the download server, e.g. 127.0.0.1:8080 (port 0 picks a free one)",
+    })
+    .default("127.0.0.1:8080"),
+  LINK_SIGNING_KEY: str("a random secret of at least 32 characters; generate one with: openssl rand -hex 32").refine(
+    (v) => v.length >= 32,
+    { error: "too short: use at least 32 characters; generate one with: openssl rand -hex 32" },
+  ),
+  LINK_TTL_HOURS: num("hours a download link stays valid, e.g. 24", 0.01, 24 * 365).default(24),
+  DOWNLOAD_RETENTION_HOURS: num("hours downloaded files are kept, e.g. 72", 0.01, 24 * 365).default(72),
+  SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB as Telegram documents").default(true),
+  BUDGET_PER_JOB_USD: num("the most one job may cost in US dollars, e.g. 1.00", 0.01, 10_000).default(1),
+  BUDGET_MONTHLY_USD: num("the most all jobs may cost per calendar month in US dollars, e.g. 20", 0.01, 100_000).default(20),
+  PROGRESS_EDIT_SECONDS: num("seconds between progress edits of a job's message, e.g. 5", 0.2, 120).default(5),
+  TORRENT_SPEED_MBPS: num("expected droplet download speed in MB/s for estimates, e.g. 50", 0.01, 10_000).default(50),
+  TORRENT_METADATA_TIMEOUT_SECONDS: int("seconds to wait for a magnet's metadata, e.g. 120", 5, 86_400).default(120),
+  TORRENT_STALL_TIMEOUT_SECONDS: int("seconds at zero speed before a torrent is given up, e.g. 300", 5, 86_400).default(300),
+  TORRENT_TRACKERS: wordList.default([]),
+  TORRENT_DHT_ENTRY_POINT: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || /^[^\s:]+:\d{1,5}$/.test(v), { error: "host:port, e.g. dht.transmissionbt.com:6881" })
+    .default("dht.transmissionbt.com:6881"),
+  ARIA2_EXTRA_OPTIONS: wordList.default([]),
+  PIP_INDEX_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || URL.canParse(v), { error: "a PEP 503 index URL, e.g. https://pypi.org/simple" })
+    .default(""),
+  PIP_EXTRA_ARGS: wordList.default([]),
+  GALAXY_SERVER: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || URL.canParse(v), { error: "a Galaxy server URL, e.g. https://galaxy.ansible.com" })
+    .default(""),
+  COLLECTION_TARBALL_DIR: z.string().trim().default(""),
+  VENV_ROOT: str("a directory on each host for Dropship's virtualenvs, e.g. ~/.dropship/venvs").default("~/.dropship/venvs"),
+  VENV_GC_UNUSED_DAYS: num("days a virtualenv may stay unused before it is removed, e.g. 30", 0.001, 3650).default(30),
+  VENV_MIN_FREE_MB: int("free disk in MB a host must have to build a virtualenv, e.g. 1024", 0, 10_000_000).default(1024),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
+    error: "one of trace, debug, info, warn, error, fatal, silent",
+  }).default("info"),
+  LOG_PRETTY: bool("true for human-readable logs, false for JSON").default(false),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+export interface Config {
+  telegram: { token: string; apiRoot: string };
+  access: { ownerId: number; allowedUserIds: number[] };
+  digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
+  dataDir: string;
+  web: {
+    publicBaseUrl: string;
+    listenHost: string;
+    listenPort: number;
+    signingKey: string;
+    linkTtlMs: number;
+    retentionMs: number;
+    sendFilesToTelegram: boolean;
+  };
+  budget: { perJobUsd: number; monthlyUsd: number };
+  progress: { editIntervalMs: number };
+  torrent: {
+    speedBytesPerSecond: number;
+    metadataTimeoutSeconds: number;
+    stallTimeoutSeconds: number;
+    trackers: string[];
+    dhtEntryPoint: string | null;
+    aria2ExtraOptions: string[];
+  };
+  packages: { pipIndexUrl: string | null; pipExtraArgs: string[]; galaxyServer: string | null; collectionTarballDir: string | null };
+  venv: { root: string; gcUnusedMs: number; minFreeMb: number };
+  log: { level: RawEnv["LOG_LEVEL"]; pretty: boolean };
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set": `FOO=` in .env should fall back to the default or be reported missing.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const seen = new Set<string>();
+    const problems: ConfigProblem[] = [];
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? "(environment)");
+      if (seen.has(variable)) continue;
+      seen.add(variable);
+      const missing = cleaned[variable] === undefined;
+      problems.push({ variable, message: missing ? `missing; ${issue.message}` : `invalid value; ${issue.message}` });
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const [listenHost, listenPort] = splitHostPort(e.HTTP_LISTEN);
+  const owner = e.OWNER_ID;
+  return {
+    telegram: { token: e.TELEGRAM_BOT_TOKEN, apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, "") },
+    access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))] },
+    digitalOcean: {
+      token: e.DO_TOKEN,
+      apiUrl: e.DO_API_URL.replace(/\/+$/, ""),
+      region: e.DO_REGION,
+      size: e.DO_SIZE,
+      image: e.DO_IMAGE,
+      bootTimeoutMs: e.DO_BOOT_TIMEOUT_SECONDS * 1000,
+    },
+    dataDir: path.resolve(e.DATA_DIR),
+    web: {
+      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
+      listenHost,
+      listenPort,
+      signingKey: e.LINK_SIGNING_KEY,
+      linkTtlMs: e.LINK_TTL_HOURS * 3_600_000,
+      retentionMs: e.DOWNLOAD_RETENTION_HOURS * 3_600_000,
+      sendFilesToTelegram: e.SEND_FILES_TO_TELEGRAM,
+    },
+    budget: { perJobUsd: e.BUDGET_PER_JOB_USD, monthlyUsd: e.BUDGET_MONTHLY_USD },
+    progress: { editIntervalMs: Math.round(e.PROGRESS_EDIT_SECONDS * 1000) },
+    torrent: {
+      speedBytesPerSecond: e.TORRENT_SPEED_MBPS * 1_000_000,
+      metadataTimeoutSeconds: e.TORRENT_METADATA_TIMEOUT_SECONDS,
+      stallTimeoutSeconds: e.TORRENT_STALL_TIMEOUT_SECONDS,
+      trackers: e.TORRENT_TRACKERS,
+      dhtEntryPoint: e.TORRENT_DHT_ENTRY_POINT === "" ? null : e.TORRENT_DHT_ENTRY_POINT,
+      aria2ExtraOptions: e.ARIA2_EXTRA_OPTIONS,
+    },
+    packages: {
+      pipIndexUrl: e.PIP_INDEX_URL === "" ? null : e.PIP_INDEX_URL,
+      pipExtraArgs: e.PIP_EXTRA_ARGS,
+      galaxyServer: e.GALAXY_SERVER === "" ? null : e.GALAXY_SERVER,
+      collectionTarballDir: e.COLLECTION_TARBALL_DIR === "" ? null : path.resolve(e.COLLECTION_TARBALL_DIR),
+    },
+    venv: { root: e.VENV_ROOT, gcUnusedMs: e.VENV_GC_UNUSED_DAYS * 86_400_000, minFreeMb: e.VENV_MIN_FREE_MB },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+  };
+}
+
+function splitHostPort(v: string): [string, number] {
+  const i = v.lastIndexOf(":");
+  return [v.slice(0, i), Number(v.slice(i + 1))];
+}
+
+/** The variables that must be set; the rest have defaults. Used by docs and tests. */
+export const REQUIRED_VARIABLES = ["TELEGRAM_BOT_TOKEN", "OWNER_ID", "DO_TOKEN", "LINK_SIGNING_KEY"] as const;
+export const ALL_VARIABLES = Object.keys(envSchema.shape) as (keyof RawEnv)[];

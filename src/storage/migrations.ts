@@ -1,0 +1,105 @@
+// Versioned schema migrations, applied in order at start. Never edit a shipped migration: add a new one.
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+      CREATE TABLE users (
+        telegram_id INTEGER PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('owner', 'user')),
+        display_name TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind IN ('torrent', 'playbook')),
+        owner_id INTEGER NOT NULL,
+        chat_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        input TEXT NOT NULL,            -- JSON: what the user asked for
+        data TEXT NOT NULL DEFAULT '{}', -- JSON: what the job has learned (names, sizes, message ids)
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX jobs_owner ON jobs (owner_id, created_at DESC);
+      CREATE INDEX jobs_state ON jobs (state);
+      CREATE TABLE job_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL REFERENCES jobs (id),
+        at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX job_events_job ON job_events (job_id, id);
+      CREATE TABLE droplets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER REFERENCES jobs (id),
+        do_id INTEGER UNIQUE,           -- NULL until the create call answered
+        name TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        region TEXT NOT NULL,
+        size TEXT NOT NULL,
+        price_hourly REAL NOT NULL,
+        ip TEXT,
+        host_key_public TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('requested', 'created', 'active', 'destroying', 'destroyed', 'failed')),
+        requested_at INTEGER NOT NULL,
+        created_at INTEGER,
+        destroyed_at INTEGER
+      );
+      CREATE INDEX droplets_state ON droplets (state);
+      CREATE TABLE hosts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        address TEXT NOT NULL,
+        port INTEGER NOT NULL DEFAULT 22,
+        username TEXT NOT NULL,
+        host_key TEXT,                  -- pinned on first use (base64 of the key blob)
+        added_by INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE venvs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host TEXT NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        spec TEXT NOT NULL,             -- JSON of the normalised VenvSpec
+        status TEXT NOT NULL CHECK (status IN ('building', 'ready', 'broken', 'removed')),
+        pinned INTEGER NOT NULL DEFAULT 0,
+        in_use INTEGER NOT NULL DEFAULT 0,
+        size_bytes INTEGER,
+        build_ms INTEGER,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        UNIQUE (host, name)
+      );
+      CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL
+      );
+      CREATE TABLE spend (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER REFERENCES jobs (id),
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('estimate', 'actual')),
+        usd REAL NOT NULL,
+        detail TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX spend_user_at ON spend (user_id, at);
+      CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
+];

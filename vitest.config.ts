@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Tests start real processes (sshd, aria2, ansible); two cores here, so keep parallelism modest.
+    maxWorkers: 3,
+    fileParallelism: true,
+  },
+});
