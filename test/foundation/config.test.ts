@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig } from "../../src/config.js";
+
+const valid = {
+  TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghi",
+  OWNER_ID: "42",
+  DO_TOKEN: "dop_v1_0123456789abcdef",
+  LINK_SIGNING_KEY: "0123456789abcdef0123456789abcdef",
+};
+
+function problemsOf(env: Record<string, string | undefined>) {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("accepts the four required variables and fills production defaults", () => {
+    const c = loadConfig(valid);
+    expect(c.telegram.apiRoot).toBe("https://api.telegram.org");
+    expect(c.digitalOcean.apiUrl).toBe("https://api.digitalocean.com/v2");
+    expect(c.access).toEqual({ ownerId: 42, allowedUserIds: [] });
+    expect(c.web.listenPort).toBe(8080);
+    expect(c.progress.editIntervalMs).toBe(5000);
+    expect(c.dataDir).toMatch(/\/data$/);
+  });
+
+  it("names every missing required variable at once, saying what to put there", () => {
+    const problems = problemsOf({});
+    expect(problems.map((p) => p.variable).sort()).toEqual([...REQUIRED_VARIABLES].sort());
+    for (const p of problems) expect(p.message).toMatch(/^missing; /);
+    expect(problems.find((p) => p.variable === "LINK_SIGNING_KEY")!.message).toContain("openssl rand -hex 32");
+  });
+
+  it("treats an empty value as missing", () => {
+    expect(problemsOf({ ...valid, DO_TOKEN: "  " })).toEqual([
+      { variable: "DO_TOKEN", message: expect.stringMatching(/^missing; .*personal access token/) },
+    ]);
+  });
+
+  // One malformed value per variable that can be malformed: each is reported by name, alone.
+  const malformed: Record<string, string> = {
+    TELEGRAM_BOT_TOKEN: "not-a-token",
+    TELEGRAM_API_ROOT: "ftp://x",
+    OWNER_ID: "alice",
+    ALLOWED_USER_IDS: "1,bob",
+    DO_API_URL: "api.digitalocean.com",
+    DO_BOOT_TIMEOUT_SECONDS: "3",
+    PUBLIC_BASE_URL: "files.example.com",
+    HTTP_LISTEN: "8080",
+    LINK_SIGNING_KEY: "short",
+    LINK_TTL_HOURS: "-1",
+    DOWNLOAD_RETENTION_HOURS: "soon",
+    SEND_FILES_TO_TELEGRAM: "maybe",
+    BUDGET_PER_JOB_USD: "0",
+    BUDGET_MONTHLY_USD: "lots",
+    PROGRESS_EDIT_SECONDS: "0",
+    TORRENT_SPEED_MBPS: "fast",
+    TORRENT_METADATA_TIMEOUT_SECONDS: "1.5",
+    TORRENT_STALL_TIMEOUT_SECONDS: "1",
+    TORRENT_DHT_ENTRY_POINT: "nohost",
+    PIP_INDEX_URL: "not a url",
+    GALAXY_SERVER: "::",
+    VENV_GC_UNUSED_DAYS: "0",
+    VENV_MIN_FREE_MB: "-5",
+    LOG_LEVEL: "loud",
+    LOG_PRETTY: "sometimes",
+  };
+  for (const [variable, value] of Object.entries(malformed)) {
+    it(`reports a malformed ${variable}`, () => {
+      const problems = problemsOf({ ...valid, [variable]: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]!.variable).toBe(variable);
+      expect(problems[0]!.message).toMatch(/^invalid value; \S/);
+    });
+  }
+
+  it("covers every variable it knows in this test (required, malformed or free-form)", () => {
+    const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
+    const covered = new Set([...REQUIRED_VARIABLES, ...Object.keys(malformed), ...freeForm]);
+    expect(ALL_VARIABLES.filter((v) => !covered.has(v))).toEqual([]);
+  });
+
+  it("parses lists, booleans and the listen address", () => {
+    const c = loadConfig({
+      ...valid,
+      ALLOWED_USER_IDS: "7, 8,42",
+      HTTP_LISTEN: "0.0.0.0:9000",
+      SEND_FILES_TO_TELEGRAM: "no",
+      TORRENT_TRACKERS: "http://a/announce, udp://b:80",
+      ARIA2_EXTRA_OPTIONS: "--enable-dht=false --interface=127.0.0.1",
+      TELEGRAM_API_ROOT: "http://127.0.0.1:9/",
+    });
+    expect(c.access.allowedUserIds).toEqual([7, 8]);
+    expect([c.web.listenHost, c.web.listenPort]).toEqual(["0.0.0.0", 9000]);
+    expect(c.web.sendFilesToTelegram).toBe(false);
+    expect(c.torrent.trackers).toEqual(["http://a/announce", "udp://b:80"]);
+    expect(c.torrent.aria2ExtraOptions).toEqual(["--enable-dht=false", "--interface=127.0.0.1"]);
+    expect(c.telegram.apiRoot).toBe("http://127.0.0.1:9");
+  });
+
+  it("never puts a secret value into its error message", () => {
+    const err = (() => {
+      try {
+        loadConfig({ ...valid, TELEGRAM_BOT_TOKEN: "123:secretsecretsecret", LINK_SIGNING_KEY: "tinysecret" });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err!.message).not.toContain("secretsecretsecret");
+    expect(err!.message).not.toContain("tinysecret");
+  });
+});
