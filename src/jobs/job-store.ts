@@ -93,6 +93,19 @@ export class JobStore {
     })();
   }
 
+  /**
+   * Moves a job from exactly `from` to `to`; false if it was not in `from`.
+   * This is what makes a double press of Start start one job.
+   */
+  transitionIf(id: number, from: string, to: string, opts: { detail?: string; data?: Record<string, unknown> } = {}): boolean {
+    return this.db.transaction(() => {
+      const job = this.get(id);
+      if (!job || job.state !== from) return false;
+      this.transition(id, to, opts);
+      return true;
+    })();
+  }
+
   /** Merges facts into a job's data without a state change (names, sizes, message ids). */
   patchData(id: number, data: Record<string, unknown>): void {
     this.db.transaction(() => {

@@ -1,0 +1,59 @@
+// ProvisionPort over ansible-playbook: runs playbooks/provision_torrent_droplet.yml against one droplet, host key pinned.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ProvisionPort } from "../jobs/torrent-ports.js";
+import { PLAYBOOKS_DIR, failureSummary, runPlaybook } from "./run-playbook.js";
+
+export interface DropletProvisionerOptions {
+  /** Resolves to the pinned torrent virtualenv's path (built on first use). */
+  venvPath: () => Promise<string>;
+  /** The bot's SSH private key file. */
+  privateKeyFile: string;
+  timeoutMs?: number;
+}
+
+export function createDropletProvisioner(opts: DropletProvisionerOptions): ProvisionPort {
+  return {
+    async provision(target, { signal, onTask }) {
+      const venv = await opts.venvPath();
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-prov-"));
+      try {
+        const knownHosts = path.join(work, "known_hosts");
+        // Pin the key the bot generated for this droplet: the first connection is already verified.
+        fs.writeFileSync(knownHosts, `${target.ip} ${target.hostKeyPublic.trim().split(/\s+/).slice(0, 2).join(" ")}\n`);
+        const inventory = path.join(work, "inventory.yml");
+        fs.writeFileSync(
+          inventory,
+          JSON.stringify({
+            droplet: {
+              hosts: {
+                [target.ip]: {
+                  ansible_host: target.ip,
+                  ansible_user: "root",
+                  ansible_ssh_private_key_file: opts.privateKeyFile,
+                  ansible_ssh_common_args: `-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+                  ansible_python_interpreter: "/usr/bin/python3",
+                },
+              },
+            },
+          }),
+        );
+        const outcome = await runPlaybook({
+          venvPath: venv,
+          playbook: path.join(PLAYBOOKS_DIR, "provision_torrent_droplet.yml"),
+          inventory,
+          extraVars: { download_dir: target.downloadDir },
+          signal,
+          timeoutMs: opts.timeoutMs ?? 600_000,
+          onEvent: (e) => {
+            if (e.event === "task") onTask?.(e.name);
+          },
+        });
+        if (outcome.code !== 0) throw new Error(`provisioning the droplet failed: ${failureSummary(outcome)}`);
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    },
+  };
+}
