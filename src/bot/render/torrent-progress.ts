@@ -1,0 +1,71 @@
+// The one live message of a running torrent job: the phases, a text progress bar and the cost so far.
+import { formatBytes, formatDuration, formatPercent, formatSpeed, formatUsd, progressBar, shortenMiddle } from "./format.js";
+import { escapeHtml, fitMessage } from "./telegram-html.js";
+import type { RenderedMessage } from "./torrent-card.js";
+
+/** The phases a user sees, in order; each maps to one or more job states. */
+export const TORRENT_PHASES = [
+  { id: "creating", label: "Creating droplet" },
+  { id: "booting", label: "Booting" },
+  { id: "provisioning", label: "Provisioning" },
+  { id: "metadata", label: "Fetching metadata" },
+  { id: "downloading", label: "Downloading" },
+  { id: "transferring", label: "Transferring" },
+  { id: "cleaning", label: "Cleaning up" },
+] as const;
+
+export type TorrentPhase = (typeof TORRENT_PHASES)[number]["id"];
+
+export interface ByteProgress {
+  completedBytes: number;
+  totalBytes: number;
+  speedBytesPerSecond: number;
+  etaSeconds?: number | null;
+}
+
+export interface TorrentProgressInput {
+  phase: TorrentPhase;
+  name: string | null;
+  download?: (ByteProgress & { seeders: number; peers: number }) | null;
+  transfer?: (ByteProgress & { filesDone?: number; filesTotal?: number }) | null;
+  costSoFarUsd: number;
+  elapsedSeconds: number;
+  /** A short detail for the current phase, e.g. the provisioning task's name; plain text. */
+  detail?: string | null;
+}
+
+const MARK = { done: "✅", current: "▶️", pending: "▫️" };
+
+export function renderTorrentProgress(input: TorrentProgressInput): RenderedMessage {
+  const current = TORRENT_PHASES.findIndex((p) => p.id === input.phase);
+  const lines = [`⏬ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`, ""];
+  TORRENT_PHASES.forEach((phase, i) => {
+    const mark = i < current ? MARK.done : i === current ? MARK.current : MARK.pending;
+    lines.push(`${mark} ${phase.label}`);
+    if (i !== current) return;
+    if (input.detail) lines.push(`<i>${escapeHtml(shortenMiddle(input.detail, 120))}</i>`);
+    if (phase.id === "downloading" && input.download) {
+      lines.push(...byteLines(input.download));
+      lines.push(`Seeders ${input.download.seeders} · peers ${input.download.peers}`);
+    }
+    if (phase.id === "transferring" && input.transfer) {
+      lines.push(...byteLines(input.transfer));
+      const { filesDone, filesTotal } = input.transfer;
+      if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
+    }
+  });
+  lines.push("", `Elapsed ${formatDuration(input.elapsedSeconds)} · cost so far ${formatUsd(input.costSoFarUsd)}`);
+  return { text: fitMessage(lines.join("\n")) };
+}
+
+/** "<code>▓▓▓░░░</code> 42%" and "210 MiB of 500 MiB · 12.3 MiB/s · ETA 24s"; no bar until the total is known. */
+function byteLines(p: ByteProgress): string[] {
+  const speed = formatSpeed(p.speedBytesPerSecond);
+  if (p.totalBytes <= 0) return [`${formatBytes(p.completedBytes)} · ${speed}`];
+  const fraction = p.completedBytes / p.totalBytes;
+  const eta = p.etaSeconds == null ? "" : ` · ETA ${formatDuration(p.etaSeconds)}`;
+  return [
+    `<code>${progressBar(fraction)}</code> ${formatPercent(fraction)}`,
+    `${formatBytes(p.completedBytes)} of ${formatBytes(p.totalBytes)} · ${speed}${eta}`,
+  ];
+}

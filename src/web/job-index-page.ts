@@ -1,0 +1,59 @@
+// The small HTML page listing one job's files with sizes and signed links; every name is HTML-escaped.
+
+export interface IndexEntry {
+  relPath: string;
+  size: number;
+  url: string;
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
+/** Bytes in binary units, e.g. 1536 → "1.5 KiB". */
+export function humanSize(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+export function renderJobIndexPage(opts: { jobId: string; entries: IndexEntry[]; expiresAt: Date }): string {
+  const total = opts.entries.reduce((sum, e) => sum + e.size, 0);
+  const rows = opts.entries
+    .map(
+      (e) =>
+        `<tr><td><a href="${escapeHtml(e.url)}" download>${escapeHtml(e.relPath)}</a></td>` +
+        `<td class="size" title="${e.size} bytes">${humanSize(e.size)}</td></tr>`,
+    )
+    .join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<title>Dropship job ${escapeHtml(opts.jobId)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em; }
+table { border-collapse: collapse; width: 100%; }
+td { padding: .3em .6em; border-bottom: 1px solid #ddd; word-break: break-all; }
+td.size { text-align: right; white-space: nowrap; word-break: normal; }
+</style>
+</head>
+<body>
+<h1>Job ${escapeHtml(opts.jobId)}</h1>
+<p>${opts.entries.length} file${opts.entries.length === 1 ? "" : "s"}, ${humanSize(total)}. Links expire ${escapeHtml(opts.expiresAt.toISOString())}.</p>
+<table>
+${rows}
+</table>
+</body>
+</html>
+`;
+}
