@@ -1,0 +1,221 @@
+// The composition root: config → database → adapters → jobs → bot and web server. main.ts adds signals; tests call it directly.
+import fs from "node:fs";
+import path from "node:path";
+import { Api } from "grammy";
+import { autoRetry } from "@grammyjs/auto-retry";
+import type { Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { openDatabase, type Db } from "./storage/database.js";
+import { createKvStore } from "./storage/kv-store.js";
+import { JobStore } from "./jobs/job-store.js";
+import { DropletLedger } from "./jobs/droplet-ledger.js";
+import { DropletReaper } from "./jobs/droplet-reaper.js";
+import { TorrentJobRunner } from "./jobs/torrent-job.js";
+import { TorrentQuoter } from "./jobs/torrent-quote.js";
+import type { DropletPort } from "./jobs/torrent-ports.js";
+import { createDigitalOceanClient } from "./cloud/digitalocean-client.js";
+import { createDigitalOceanProvider } from "./cloud/digitalocean-provider.js";
+import type { CloudProvider } from "./cloud/cloud-provider.js";
+import { buildUserData, generateHostKeyPair } from "./cloud/cloud-init.js";
+import { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
+import { createDropletSsh } from "./remote/droplet-ssh.js";
+import { createDropletProvisioner } from "./ansible/provision-droplet.js";
+import { createDropletTorrentClient } from "./torrent/droplet-torrent-client.js";
+import { createDownloadServer, createRetentionSweeper, markDelivered } from "./web/index.js";
+import { createBot, type DropshipBot } from "./bot/create-bot.js";
+import { torrentFeature } from "./bot/features/torrent.js";
+import { TorrentPresenter } from "./bot/torrent-presenter.js";
+import { createTorrentVenvProvider } from "./venv/torrent-venv.js";
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  jobs: JobStore;
+  ledger: DropletLedger;
+  runner: TorrentJobRunner;
+  presenter: TorrentPresenter;
+  bot: DropshipBot;
+  botKey: BotKey;
+  /** The port the download server listens on (useful when HTTP_LISTEN asks for port 0). */
+  webPort: number;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  /** Card buttons stop working after this long (default 1 h). */
+  cardTtlMs?: number;
+}
+
+export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.log.level,
+      pretty: config.log.pretty,
+      secrets: [config.telegram.token, config.digitalOcean.token, config.web.signingKey],
+    });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const db = openDatabase(path.join(config.dataDir, "dropship.sqlite"));
+  const botKey = loadOrCreateBotKey(path.join(config.dataDir, "keys"));
+  const jobs = new JobStore(db);
+  const ledger = new DropletLedger(db);
+  const downloadsDir = path.join(config.dataDir, "downloads");
+
+  const cloud = createDigitalOceanProvider({
+    client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger }),
+    logger,
+  });
+  const droplets = dropletPort(cloud, botKey);
+  const torrentVenv = createTorrentVenvProvider({ config, db, logger });
+
+  const web = createDownloadServer({
+    filesRoot: downloadsDir,
+    publicBaseUrl: config.web.publicBaseUrl,
+    signingKey: config.web.signingKey,
+    linkTtlMs: config.web.linkTtlMs,
+    logger,
+  });
+  const { port: webPort } = await web.listen(config.web.listenHost, config.web.listenPort);
+  const sweeper = createRetentionSweeper({ filesRoot: downloadsDir, retentionMs: config.web.retentionMs, logger });
+  sweeper.start();
+
+  // The presenter edits messages outside any update, so it has its own Api with the same retry policy.
+  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot });
+  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+  const presenter = new TorrentPresenter({
+    api,
+    jobs,
+    downloadsDir,
+    editIntervalMs: config.progress.editIntervalMs,
+    sendDocuments: config.web.sendFilesToTelegram,
+    links: { signJobLinks: (id, paths) => web.signJobLinks(id, paths) },
+    markDelivered: (id) => markDelivered(downloadsDir, id),
+    logger,
+  });
+  const runner = new TorrentJobRunner({
+    store: jobs,
+    ledger,
+    cloud: droplets,
+    cloudInit: {
+      generateHostKey: () => generateHostKeyPair(),
+      userData: (hostKey) => buildUserData({ hostKey, authorizedKeys: [botKey.publicKey], packages: ["aria2"] }),
+    },
+    ssh: createDropletSsh({ privateKey: botKey.privateKey }),
+    provisioner: createDropletProvisioner({ venvPath: torrentVenv, privateKeyFile: botKey.privateKeyPath }),
+    torrents: createDropletTorrentClient({
+      metadataTimeoutSeconds: config.torrent.metadataTimeoutSeconds,
+      stallTimeoutSeconds: config.torrent.stallTimeoutSeconds,
+      trackers: config.torrent.trackers,
+      dhtEntryPoint: config.torrent.dhtEntryPoint,
+      extraOptions: config.torrent.aria2ExtraOptions,
+    }),
+    settings: {
+      region: config.digitalOcean.region,
+      size: config.digitalOcean.size,
+      image: config.digitalOcean.image,
+      bootTimeoutMs: config.digitalOcean.bootTimeoutMs,
+      downloadsDir,
+      perJobBudgetUsd: config.budget.perJobUsd,
+    },
+    logger,
+    onEvent: (e) => presenter.handle(e),
+  });
+
+  const reaper = new DropletReaper({
+    cloud: droplets,
+    ledger,
+    store: jobs,
+    runningJobIds: () => runner.runningJobIds(),
+    logger,
+    onInterrupted: (jobId, message) => {
+      const job = jobs.get(jobId);
+      if (job) void api.sendMessage(job.chatId, `Job ${jobId}: ${message}`).catch((err: unknown) => logger.warn({ err }, "could not tell the owner"));
+    },
+  });
+  await reaper.recoverAfterRestart();
+  reaper.start();
+
+  const quoter = new TorrentQuoter({
+    sizes: cloud,
+    store: jobs,
+    settings: {
+      size: config.digitalOcean.size,
+      region: config.digitalOcean.region,
+      speedBytesPerSecond: config.torrent.speedBytesPerSecond,
+      perJobBudgetUsd: config.budget.perJobUsd,
+      monthlyBudgetUsd: config.budget.monthlyUsd,
+    },
+  });
+  const bot = createBot(config, {
+    logger,
+    kv: <T>(ns: string) => createKvStore<T>(db, ns),
+    jobs,
+    cancelJob: (jobId, userId) => cancelJob(jobs, runner, jobId, userId),
+    features: [
+      torrentFeature({
+        jobs,
+        quoter,
+        runner,
+        presenter,
+        cardTtlMs: options.cardTtlMs ?? 3_600_000,
+        fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
+      }),
+    ],
+  });
+  await bot.start();
+  logger.info({ webPort, dataDir: config.dataDir }, "Dropship started");
+
+  let stopped: Promise<void> | null = null;
+  const stop = () =>
+    (stopped ??= (async () => {
+      logger.info("stopping: polling first, then running jobs (their droplets are destroyed)");
+      await bot.stop();
+      await runner.stopAll();
+      await presenter.idle();
+      reaper.stop();
+      await sweeper.stop();
+      await web.close();
+      db.close();
+      logger.info("stopped");
+    })());
+  return { config, logger, db, jobs, ledger, runner, presenter, bot, botKey, webPort, stop };
+}
+
+/** The job engine's view of DigitalOcean, with the bot's key and the configured size. */
+function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
+  return {
+    async priceHourly(size) {
+      const s = await cloud.getSize(size);
+      if (!s) throw new Error(`DigitalOcean does not offer the size ${size}; set DO_SIZE to one it lists`);
+      return s.priceHourly;
+    },
+    ensureSshKey: () => cloud.ensureSshKey("dropship", botKey.publicKey),
+    create: (spec) => cloud.createDroplet(spec),
+    waitUntilActive: async (id, o) => ({ ip: (await cloud.waitUntilActive(id, o)).ip }),
+    destroy: (id) => cloud.destroyDroplet(id),
+    listByTag: async (tag) =>
+      (await cloud.listDropletsByTag(tag)).map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt.toISOString() })),
+  };
+}
+
+async function cancelJob(jobs: JobStore, runner: TorrentJobRunner, jobId: number, userId: number): Promise<{ ok: boolean; message: string }> {
+  const job = jobs.get(jobId);
+  if (!job || job.ownerId !== userId) return { ok: false, message: `You have no job ${jobId}.` };
+  if (job.state === "estimated" && jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "cancelled with /cancel" })) {
+    return { ok: true, message: `Job ${jobId} cancelled; nothing was created.` };
+  }
+  if (runner.isRunning(jobId)) {
+    await runner.cancel(jobId);
+    const cost = jobs.spendForJob(jobId).actual ?? 0;
+    return { ok: true, message: `Job ${jobId} cancelled; its droplet is destroyed. It cost $${cost.toFixed(4)}.` };
+  }
+  return { ok: false, message: `Job ${jobId} has already finished (${job.state}).` };
+}
+
+async function fetchTelegramFile(config: Config, filePath: string): Promise<Buffer> {
+  const res = await fetch(`${config.telegram.apiRoot}/file/bot${config.telegram.token}/${filePath}`);
+  if (!res.ok) throw new Error(`Telegram refused the file download (HTTP ${res.status})`);
+  return Buffer.from(await res.arrayBuffer());
+}

@@ -1,0 +1,48 @@
+// Entry point for `npm start`: load .env, validate config, start the app, stop cleanly on SIGTERM/SIGINT.
+import fs from "node:fs";
+import { parse as parseDotenv } from "dotenv";
+import { ConfigError, loadConfig } from "./config.js";
+import { startApp } from "./app.js";
+
+function readEnv(): Record<string, string | undefined> {
+  // .env fills in what the real environment does not set; the environment wins.
+  const file = process.env.DROPSHIP_ENV_FILE ?? ".env";
+  const fromFile = fs.existsSync(file) ? parseDotenv(fs.readFileSync(file)) : {};
+  return { ...fromFile, ...process.env };
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(readEnv());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await startApp(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, "shutdown requested");
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  // Start-up failures (unreachable Telegram, a bad token) end here: one line, no stack, no secrets.
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`Dropship could not start: ${message.replace(/bot\d+:[A-Za-z0-9_-]+/g, "bot[Redacted]")}\n`);
+  process.exit(1);
+});
