@@ -45,6 +45,11 @@ const wordList = z
   .string()
   .trim()
   .transform((v) => (v === "" ? [] : v.split(/[\s,]+/).filter(Boolean)));
+// Command-line options may contain commas themselves (--bt-tracker=a,b): split on white space only.
+const optionList = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? [] : v.split(/\s+/).filter(Boolean)));
 
 /** The schema, keyed by environment variable; defaults are the production values. */
 const envSchema = z.object({
@@ -93,13 +98,13 @@ const envSchema = z.object({
     .trim()
     .refine((v) => v === "" || /^[^\s:]+:\d{1,5}$/.test(v), { error: "host:port, e.g. dht.transmissionbt.com:6881" })
     .default("dht.transmissionbt.com:6881"),
-  ARIA2_EXTRA_OPTIONS: wordList.default([]),
+  ARIA2_EXTRA_OPTIONS: optionList.default([]),
   PIP_INDEX_URL: z
     .string()
     .trim()
     .refine((v) => v === "" || URL.canParse(v), { error: "a PEP 503 index URL, e.g. https://pypi.org/simple" })
     .default(""),
-  PIP_EXTRA_ARGS: wordList.default([]),
+  PIP_EXTRA_ARGS: optionList.default([]),
   GALAXY_SERVER: z
     .string()
     .trim()

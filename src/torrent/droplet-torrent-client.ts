@@ -1,6 +1,6 @@
 // TorrentClientPort: starts aria2c on the droplet over SSH and drives it over JSON-RPC through the SSH tunnel.
 import { randomBytes, randomInt } from "node:crypto";
-import type { DropletSession, TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent-ports.js";
+import type { TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent-ports.js";
 import { buildAria2Command, aria2DaemonShellLine } from "./aria2-command.js";
 import { Aria2Client, TorrentDownloadError } from "./aria2-client.js";
 import type { TorrentProgress } from "./torrent-progress.js";
