@@ -1,0 +1,127 @@
+// Benchmark: playbook analysis on a generated project (≥500 YAML files, ≥10,000 tasks) vs ansible-playbook --syntax-check.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resourceUsage } from "node:process";
+import { pathToFileURL } from "node:url";
+import { analyzeProject } from "../src/analysis/index.js";
+import type { BenchResult } from "./types.js";
+
+const ROLES = 100;
+const TASK_FILES_PER_ROLE = 4; // main.yml + 3 included files
+const TASKS_PER_FILE = 26;
+const PLAYBOOKS = 20;
+
+// A mix of what real projects contain: builtin short names, routed short names, FQCNs, Jinja plugins.
+const TASK_TEMPLATES = [
+  (i: number) => `- name: package ${i}\n  ansible.builtin.package:\n    name: pkg${i}\n    state: present`,
+  (i: number) => `- name: firewall ${i}\n  ufw:\n    rule: allow\n    port: "${1000 + i}"`,
+  (i: number) => `- name: template ${i}\n  template:\n    src: t${i}.j2\n    dest: /etc/t${i}\n  notify: restart`,
+  (i: number) => `- name: facts ${i}\n  set_fact:\n    v${i}: "{{ data | community.general.json_query('a[${i}]') | default([]) }}"`,
+  (i: number) => `- name: sysctl ${i}\n  ansible.posix.sysctl:\n    name: net.x${i}\n    value: "1"\n  when: x is defined and y | bool`,
+  (i: number) => `- name: db ${i}\n  community.postgresql.postgresql_db:\n    name: db${i}\n  become: true`,
+  (i: number) => `- name: lookup ${i}\n  debug:\n    msg: "{{ lookup('ansible.builtin.env', 'HOME') }} ${i}"`,
+  (i: number) => `- name: docker ${i}\n  docker_container:\n    name: c${i}\n    image: nginx`,
+  (i: number) => `- block:\n    - name: inner ${i}\n      ansible.builtin.command: echo ${i}\n  rescue:\n    - name: rescue ${i}\n      debug: msg=failed`,
+];
+/** Tasks each template makes (the block holds two). */
+const TASKS_IN_TEMPLATE = TASK_TEMPLATES.map((_, k) => (k === TASK_TEMPLATES.length - 1 ? 2 : 1));
+
+function tasksFile(seed: number, count: number, includes: string[]): { text: string; tasks: number } {
+  const out: string[] = ["---"];
+  let tasks = includes.length;
+  for (const inc of includes) out.push(`- name: include ${inc}\n  ansible.builtin.include_tasks: ${inc}`);
+  for (let i = 0; i < count; i++) {
+    const k = (seed + i) % TASK_TEMPLATES.length;
+    out.push(TASK_TEMPLATES[k]!(seed * 100 + i));
+    tasks += TASKS_IN_TEMPLATE[k]!;
+  }
+  return { text: `${out.join("\n")}\n`, tasks };
+}
+
+/** Writes the project; returns its YAML file and task counts. Roles include each other's files, playbooks share roles. */
+export function generateProject(root: string): { files: number; tasks: number } {
+  let files = 0;
+  let tasks = 0;
+  const write = (rel: string, text: string): void => {
+    mkdirSync(join(root, rel, ".."), { recursive: true });
+    writeFileSync(join(root, rel), text);
+    if (rel.endsWith(".yml")) files++;
+  };
+  for (let r = 0; r < ROLES; r++) {
+    const extra = Array.from({ length: TASK_FILES_PER_ROLE - 1 }, (_, k) => `part${k}.yml`);
+    for (const [k, f] of ["main.yml", ...extra].entries()) {
+      const file = tasksFile(r + k, TASKS_PER_FILE, k === 0 ? extra : []);
+      write(`roles/role${r}/tasks/${f}`, file.text);
+      tasks += file.tasks;
+    }
+    write(`roles/role${r}/handlers/main.yml`, "---\n- name: restart\n  ansible.builtin.service:\n    name: svc\n    state: restarted\n");
+    write(`roles/role${r}/meta/main.yml`, `---\ndependencies: ${r % 10 === 0 ? "[]" : `[role${r - (r % 10)}]`}\n`);
+    tasks += 1;
+  }
+  const perPlaybook = ROLES / PLAYBOOKS;
+  for (let p = 0; p < PLAYBOOKS; p++) {
+    const roles = Array.from({ length: perPlaybook }, (_, k) => `    - role${p * perPlaybook + k}`).join("\n");
+    write(`playbooks/pb${p}.yml`, `---\n- hosts: all\n  gather_facts: false\n  roles:\n${roles}\n  tasks:\n    - ansible.builtin.ping:\n`);
+    tasks++;
+  }
+  write("site.yml", `---\n${Array.from({ length: PLAYBOOKS }, (_, p) => `- import_playbook: playbooks/pb${p}.yml`).join("\n")}\n`);
+  // ansible-playbook looks for roles next to the playbook, so point it at the project's roles/.
+  write("ansible.cfg", "[defaults]\nroles_path = roles\n");
+  write("requirements.yml", "---\ncollections:\n  - community.general\n  - ansible.posix\n  - community.postgresql\n  - community.docker\n");
+  return { files, tasks };
+}
+
+function timeSyntaxCheck(root: string): { ms: number; ok: boolean; stderr: string } | null {
+  const started = process.hrtime.bigint();
+  const r = spawnSync("ansible-playbook", ["--syntax-check", "-i", "localhost,", "site.yml"], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 300_000,
+    env: { ...process.env, ANSIBLE_NOCOLOR: "1", ANSIBLE_LOCAL_TEMP: join(root, ".ansible-tmp"), ANSIBLE_HOME: join(root, ".ansible-home") },
+  });
+  if (r.error) return null;
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, ok: r.status === 0, stderr: r.stderr.slice(-500) };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const root = mkdtempSync(join(tmpdir(), "dropship-bench-analysis-"));
+  try {
+    const { files, tasks } = generateProject(root);
+    const rssBefore = resourceUsage().maxRSS;
+    let started = process.hrtime.bigint();
+    const first = analyzeProject(root);
+    const coldMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const peakDeltaMb = (resourceUsage().maxRSS - rssBefore) / 1024;
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      started = process.hrtime.bigint();
+      analyzeProject(root);
+      runs.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    const warmMs = runs.sort((a, b) => a - b)[2] ?? coldMs;
+    const check = timeSyntaxCheck(root);
+    const detail = { files, tasks, filesRead: first.stats.files, tasksSeen: first.stats.tasks, coldMs, warmRunsMs: runs };
+    const results: BenchResult[] = [
+      { name: "analysis.project_time", value: warmMs, unit: "ms", lowerIsBetter: true, detail },
+      { name: "analysis.project_time_cold", value: coldMs, unit: "ms", lowerIsBetter: true, detail: { note: "first run, index load included" } },
+      { name: "analysis.files_per_s", value: (first.stats.files / warmMs) * 1000, unit: "files/s", lowerIsBetter: false },
+      { name: "analysis.tasks_per_s", value: (first.stats.tasks / warmMs) * 1000, unit: "tasks/s", lowerIsBetter: false },
+      { name: "analysis.peak_rss_delta", value: peakDeltaMb, unit: "MiB", lowerIsBetter: true },
+    ];
+    if (check) {
+      results.push(
+        { name: "analysis.baseline_syntax_check", value: check.ms, unit: "ms", lowerIsBetter: true, detail: { ok: check.ok, stderrTail: check.ok ? "" : check.stderr, command: "ansible-playbook --syntax-check -i localhost, site.yml" } },
+        { name: "analysis.speedup_vs_syntax_check", value: check.ms / warmMs, unit: "x", lowerIsBetter: false },
+      );
+    }
+    return results;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  for (const r of await run()) console.log(`${r.name}: ${r.value.toFixed(2)} ${r.unit}${r.detail ? ` ${JSON.stringify(r.detail)}` : ""}`);
+}

@@ -1,0 +1,51 @@
+// analyzeProject: a playbook file or project directory in, what it needs (and what looks wrong) out.
+import { dirname, resolve } from "node:path";
+import { loadAnsibleIndex, type AnsibleIndex } from "./ansible-index.js";
+import { compileResult } from "./compile-result.js";
+import { NameResolver } from "./name-resolver.js";
+import { walkPlaybook } from "./play-walker.js";
+import { chooseEntry, findLocalPlugins, readAnsibleCfg } from "./project-files.js";
+import { scanProjectExtras } from "./project-scan.js";
+import { readRequirements } from "./requirements-file.js";
+import type { AnalysisResult, AnalyzeOptions } from "./types.js";
+import { DEFAULT_WALKER_LIMITS, ProjectWalker, type WalkerLimits } from "./walker.js";
+
+export interface AnalyzeDeps {
+  /** The routing/requirements index; the committed one (loaded once per process) by default. */
+  index?: AnsibleIndex;
+  limits?: Partial<WalkerLimits>;
+}
+
+/**
+ * Analyses a playbook file or a project directory. Synchronous (pure file reads, no network).
+ * Throws AnalysisInputError for bad input (invalid YAML, not a playbook, cycles, paths leaving the project...).
+ */
+export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps = {}): AnalysisResult {
+  const { paths, entry } = chooseEntry(path, opts.entry);
+  const index = opts.index ?? loadAnsibleIndex();
+  const cfg = readAnsibleCfg(paths);
+  const local = findLocalPlugins(paths, [dirname(entry), ...(cfg?.library ?? []).map((l) => resolve(paths.root, l))]);
+  const walker = new ProjectWalker(paths, index, cfg?.rolesPath ?? [], { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  walkPlaybook(walker, entry);
+  const base = {
+    abs: entry,
+    rel: paths.rel(entry),
+    doc: walker.load(entry),
+    searchList: [],
+    controller: true,
+    roleDir: null,
+    playDir: dirname(entry),
+    chain: [],
+  };
+  scanProjectExtras(walker, cfg, base);
+  const declared = readRequirements(paths, (abs) => walker.load(abs));
+  return compileResult({
+    root: paths.root,
+    entry: paths.rel(entry),
+    index,
+    resolver: new NameResolver(index, local),
+    findings: walker.findings,
+    declared,
+    localCollections: new Set(local.collections.keys()),
+  });
+}

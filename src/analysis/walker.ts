@@ -1,0 +1,240 @@
+// Follows a project from its entry playbook: files (parsed once), task files, roles and their dependencies.
+import { dirname, join, resolve } from "node:path";
+import type { AnsibleIndex } from "./ansible-index.js";
+import { Findings } from "./findings.js";
+import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
+import { isDir, type ProjectPaths } from "./project-files.js";
+import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
+import { AnalysisInputError, type PluginKind } from "./types.js";
+import type { RoleOptions, WalkContext, WalkerApi } from "./walker-api.js";
+import { DEFAULT_YAML_LIMITS, loadYamlFile, type LoadedYaml, type YamlLimits } from "./yaml-source.js";
+
+export interface WalkerLimits extends YamlLimits {
+  /** Most files read in one analysis. */
+  maxFiles: number;
+}
+
+export const DEFAULT_WALKER_LIMITS: WalkerLimits = { ...DEFAULT_YAML_LIMITS, maxFiles: 20_000 };
+
+const MAIN = (dir: string, base: string): string[] =>
+  [base, `${base}.yml`, `${base}.yaml`, `${base}.json`].map((b) => join(dir, b));
+
+export class ProjectWalker implements WalkerApi {
+  readonly findings = new Findings();
+  private readonly cache = new Map<string, LoadedYaml>();
+  private readonly walked = new Set<string>();
+  private readonly scanned = new WeakSet<object>();
+
+  constructor(
+    readonly paths: ProjectPaths,
+    readonly index: AnsibleIndex,
+    readonly rolesPath: string[] = [],
+    private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
+  ) {}
+
+  /** Parses a file once; every later use gets the same result. */
+  load(abs: string): LoadedYaml {
+    let doc = this.cache.get(abs);
+    if (!doc) {
+      if (this.cache.size >= this.limits.maxFiles) {
+        throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
+      }
+      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits);
+      this.cache.set(abs, doc);
+      this.findings.files.add(doc.file);
+      if (doc.vaultEncrypted) this.findings.vault.push({ file: doc.file, line: 1 });
+      for (const line of doc.vaultLines) this.findings.vault.push({ file: doc.file, line });
+    }
+    return doc;
+  }
+
+  get filesRead(): number {
+    return this.cache.size;
+  }
+
+  recordUse(kind: PluginKind, name: string, ctx: WalkContext, line: number, controller: boolean): void {
+    if (isTemplated(name)) {
+      this.findings.warn(`${ctx.rel}:${line}: templated ${kind === "modules" ? "module" : kind} name ${name}; not resolved`);
+      return;
+    }
+    this.findings.uses.push({ kind, name: name.trim(), file: ctx.rel, line, controller, searchList: ctx.searchList });
+  }
+
+  moduleDefaults(value: unknown, ctx: WalkContext, line: number): void {
+    const entries = Array.isArray(value) ? value : [value];
+    for (const entry of entries) {
+      if (!isRecord(entry)) continue;
+      for (const key of Object.keys(entry)) {
+        if (key.startsWith("group/")) this.findings.groups.push({ group: key.slice(6), file: ctx.rel, line });
+        else this.recordUse("modules", key, ctx, line, ctx.controller);
+      }
+      this.scanValue(entry, ctx, line);
+    }
+  }
+
+  /** Jinja plugin references in any value; Jinja plugins always run on the controller. */
+  scanValue(value: unknown, ctx: WalkContext, line: number): void {
+    const refs: JinjaRef[] = [];
+    this.collectTemplates(value, refs, 0);
+    this.recordRefs(refs, ctx, line);
+  }
+
+  scanConditional(value: unknown, ctx: WalkContext, line: number): void {
+    const refs: JinjaRef[] = [];
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v !== "string") continue;
+      if (isTemplated(v)) scanTemplate(v, refs);
+      else scanExpression(v, refs);
+    }
+    this.recordRefs(refs, ctx, line);
+  }
+
+  private collectTemplates(value: unknown, refs: JinjaRef[], depth: number): void {
+    if (typeof value === "string") {
+      scanTemplate(value, refs);
+    } else if (value !== null && typeof value === "object" && depth < 64 && !this.scanned.has(value)) {
+      this.scanned.add(value); // aliases share nodes: scan each once
+      for (const v of Array.isArray(value) ? value : Object.values(value)) this.collectTemplates(v, refs, depth + 1);
+    }
+  }
+
+  /** Jinja plugins do not use the `collections:` search list: they need FQCNs (or ansible-core's routing). */
+  private recordRefs(refs: JinjaRef[], ctx: WalkContext, line: number): void {
+    if (refs.length === 0) return;
+    const jctx = ctx.searchList.length ? { ...ctx, searchList: [] } : ctx;
+    for (const r of refs) this.recordUse(r.kind, r.name, jctx, line, true);
+  }
+
+  /** A vars file (vars_files, role vars/defaults, group_vars): Jinja and vault, nothing else. */
+  scanVarsFile(abs: string, ctx: WalkContext): void {
+    const doc = this.load(abs);
+    const vctx = { ...ctx, abs, rel: doc.file, doc };
+    for (const d of doc.docs) this.scanValue(d, vctx, doc.lineOf(d) || 1);
+  }
+
+  followTaskFile(path: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+    if (isTemplated(path)) {
+      this.findings.warn(`${ctx.rel}:${line}: task file path ${path} is templated; not followed`);
+      return;
+    }
+    const here = dirname(ctx.abs);
+    const candidates = ctx.roleDir
+      ? [resolve(ctx.roleDir, "tasks", path), resolve(here, path), resolve(ctx.roleDir, path), resolve(ctx.playDir, path)]
+      : [resolve(here, path), resolve(ctx.playDir, path)];
+    const abs = this.paths.firstFile(candidates, `${ctx.rel}:${line}`);
+    if (!abs) {
+      this.findings.warn(`${ctx.rel}:${line}: task file ${path} not found`);
+      return;
+    }
+    this.walkTaskFile(abs, ctx, line, dynamic);
+  }
+
+  /** Walks a file of tasks once per (file, search list, side); import cycles are errors, include cycles warnings. */
+  walkTaskFile(abs: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+    if (!this.enter(abs, ctx, line, dynamic)) return;
+    const key = `${abs}|${ctx.searchList.join(",")}|${ctx.controller}|${ctx.roleDir ?? ""}`;
+    if (this.walked.has(key)) return;
+    this.walked.add(key);
+    const doc = this.load(abs);
+    const top = doc.docs[0];
+    if (top !== null && top !== undefined && !Array.isArray(top)) {
+      throw new AnalysisInputError(`${doc.file}: not a task list (included from ${ctx.rel}:${line})`, doc.file);
+    }
+    walkTasks(this, top, { ...ctx, abs, rel: doc.file, doc, chain: [...ctx.chain, abs] }, "the file");
+  }
+
+  /** Cycle check for a file or role about to be walked; returns false when the walk must stop here. */
+  enter(key: string, ctx: WalkContext, line: number, dynamic: boolean): boolean {
+    if (!ctx.chain.includes(key)) return true;
+    const cycle = [...ctx.chain.slice(ctx.chain.indexOf(key)), key].map((p) => this.paths.rel(p)).join(" → ");
+    if (dynamic) {
+      this.findings.warn(`${ctx.rel}:${line}: include cycle ${cycle}; not followed further`);
+      return false;
+    }
+    throw new AnalysisInputError(`${ctx.rel}:${line}: import cycle ${cycle}`, ctx.rel, line);
+  }
+
+  followRole(name: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
+    if (isTemplated(name)) {
+      this.findings.warn(`${ctx.rel}:${line}: role name ${name} is templated; not followed`);
+      return;
+    }
+    const dir = this.findRole(name, ctx);
+    const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(name) && !name.includes("/");
+    if (!dir) {
+      const collection = fqcn ? name.split(".").slice(0, 2).join(".") : null;
+      this.findings.roles.push({ name, dir: null, collection, file: ctx.rel, line });
+      return;
+    }
+    this.findings.roles.push({ name, dir: this.paths.rel(dir), collection: null, file: ctx.rel, line });
+    this.walkRole(dir, ctx, line, opts);
+  }
+
+  /** Role search: roles/ next to the playbook, the project's roles/, roles_path, sibling roles, the project itself. */
+  private findRole(name: string, ctx: WalkContext): string | null {
+    const root = this.paths.root;
+    const parts = name.split(".");
+    const candidates =
+      name.includes("/")
+        ? [resolve(ctx.playDir, name), resolve(root, name)]
+        : [
+            join(ctx.playDir, "roles", name),
+            join(root, "roles", name),
+            ...this.rolesPath.map((p) => resolve(root, p, name)),
+            ...(ctx.roleDir ? [join(dirname(ctx.roleDir), name)] : []),
+            join(ctx.playDir, name),
+            join(root, name),
+            ...(parts.length === 3
+              ? [join(root, "collections", "ansible_collections", parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")]
+              : []),
+          ];
+    for (const c of candidates) {
+      if (isDir(c) && ["tasks", "meta", "handlers", "defaults", "vars"].some((d) => isDir(join(c, d)))) {
+        return this.paths.inside(c, ctx.rel);
+      }
+    }
+    return null;
+  }
+
+  private walkRole(dir: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
+    if (!this.enter(dir, ctx, line, opts.dynamic)) return;
+    const key = `role|${dir}|${opts.tasksFrom ?? ""}|${opts.handlersFrom ?? ""}|${ctx.controller}`;
+    if (this.walked.has(key)) return;
+    this.walked.add(key);
+    const metaFile = this.paths.firstFile(MAIN(join(dir, "meta"), "main"), ctx.rel);
+    const meta = metaFile ? this.load(metaFile) : null;
+    const metaTop = meta?.docs[0];
+    // A role searches its own collections: (meta/main.yml), not the play's; a role in a collection searches that too.
+    const own = /\/ansible_collections\/([^/]+)\/([^/]+)\/roles\//.exec(dir);
+    const searchList = [
+      ...(own ? [`${own[1]}.${own[2]}`] : []),
+      ...(isRecord(metaTop) && Array.isArray(metaTop["collections"]) ? metaTop["collections"].map(String) : []),
+    ];
+    const rctx: WalkContext = { ...ctx, roleDir: dir, searchList, chain: [...ctx.chain, dir] };
+    if (meta && isRecord(metaTop)) {
+      const mctx = { ...rctx, abs: metaFile ?? "", rel: meta.file, doc: meta };
+      const deps = metaTop["dependencies"];
+      for (const dep of Array.isArray(deps) ? deps : []) {
+        const depName = typeof dep === "string" ? dep : isRecord(dep) ? (dep["role"] ?? dep["name"]) : undefined;
+        if (typeof depName === "string") this.followRole(depName, mctx, meta.lineOf(dep) || meta.lineOf(deps), { dynamic: false });
+        if (isRecord(dep)) this.scanValue(dep, mctx, meta.lineOf(dep));
+      }
+    }
+    for (const sub of ["defaults", "vars"]) {
+      const f = this.paths.firstFile(MAIN(join(dir, sub), "main"), ctx.rel);
+      if (f) this.scanVarsFile(f, rctx);
+    }
+    const tasks = this.paths.firstFile(MAIN(join(dir, "tasks"), opts.tasksFrom ?? "main"), ctx.rel);
+    if (tasks) this.walkTaskFile(tasks, rctx, line, false);
+    else if (opts.tasksFrom) this.findings.warn(`${ctx.rel}:${line}: tasks_from ${opts.tasksFrom} not found in ${this.paths.rel(dir)}`);
+    const handlers = this.paths.firstFile(MAIN(join(dir, "handlers"), opts.handlersFrom ?? "main"), ctx.rel);
+    if (handlers) this.walkTaskFile(handlers, rctx, line, false);
+  }
+
+  /** Used by the play walker: has the file been seen with this key already? Marks it. */
+  once(key: string): boolean {
+    if (this.walked.has(key)) return false;
+    this.walked.add(key);
+    return true;
+  }
+}
