@@ -1,0 +1,35 @@
+// /help: what the bot does, with examples, and the command list (the same list Telegram's menu shows).
+import { Composer } from "grammy";
+import type { BotContext } from "../context.js";
+import type { BotCommandSpec } from "../deps.js";
+import { escapeHtml } from "../render/telegram-html.js";
+
+export function helpText(commands: BotCommandSpec[]): string {
+  const commandLines = commands
+    .filter((c) => c.command !== "start")
+    .map((c) => escapeHtml(c.usage ?? `/${c.command} — ${c.description}`));
+  return [
+    "<b>Dropship</b> runs throwaway cloud jobs from this chat and shows the cost before anything starts.",
+    "",
+    "<b>Download a torrent</b>",
+    "Paste a magnet link, for example:",
+    "<code>magnet:?xt=urn:btih:c9e15763f722f23e98a29decdfae341b98d53056&amp;dn=debian.iso</code>",
+    "or send a <code>.torrent</code> file. I show the size and estimated cost; press Start and a droplet downloads it. " +
+      "You get a download link (and the file itself when it is under 50 MB); the droplet is destroyed when done.",
+    "",
+    "<b>Run an Ansible playbook</b>",
+    "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code> or <code>.tar.gz</code>). " +
+      "I work out the collections and Python packages it needs, ask which host and any vars_prompt answers, " +
+      "prepare a matching virtualenv and run it, reporting task by task.",
+    "",
+    "<b>Commands</b>",
+    ...commandLines,
+  ].join("\n");
+}
+
+export function helpFeature(commands: BotCommandSpec[]): Composer<BotContext> {
+  const composer = new Composer<BotContext>();
+  const text = helpText(commands);
+  composer.command("help", (ctx) => ctx.reply(text, { parse_mode: "HTML", link_preview_options: { is_disabled: true } }));
+  return composer;
+}

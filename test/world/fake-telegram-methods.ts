@@ -1,0 +1,168 @@
+// The Bot API methods the fake Telegram serves (all but getUpdates, which the server long-polls itself).
+import {
+  ApiError,
+  LIMITS,
+  bad,
+  checkMarkup,
+  formatText,
+  json,
+  type Params,
+  type ReplyMarkup,
+  type SentMessage,
+  type TelegramState,
+  type Upload,
+} from "./fake-telegram-state.js";
+
+type Method = (s: TelegramState, p: Params, uploads: Map<string, Upload>) => unknown;
+
+const sameMarkup = (a?: ReplyMarkup, b?: ReplyMarkup) =>
+  JSON.stringify(a?.inline_keyboard ?? null) === JSON.stringify(b?.inline_keyboard ?? null);
+
+function replyTo(p: Params): number | undefined {
+  const rp = json(p.reply_parameters) as { message_id?: unknown } | undefined;
+  const id = rp?.message_id ?? p.reply_to_message_id;
+  return id === undefined ? undefined : Number(id);
+}
+
+function sendMessage(s: TelegramState, p: Params): unknown {
+  const chat = s.chatFor(p);
+  const t = formatText(p.text, p.parse_mode, p.entities, "text");
+  const reply_markup = checkMarkup(p.reply_markup);
+  const m = s.storeMessage({
+    message_id: s.newMessageId(chat.id),
+    chat_id: chat.id,
+    from_bot: true,
+    date: Math.floor(s.nowMs() / 1000),
+    ...t,
+    reply_markup,
+    reply_to_message_id: replyTo(p),
+    edits: [],
+    deleted: false,
+  });
+  return s.apiMessage(m);
+}
+
+function messageToEdit(s: TelegramState, p: Params): SentMessage {
+  if (p.inline_message_id !== undefined) throw bad("inline messages are not supported by the fake Telegram");
+  const chat = s.chatFor(p);
+  const m = s.findMessage(chat.id, Number(p.message_id));
+  if (!m) throw bad("message to edit not found");
+  if (!m.from_bot) throw bad("message can't be edited");
+  return m;
+}
+
+const NOT_MODIFIED =
+  "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
+
+function applyEdit(s: TelegramState, m: SentMessage, next: Pick<SentMessage, "text" | "entities" | "source" | "parse_mode" | "reply_markup">): unknown {
+  const same =
+    next.text === m.text && JSON.stringify(next.entities) === JSON.stringify(m.entities) && sameMarkup(next.reply_markup, m.reply_markup);
+  if (same) throw bad(NOT_MODIFIED);
+  m.edits.push({ at: s.nowMs(), text: m.text, entities: m.entities, reply_markup: m.reply_markup });
+  Object.assign(m, next);
+  return s.apiMessage(m);
+}
+
+function editMessageText(s: TelegramState, p: Params): unknown {
+  const m = messageToEdit(s, p);
+  if (m.document) throw bad("there is no text in the message to edit");
+  // Like Telegram, an edit without reply_markup removes the inline keyboard.
+  return applyEdit(s, m, { ...formatText(p.text, p.parse_mode, p.entities, "text"), reply_markup: checkMarkup(p.reply_markup) });
+}
+
+function editMessageCaption(s: TelegramState, p: Params): unknown {
+  const m = messageToEdit(s, p);
+  if (!m.document) throw bad("there is no caption in the message to edit");
+  return applyEdit(s, m, { ...formatText(p.caption, p.parse_mode, p.caption_entities, "caption"), reply_markup: checkMarkup(p.reply_markup) });
+}
+
+function editMessageReplyMarkup(s: TelegramState, p: Params): unknown {
+  const m = messageToEdit(s, p);
+  const { text, entities, source, parse_mode } = m;
+  return applyEdit(s, m, { text, entities, source, parse_mode, reply_markup: checkMarkup(p.reply_markup) });
+}
+
+function deleteMessage(s: TelegramState, p: Params): true {
+  const chat = s.chatFor(p);
+  const m = s.findMessage(chat.id, Number(p.message_id));
+  if (!m) throw bad("message to delete not found");
+  m.deleted = true;
+  return true;
+}
+
+function sendDocument(s: TelegramState, p: Params, uploads: Map<string, Upload>): unknown {
+  const chat = s.chatFor(p);
+  const ref = p.document;
+  // Uploads arrive as multipart parts; the server maps each to an attach:// reference.
+  const upload = typeof ref === "string" && ref.startsWith("attach://") ? uploads.get(ref.slice("attach://".length)) : undefined;
+  let file;
+  if (upload) {
+    if (upload.data.length > LIMITS.uploadBytes) throw new ApiError(413, "Request Entity Too Large");
+    if (upload.data.length === 0) throw bad("file must be non-empty");
+    file = s.storeFile(upload.data, { file_name: upload.filename, mime_type: mimeOf(upload) });
+  } else if (typeof ref === "string" && s.files.has(ref)) {
+    file = s.files.get(ref)!;
+  } else if (ref === undefined) {
+    throw bad("parameter \"document\" is required");
+  } else {
+    throw bad("wrong file identifier/HTTP URL specified");
+  }
+  const t = formatText(p.caption, p.parse_mode, p.caption_entities, "caption");
+  const m = s.storeMessage({
+    message_id: s.newMessageId(chat.id),
+    chat_id: chat.id,
+    from_bot: true,
+    date: Math.floor(s.nowMs() / 1000),
+    ...t,
+    document: file,
+    reply_markup: checkMarkup(p.reply_markup),
+    reply_to_message_id: replyTo(p),
+    edits: [],
+    deleted: false,
+  });
+  return s.apiMessage(m);
+}
+
+function mimeOf(u: Upload): string {
+  if (u.contentType && u.contentType !== "application/octet-stream") return u.contentType;
+  const ext = /\.([a-z0-9]+)$/i.exec(u.filename)?.[1]?.toLowerCase();
+  const known: Record<string, string> = {
+    txt: "text/plain",
+    log: "text/plain",
+    json: "application/json",
+    zip: "application/zip",
+    gz: "application/gzip",
+    yml: "application/x-yaml",
+    yaml: "application/x-yaml",
+    torrent: "application/x-bittorrent",
+  };
+  return (ext && known[ext]) ?? "application/octet-stream";
+}
+
+const TRUE = () => true;
+
+export const METHODS: Record<string, Method> = {
+  getme: (s) => ({ ...s.me }),
+  logout: TRUE,
+  close: TRUE,
+  deletewebhook: TRUE,
+  setwebhook: () => {
+    throw bad("the fake Telegram only supports getUpdates");
+  },
+  getwebhookinfo: (s) => ({ url: "", has_custom_certificate: false, pending_update_count: s.updates.length }),
+  sendmessage: sendMessage,
+  editmessagetext: editMessageText,
+  editmessagecaption: editMessageCaption,
+  editmessagereplymarkup: editMessageReplyMarkup,
+  deletemessage: deleteMessage,
+  senddocument: sendDocument,
+  answercallbackquery: (s, p) => s.answerCallback(p),
+  getfile: (s, p) => s.getFile(p),
+  setmycommands: (s, p) => s.setCommands(p),
+  getmycommands: (s, p) => s.getCommands(p),
+  deletemycommands: (s, p) => s.setCommands(p, true),
+  setmydescription: TRUE,
+  setmyshortdescription: TRUE,
+  sendchataction: (s, p) => s.chatAction(p),
+  getchat: (s, p) => ({ ...s.chatFor(p) }),
+};

@@ -1,0 +1,254 @@
+// The fake Telegram Bot API behaves like the real one over real HTTP: plain fetch and a real grammY Bot.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Bot, GrammyError, InputFile } from "grammy";
+import { startFakeTelegram, type FakeTelegram } from "./fake-telegram.js";
+
+const TOKEN = "123456:TEST-token-for-the-fake-api_xyz";
+const alice = { id: 1001, first_name: "Alice", username: "alice" };
+
+let tg: FakeTelegram;
+let bots: Bot[] = [];
+
+beforeEach(async () => {
+  tg = await startFakeTelegram({ token: TOKEN, callbackQueryTimeoutMs: 300 });
+});
+afterEach(async () => {
+  for (const b of bots) if (b.isRunning()) await b.stop();
+  bots = [];
+  await tg.stop();
+});
+
+async function api(method: string, body?: unknown, token = TOKEN): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${tg.apiRoot}/bot${token}/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body ?? {}),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+function newBot(): Bot {
+  const bot = new Bot(TOKEN, { client: { apiRoot: tg.apiRoot } });
+  bots.push(bot);
+  return bot;
+}
+
+describe("fake Telegram over plain HTTP", () => {
+  it("checks the token and the method", async () => {
+    expect(await api("getMe", {}, "1:wrong")).toEqual({ status: 401, json: { ok: false, error_code: 401, description: "Unauthorized" } });
+    expect((await api("noSuchMethod")).json).toEqual({ ok: false, error_code: 404, description: "Not Found" });
+    const me = await api("getMe");
+    expect(me.json).toMatchObject({ ok: true, result: { id: 123456, is_bot: true } });
+  });
+
+  it("accepts query-string and urlencoded parameters like the real API", async () => {
+    tg.sendText(alice, "hi");
+    const q = await fetch(`${tg.apiRoot}/bot${TOKEN}/sendMessage?chat_id=${alice.id}&text=from%20query`);
+    expect(((await q.json()) as { ok: boolean }).ok).toBe(true);
+    const form = await fetch(`${tg.apiRoot}/bot${TOKEN}/sendMessage`, {
+      method: "POST",
+      body: new URLSearchParams({ chat_id: String(alice.id), text: "from form", reply_markup: JSON.stringify({ inline_keyboard: [[{ text: "x", callback_data: "x" }]] }) }),
+    });
+    expect(((await form.json()) as { ok: boolean }).ok).toBe(true);
+    const msgs = tg.messages(alice.id);
+    expect(msgs.map((m) => m.text)).toEqual(["from query", "from form"]);
+    expect(msgs[1]!.reply_markup?.inline_keyboard?.[0]?.[0]?.callback_data).toBe("x");
+  });
+
+  it("long-polls getUpdates: holds until an update arrives, confirms by offset, honours limit", async () => {
+    const started = Date.now();
+    const pending = api("getUpdates", { timeout: 5 });
+    setTimeout(() => tg.sendText(alice, "wake up"), 150);
+    const first = await pending;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    const updates = first.json.result as { update_id: number; message: { text: string } }[];
+    expect(updates.map((u) => u.message.text)).toEqual(["wake up"]);
+
+    tg.sendText(alice, "a");
+    tg.sendText(alice, "b");
+    const limited = (await api("getUpdates", { offset: updates[0]!.update_id + 1, limit: 1 })).json.result as { update_id: number }[];
+    expect(limited).toHaveLength(1);
+    const rest = (await api("getUpdates", { offset: limited[0]!.update_id + 1 })).json.result as unknown[];
+    expect(rest).toHaveLength(1);
+    expect(tg.pendingUpdates()).toBe(1);
+
+    const t0 = Date.now();
+    const empty = await api("getUpdates", { offset: 9999, timeout: 1 });
+    expect(empty.json.result).toEqual([]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+  });
+
+  it("tells the older of two concurrent long polls that it conflicts", async () => {
+    const older = api("getUpdates", { timeout: 5 });
+    await tg.waitFor(() => tg.calls.some((c) => c.method === "getUpdates"));
+    const newer = api("getUpdates", { timeout: 0 });
+    expect((await older).json).toMatchObject({ ok: false, error_code: 409 });
+    expect((await newer).json.ok).toBe(true);
+  });
+
+  it("enforces text limits, entity parsing and keyboard limits with Telegram's descriptions", async () => {
+    tg.sendText(alice, "hi");
+    const send = (extra: Record<string, unknown>) => api("sendMessage", { chat_id: alice.id, text: "ok", ...extra });
+    expect((await send({ text: "x".repeat(4097) })).json).toEqual({ ok: false, error_code: 400, description: "Bad Request: message is too long" });
+    expect((await send({ text: "x".repeat(4096) })).json.ok).toBe(true);
+    // The limit counts the text after entity parsing, not the markup.
+    expect((await send({ text: `<b>${"x".repeat(4096)}</b>`, parse_mode: "HTML" })).json.ok).toBe(true);
+    expect((await send({ text: "<b>open", parse_mode: "HTML" })).json.description).toMatch(/^Bad Request: can't parse entities: Can't find end tag/);
+    expect((await send({ text: "a <foo>b</foo>", parse_mode: "HTML" })).json.description).toMatch(/Unsupported start tag "foo"/);
+    expect((await send({ text: "<b><i>x</b></i>", parse_mode: "HTML" })).json.description).toMatch(/can't parse entities/);
+    expect((await send({ text: "1 < 2", parse_mode: "HTML" })).json.description).toMatch(/can't parse entities/);
+    expect((await send({ text: "&nbsp;", parse_mode: "HTML" })).json.description).toMatch(/Unsupported HTML entity/);
+    expect((await send({ text: "Price: 1.5", parse_mode: "MarkdownV2" })).json.description).toBe(
+      "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'",
+    );
+    expect((await send({ text: "*bold* 1\\.5", parse_mode: "MarkdownV2" })).json.ok).toBe(true);
+    expect((await send({ text: "" })).json.description).toBe("Bad Request: message text is empty");
+    const kb = (data: string) => ({ reply_markup: { inline_keyboard: [[{ text: "b", callback_data: data }]] } });
+    expect((await send(kb("x".repeat(65)))).json.description).toBe("Bad Request: BUTTON_DATA_INVALID");
+    expect((await send(kb("é".repeat(33)))).json.description).toBe("Bad Request: BUTTON_DATA_INVALID"); // 66 bytes
+    expect((await send(kb("x".repeat(64)))).json.ok).toBe(true);
+    expect((await api("sendMessage", { chat_id: 424242, text: "x" })).json.description).toBe("Bad Request: chat not found");
+
+    const html = (await send({ text: '<b>Job 1</b> &amp; <a href="https://example.com/x?a=1&amp;b=2">link</a>', parse_mode: "HTML" })).json
+      .result as { entities: { type: string; url?: string }[] };
+    expect(html.entities.map((e) => e.type)).toEqual(["bold", "text_link"]);
+    expect(html.entities[1]!.url).toBe("https://example.com/x?a=1&b=2");
+    const last = tg.messages(alice.id).at(-1)!;
+    expect(last.text).toBe("Job 1 & link");
+    expect(last.parse_mode).toBe("HTML");
+  });
+
+  it("edits: not modified, not found, and history", async () => {
+    tg.sendText(alice, "hi");
+    const sent = (await api("sendMessage", { chat_id: alice.id, text: "v1" })).json.result as { message_id: number };
+    const edit = (text: string, message_id = sent.message_id) => api("editMessageText", { chat_id: alice.id, message_id, text });
+    expect((await edit("v1")).json.description).toBe(
+      "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+    );
+    expect((await edit("v2")).json.ok).toBe(true);
+    expect((await edit("v3", 999)).json.description).toBe("Bad Request: message to edit not found");
+    const markup = { inline_keyboard: [[{ text: "Cancel", callback_data: "c:1" }]] };
+    expect((await api("editMessageReplyMarkup", { chat_id: alice.id, message_id: sent.message_id, reply_markup: markup })).json.ok).toBe(true);
+    expect((await api("editMessageReplyMarkup", { chat_id: alice.id, message_id: sent.message_id, reply_markup: markup })).json.error_code).toBe(400);
+    const m = tg.messages(alice.id)[0]!;
+    expect(m.text).toBe("v2");
+    expect(m.edits.map((e) => e.text)).toEqual(["v1", "v2"]);
+    expect((await api("deleteMessage", { chat_id: alice.id, message_id: sent.message_id })).json.ok).toBe(true);
+    expect((await api("deleteMessage", { chat_id: alice.id, message_id: sent.message_id })).json.description).toBe(
+      "Bad Request: message to delete not found",
+    );
+  });
+
+  it("callback queries: answered once, within the timeout, only for shown buttons unless forced", async () => {
+    tg.sendText(alice, "hi");
+    const sent = (await api("sendMessage", { chat_id: alice.id, text: "pick", reply_markup: { inline_keyboard: [[{ text: "A", callback_data: "a" }]] } }))
+      .json.result as { message_id: number };
+    const ref = { chat_id: alice.id, message_id: sent.message_id };
+    expect(() => tg.pressButton(alice, ref, "zzz")).toThrow(/no button/);
+    const id = tg.pressButton(alice, ref, "a");
+    expect((await api("answerCallbackQuery", { callback_query_id: id, text: "done" })).json.ok).toBe(true);
+    const tooOld = "Bad Request: query is too old and response timeout expired or query ID is invalid";
+    expect((await api("answerCallbackQuery", { callback_query_id: id })).json.description).toBe(tooOld);
+    const late = tg.pressButton(alice, ref, "forged", { force: true });
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await api("answerCallbackQuery", { callback_query_id: late })).json.description).toBe(tooOld);
+    expect(tg.answeredCallbacks).toEqual([expect.objectContaining({ callback_query_id: id, text: "done" })]);
+  });
+
+  it("injects 429 with retry_after and 5xx faults", async () => {
+    tg.failNext("getMe", { error_code: 429, retry_after: 3 });
+    tg.failNext("getMe", { error_code: 502 }, 2);
+    expect((await api("getMe")).json).toEqual({ ok: false, error_code: 429, description: "Too Many Requests: retry after 3", parameters: { retry_after: 3 } });
+    expect((await api("getMe")).status).toBe(502);
+    expect((await api("getMe")).json.error_code).toBe(502);
+    expect((await api("getMe")).json.ok).toBe(true);
+  });
+
+  it("serves injected documents through getFile and /file/bot<token>/...", async () => {
+    const bytes = Buffer.from([0, 1, 2, 3, 250, 251]);
+    const msg = tg.sendDocument(alice, { fileName: "site.yml", mimeType: "application/x-yaml", bytes }) as { document: { file_id: string } };
+    const file = (await api("getFile", { file_id: msg.document.file_id })).json.result as { file_path: string; file_size: number };
+    expect(file.file_size).toBe(6);
+    const res = await fetch(`${tg.apiRoot}/file/bot${TOKEN}/${file.file_path}`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
+    expect((await fetch(`${tg.apiRoot}/file/bot1:bad/${file.file_path}`)).status).toBe(404);
+    expect((await api("getFile", { file_id: "nope" })).json.description).toBe("Bad Request: invalid file_id");
+    const big = tg.sendDocument(alice, { fileName: "big.bin", bytes: Buffer.alloc(20 * 1024 * 1024 + 1) }) as { document: { file_id: string } };
+    expect((await api("getFile", { file_id: big.document.file_id })).json.description).toBe("Bad Request: file is too big");
+  });
+
+  it("takes a document as a direct multipart file part, as curl -F document=@file sends it", async () => {
+    tg.sendText(alice, "hi");
+    const form = new FormData();
+    form.set("chat_id", String(alice.id));
+    form.set("caption", "<i>log</i>");
+    form.set("parse_mode", "HTML");
+    form.set("document", new Blob([Buffer.from("line 1\n")], { type: "text/plain" }), "run.log");
+    const res = await fetch(`${tg.apiRoot}/bot${TOKEN}/sendDocument`, { method: "POST", body: form });
+    const json = (await res.json()) as { ok: boolean; result: { document: { file_name: string; mime_type: string }; caption_entities: unknown[] } };
+    expect(json.ok).toBe(true);
+    expect(json.result.document).toMatchObject({ file_name: "run.log", mime_type: "text/plain" });
+    expect(json.result.caption_entities).toEqual([{ type: "italic", offset: 0, length: 3 }]);
+    expect(tg.calls.at(-1)!.files).toEqual([{ field: "document", filename: "run.log", size: 7 }]);
+    expect(tg.messages(alice.id)[0]!.document!.bytes.toString()).toBe("line 1\n");
+  });
+
+  it("parses pre blocks with a language and nested entities", async () => {
+    tg.sendText(alice, "hi");
+    const r = await api("sendMessage", {
+      chat_id: alice.id,
+      text: '<pre><code class="language-yaml">- hosts: all</code></pre>\n<b>bold <i>both</i></b> <span class="tg-spoiler">s</span>',
+      parse_mode: "HTML",
+    });
+    const entities = (r.json.result as { entities: unknown[] }).entities;
+    expect(entities).toEqual([
+      { type: "pre", offset: 0, length: 12, language: "yaml" },
+      { type: "bold", offset: 13, length: 9 },
+      { type: "italic", offset: 18, length: 4 },
+      { type: "spoiler", offset: 23, length: 1 },
+    ]);
+    expect((await api("sendMessage", { chat_id: alice.id, text: '<span class="x">s</span>', parse_mode: "HTML" })).json.description).toMatch(/tg-spoiler/);
+  });
+});
+
+describe("fake Telegram with a real grammY bot", () => {
+  it("polls, answers commands and buttons, uploads documents with odd names", async () => {
+    const bot = newBot();
+    bot.command("start", (ctx) => ctx.reply("<b>Hello</b>", { parse_mode: "HTML", reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] } }));
+    bot.callbackQuery("go", async (ctx) => {
+      await ctx.answerCallbackQuery({ text: "going" });
+      await ctx.editMessageText("gone");
+    });
+    bot.command("file", (ctx) => ctx.replyWithDocument(new InputFile(Buffer.from("héllo bytes"), 'my "report" ü.txt'), { caption: "here" }));
+    void bot.start({ timeout: 1 });
+
+    tg.sendText(alice, "/start");
+    const hello = await tg.nextMessage(alice.id);
+    expect(hello.text).toBe("Hello");
+    expect(hello.entities).toEqual([{ type: "bold", offset: 0, length: 5 }]);
+    tg.pressButton(alice, hello, "go");
+    await tg.waitFor(() => tg.messages(alice.id)[0]!.text === "gone");
+    expect(tg.answeredCallbacks[0]!.text).toBe("going");
+    expect(tg.messages(alice.id)[0]!.reply_markup).toBeUndefined(); // an edit without markup drops the keyboard
+
+    tg.sendText(alice, "/file");
+    const doc = await tg.nextMessage(alice.id);
+    expect(doc.document?.file_name).toBe('my "report" ü.txt');
+    expect(doc.document?.bytes.toString()).toBe("héllo bytes");
+    expect(doc.text).toBe("here");
+  });
+
+  it("refuses uploads over 50 MB with 413 and surfaces Telegram errors as GrammyError", async () => {
+    const bot = newBot();
+    tg.sendText(alice, "hi");
+    const err = await bot.api.sendDocument(alice.id, new InputFile(Buffer.alloc(50 * 1024 * 1024 + 10), "big.bin")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrammyError);
+    expect((err as GrammyError).error_code).toBe(413);
+    expect((err as GrammyError).description).toBe("Request Entity Too Large");
+    const ok = await bot.api.sendDocument(alice.id, new InputFile(Buffer.alloc(1024), "small.bin"));
+    expect(ok.document.file_size).toBe(1024);
+    await bot.api.setMyCommands([{ command: "help", description: "Help" }]);
+    expect(tg.commands()).toEqual([{ command: "help", description: "Help" }]);
+    await expect(bot.api.setMyCommands([{ command: "Bad-Cmd", description: "x" }])).rejects.toThrow(/BOT_COMMAND_INVALID/);
+  });
+});
