@@ -1,0 +1,149 @@
+// The whole local world plus the real app, wired the way a user's .env would wire it, for end-to-end tests and benchmarks.
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "../../src/config.js";
+import { startApp, type App } from "../../src/app.js";
+import { createLogger } from "../../src/logger.js";
+import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
+import { startFakeDigitalOcean, type FakeDigitalOcean } from "../world/fake-digitalocean.js";
+import { CLOSED_SWARM_ARIA2_OPTIONS, startSwarm, type Swarm } from "../world/swarm.js";
+import { startPackageIndex, type PackageIndex } from "../world/package-index.js";
+import { buildCollectionTarballs } from "../world/collection-tarballs.js";
+import { WORLD_CACHE_DIR } from "../world/world-cache.js";
+
+export const BOT_TOKEN = "123456789:AAE_test-token-for-the-local-world-only1";
+export const DO_TOKEN = "dop_v1_local_world_token_0123456789abcdef";
+export const SIGNING_KEY = "local-world-signing-key-0123456789abcdef";
+
+export const ALICE: FakeUser = { id: 1001, first_name: "Alice", username: "alice" };
+export const BOB: FakeUser = { id: 1002, first_name: "Bob", username: "bob" };
+export const MALLORY: FakeUser = { id: 6666, first_name: "Mallory" };
+
+export interface World {
+  dir: string;
+  telegram: FakeTelegram;
+  digitalOcean: FakeDigitalOcean;
+  swarm: Swarm;
+  packages: PackageIndex;
+  collectionsDir: string;
+  /** Every log line the app wrote (JSON), for assertions about secrets. */
+  logLines: string[];
+  app: App | null;
+  startApp(env?: Record<string, string>): Promise<App>;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise<World> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const telegram = await startFakeTelegram({ token: BOT_TOKEN });
+    started.push(telegram);
+    const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), activeDelayMs: opts.activeDelayMs ?? 500 });
+    started.push(digitalOcean);
+    const swarm = await startSwarm({ dir });
+    started.push(swarm);
+    const packages = await startPackageIndex();
+    started.push(packages);
+    const collectionsDir = await buildCollectionTarballs();
+    const logLines: string[] = [];
+    const world: World = {
+      dir,
+      telegram,
+      digitalOcean,
+      swarm,
+      packages,
+      collectionsDir,
+      logLines,
+      app: null,
+      async startApp(env = {}) {
+        const webPort = await freePort();
+        const config = loadConfig({
+          TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+          TELEGRAM_API_ROOT: telegram.apiRoot,
+          OWNER_ID: String(ALICE.id),
+          ALLOWED_USER_IDS: String(BOB.id),
+          DO_TOKEN,
+          DO_API_URL: digitalOcean.url,
+          DO_REGION: "fra1",
+          DO_SIZE: "s-1vcpu-1gb",
+          DO_BOOT_TIMEOUT_SECONDS: "60",
+          LINK_SIGNING_KEY: SIGNING_KEY,
+          DATA_DIR: path.join(dir, "data"),
+          HTTP_LISTEN: `127.0.0.1:${webPort}`,
+          PUBLIC_BASE_URL: `http://127.0.0.1:${webPort}`,
+          PROGRESS_EDIT_SECONDS: "0.3",
+          TORRENT_STALL_TIMEOUT_SECONDS: "20",
+          TORRENT_METADATA_TIMEOUT_SECONDS: "30",
+          TORRENT_DHT_ENTRY_POINT: "",
+          ARIA2_EXTRA_OPTIONS: CLOSED_SWARM_ARIA2_OPTIONS.join(" "),
+          PIP_INDEX_URL: packages.url,
+          COLLECTION_TARBALL_DIR: collectionsDir,
+          // The torrent venv is the same on every run: share it between test files like any other cache.
+          VENV_ROOT: path.join(WORLD_CACHE_DIR, "local-venvs"),
+          LOG_LEVEL: "debug",
+          ...env,
+        });
+        const logger = createLogger({
+          level: config.log.level,
+          secrets: [BOT_TOKEN, DO_TOKEN, SIGNING_KEY],
+          destination: { write: (line: string) => void logLines.push(line) },
+        });
+        world.app = await startApp(config, { logger });
+        return world.app;
+      },
+      async stop() {
+        await world.app?.stop().catch(() => undefined);
+        for (const s of started.reverse()) await s.stop().catch(() => undefined);
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return world;
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The first bot message in `chatId` newer than `afterId` that `match` accepts (e.g. the next card). */
+export function nextBotMessage(world: World, chatId: number, afterId: number, match: (m: SentMessage) => boolean, timeoutMs = 15_000): Promise<SentMessage> {
+  return world.telegram.waitFor(
+    () => world.telegram.messages(chatId).find((m) => m.message_id > afterId && match(m)),
+    timeoutMs,
+    "a new bot message",
+  );
+}
+
+/** The highest message id in a chat so far (0 when empty). */
+export function lastMessageId(world: World, chatId: number): number {
+  return Math.max(0, ...world.telegram.messages(chatId, { includeUser: true }).map((m) => m.message_id));
+}
+
+export const isCard = (m: SentMessage) => m.text.includes("Press Start");
+
+/** The callback_data of a button on a message, by its label. */
+export function buttonData(m: SentMessage, label: RegExp): string {
+  const rows = (m.reply_markup as { inline_keyboard?: { text: string; callback_data?: string }[][] } | undefined)?.inline_keyboard ?? [];
+  const b = rows.flat().find((x) => label.test(x.text));
+  if (!b?.callback_data) throw new Error(`no button ${label} on message ${m.message_id}: ${JSON.stringify(rows)}`);
+  return b.callback_data;
+}
+
+/** The URLs of text links in a message (HTML <a href> become text_link entities). */
+export function linksOf(m: SentMessage): string[] {
+  return m.entities.filter((e) => e.type === "text_link").map((e) => (e as { url: string }).url);
+}
