@@ -1,0 +1,117 @@
+// Cloud adapter benchmark against the fake DigitalOcean API: droplet create → SSH ready and destroy → gone
+// through the real provider, beside starting the same sshd directly (the floor the fake imposes); and
+// listing every size through the adapter beside a plain fetch loop over the same pages.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { buildUserData, generateHostKeyPair } from "../src/cloud/cloud-init.js";
+import { createDigitalOceanClient } from "../src/cloud/digitalocean-client.js";
+import { createDigitalOceanProvider } from "../src/cloud/digitalocean-provider.js";
+import { generateEd25519OpenSsh } from "../src/cloud/ed25519-openssh.js";
+import { createLogger } from "../src/logger.js";
+import { startFakeDigitalOcean } from "../test/world/fake-digitalocean.js";
+import { defaultSizes } from "../test/world/fake-digitalocean-catalog.js";
+import { freeLoopbackAddress } from "../test/world/loopback.js";
+import { portOpen, startSshHost } from "../test/world/sshd-host.js";
+import type { BenchResult } from "./types.js";
+
+const TOKEN = "dop_v1_bench_cloud_token_0123456789abcdef";
+const DROPLET_ROUNDS = 5;
+const LIST_ROUNDS = 30;
+
+export async function run(): Promise<BenchResult[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cloud-"));
+  const sizes = Array.from({ length: 450 }, (_, i) => ({ ...defaultSizes()[1]!, slug: `bench-${i}` }));
+  sizes[0] = defaultSizes()[1]!; // s-1vcpu-1gb, for the droplets
+  const fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do"), activeDelayMs: 0, sizes });
+  try {
+    const logger = createLogger({ level: "silent" });
+    const client = createDigitalOceanClient({ token: TOKEN, apiUrl: fake.url, logger });
+    const cloud = createDigitalOceanProvider({ client, logger, pollInitialMs: 10, pollMaxMs: 50 });
+    const bot = generateEd25519OpenSsh("bench");
+
+    const ours = { ready: [] as number[], gone: [] as number[] };
+    const plain = { ready: [] as number[], gone: [] as number[] };
+    for (let i = 0; i < DROPLET_ROUNDS; i++) {
+      const hostKey = generateHostKeyPair();
+      let t0 = performance.now();
+      const d = await cloud.createDroplet({
+        name: `bench-${i}`,
+        region: "fra1",
+        size: "s-1vcpu-1gb",
+        image: "debian-12-x64",
+        tags: ["dropship", `dropship-bench-${i}`],
+        sshKeyIds: [],
+        userData: buildUserData({ hostKey, authorizedKeys: [bot.publicKey] }),
+      });
+      const { ip } = await cloud.waitUntilActive(d.id, { timeoutMs: 10_000 });
+      while (!(await portOpen(ip, 22))) await new Promise((r) => setTimeout(r, 5));
+      ours.ready.push(performance.now() - t0);
+      t0 = performance.now();
+      await cloud.destroyDroplet(d.id);
+      ours.gone.push(performance.now() - t0);
+
+      t0 = performance.now();
+      const host = await startSshHost({
+        address: await freeLoopbackAddress(22),
+        dir: path.join(dir, `plain-${i}`),
+        hostPrivateKey: hostKey.privateKey,
+        authorizedKeys: [bot.publicKey],
+      });
+      plain.ready.push(performance.now() - t0);
+      t0 = performance.now();
+      await host.stop();
+      plain.gone.push(performance.now() - t0);
+    }
+
+    const listOurs: number[] = [];
+    const listPlain: number[] = [];
+    for (let i = 0; i < LIST_ROUNDS; i++) {
+      let t0 = performance.now();
+      const got = await cloud.listSizes({ refresh: true });
+      listOurs.push(performance.now() - t0);
+      t0 = performance.now();
+      const n = await plainListSizes(fake.url);
+      listPlain.push(performance.now() - t0);
+      if (got.length !== sizes.length || n !== sizes.length) throw new Error(`listed ${got.length}/${n} of ${sizes.length} sizes`);
+    }
+
+    return [
+      figure("cloud: droplet create → SSH port open (fake DO, 0 ms boot)", ours.ready, plain.ready, "plain startSshHost"),
+      figure("cloud: droplet destroy → confirmed gone (fake DO)", ours.gone, plain.gone, "plain SshHost.stop"),
+      figure("cloud: list 450 sizes, 3 pages (adapter)", listOurs, listPlain, "plain fetch loop"),
+    ];
+  } finally {
+    await fake.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function plainListSizes(base: string): Promise<number> {
+  let n = 0;
+  let next: string | undefined = `${base}/sizes?page=1&per_page=200`;
+  while (next) {
+    const res = await fetch(next, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const body = (await res.json()) as { sizes: unknown[]; links: { pages?: { next?: string } } };
+    n += body.sizes.length;
+    next = body.links.pages?.next;
+  }
+  return n;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function figure(name: string, ours: number[], plain: number[], plainName: string): BenchResult {
+  const value = median(ours);
+  const base = median(plain);
+  return {
+    name,
+    value: Math.round(value * 10) / 10,
+    unit: "ms (median)",
+    lowerIsBetter: true,
+    detail: { [plainName]: Math.round(base * 10) / 10, ratio: Math.round((value / base) * 100) / 100, rounds: ours.length },
+  };
+}

@@ -1,0 +1,297 @@
+// CloudProvider on DigitalOcean: sizes cached with a TTL, the bot's SSH key registered once, droplets
+// created (not twice after an ambiguous failure), polled with backoff, and destroyed until gone.
+import type { modules } from "dots-wrapper";
+import type { Logger } from "../logger.js";
+import { abortableSleep } from "./abortable-sleep.js";
+import type { CloudDroplet, CloudProvider, CloudSize, CreateDropletRequest, DropletStatus, WaitOptions } from "./cloud-provider.js";
+import type { DigitalOceanClient } from "./digitalocean-client.js";
+import { CloudError } from "./digitalocean-errors.js";
+import { sizeProblem } from "./size-advice.js";
+import { md5Fingerprint } from "./ssh-key-fingerprint.js";
+
+type IDroplet = modules.droplet.IDroplet;
+type ISize = modules.size.ISize;
+
+export interface DigitalOceanProviderOptions {
+  client: DigitalOceanClient;
+  logger: Logger;
+  /** How long the sizes list is trusted (default 1 h). */
+  sizesTtlMs?: number;
+  /** First and longest interval between polls of a droplet's status (defaults 2 s and 10 s). */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  /** How long a destroy may take to show as gone (default 60 s). */
+  destroyTimeoutMs?: number;
+  /** After an unanswered create, how long to look for the droplet it may have made (default 10 s). */
+  createLookupMs?: number;
+  now?: () => number;
+}
+
+const PAGE = 200; // the API's largest per_page
+
+export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): CloudProvider {
+  const { client } = opts;
+  const log = opts.logger.child({ component: "cloud" });
+  const now = opts.now ?? Date.now;
+  const ttl = opts.sizesTtlMs ?? 3_600_000;
+  const pollInitial = opts.pollInitialMs ?? 2000;
+  const pollMax = opts.pollMaxMs ?? 10_000;
+  const destroyTimeout = opts.destroyTimeoutMs ?? 60_000;
+  const createLookupMs = opts.createLookupMs ?? 10_000;
+  let sizesCache: { at: number; sizes: Promise<CloudSize[]> } | null = null;
+  const keyIds = new Map<string, number>();
+
+  async function fetchAllSizes(): Promise<CloudSize[]> {
+    const out: CloudSize[] = [];
+    for (let page = 1; ; page++) {
+      const data = await client.call("listing droplet sizes", (api) => api.size.listSizes({ page, per_page: PAGE }));
+      out.push(...data.sizes.map(toSize));
+      if (lastPage(data, data.sizes.length, out.length)) return out;
+    }
+  }
+
+  async function listSizes(o: { refresh?: boolean } = {}): Promise<CloudSize[]> {
+    if (!o.refresh && sizesCache && now() - sizesCache.at < ttl) return sizesCache.sizes;
+    // Concurrent callers share one fetch; a failed fetch is not cached.
+    const entry = { at: now(), sizes: fetchAllSizes() };
+    sizesCache = entry;
+    entry.sizes.catch(() => {
+      if (sizesCache === entry) sizesCache = null;
+    });
+    return entry.sizes;
+  }
+
+  async function getDroplet(id: number, signal?: AbortSignal): Promise<CloudDroplet | null> {
+    try {
+      const data = await client.call(`reading droplet ${id}`, (api) => api.droplet.getDroplet({ droplet_id: id }), { signal });
+      return toDroplet(data.droplet);
+    } catch (err) {
+      if (err instanceof CloudError && err.kind === "not_found") return null;
+      throw err;
+    }
+  }
+
+  async function listRawByTag(tag: string): Promise<IDroplet[]> {
+    const out: IDroplet[] = [];
+    for (let page = 1; ; page++) {
+      const data = await client.call(`listing droplets tagged ${tag}`, (api) =>
+        api.droplet.listDroplets({ tag_name: tag, page, per_page: PAGE }),
+      );
+      out.push(...data.droplets);
+      if (lastPage(data, data.droplets.length, out.length)) return out;
+    }
+  }
+
+  async function listDropletsByTag(tag: string): Promise<CloudDroplet[]> {
+    return (await listRawByTag(tag)).map(toDroplet);
+  }
+
+  async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet> {
+    const uniqueTag = req.tags[req.tags.length - 1];
+    try {
+      const data = await client.call(
+        "creating the droplet",
+        (api) =>
+          api.droplet.createDroplet({
+            name: req.name,
+            region: req.region,
+            size: req.size,
+            image: req.image,
+            ssh_keys: req.sshKeyIds,
+            tags: req.tags,
+            user_data: req.userData,
+            ipv6: false,
+            monitoring: false,
+            backups: false,
+          }),
+        {
+          signal: o.signal,
+          // A 5xx or a lost answer may still have created it: look before creating a second one.
+          recover: uniqueTag ? () => findCreated(uniqueTag, req.name, o.signal) : undefined,
+        },
+      );
+      const result = toDroplet(data.droplet);
+      log.info({ dropletId: result.id, name: req.name, size: req.size, region: req.region }, "droplet requested");
+      return result;
+    } catch (err) {
+      if (err instanceof CloudError && err.kind === "unprocessable") throw await explainRefusal(err, req);
+      throw err;
+    }
+  }
+
+  /**
+   * Looks for a droplet an earlier, unanswered create may have made. New droplets can be missing from list
+   * calls for a few seconds (digitalocean/api-v2#202), so the list is read again for a while before
+   * concluding there is none. Should one still slip through, it carries the job's tag like the other.
+   */
+  async function findCreated(tag: string, name: string, signal?: AbortSignal): Promise<{ droplet: IDroplet } | undefined> {
+    const deadline = now() + createLookupMs;
+    while (true) {
+      const found = (await listRawByTag(tag)).find((d) => d.name === name);
+      if (found) return { droplet: found };
+      if (now() >= deadline) return undefined;
+      await abortableSleep(Math.min(1000, createLookupMs), signal);
+    }
+  }
+
+  /** A 422 on create, reworded with what to try instead. */
+  async function explainRefusal(err: CloudError, req: CreateDropletRequest): Promise<CloudError> {
+    const said = err.details.doMessage ?? "";
+    const fromApi = err.details.body?.available_regions;
+    const regions = Array.isArray(fromApi) ? fromApi.filter((r): r is string => typeof r === "string") : undefined;
+    let advice: string | null = null;
+    if (/size|region|capacity/i.test(said) || regions) {
+      const sizes = await listSizes().catch(() => [] as CloudSize[]);
+      advice = sizes.length > 0 ? sizeProblem(sizes, req.size, req.region, regions) : null;
+      if (advice === null && /region/i.test(said) && !/size/i.test(said)) advice = `the region ${req.region} is not available — try DO_REGION with another region`;
+    }
+    const message = advice ? `DigitalOcean refused the droplet: ${advice}.` : `DigitalOcean refused the droplet: ${said || "422 unprocessable entity"}.`;
+    return new CloudError(message, "unprocessable", err.details);
+  }
+
+  async function waitUntilActive(id: number, o: WaitOptions): Promise<{ droplet: CloudDroplet; ip: string }> {
+    const deadline = now() + o.timeoutMs;
+    let interval = pollInitial;
+    let last: CloudDroplet | null = null;
+    while (true) {
+      o.signal?.throwIfAborted();
+      last = await getDroplet(id, o.signal);
+      if (last === null) throw new CloudError(`Droplet ${id} no longer exists; it was destroyed while we waited for it.`, "not_found", { operation: "waiting for the droplet" });
+      if (last.status === "active" && last.publicIpv4) return { droplet: last, ip: last.publicIpv4 };
+      if (last.status === "off" || last.status === "archive") {
+        throw new CloudError(`Droplet ${id} went ${last.status} instead of becoming active.`, "invalid_response", { operation: "waiting for the droplet" });
+      }
+      const left = deadline - now();
+      if (left <= 0) {
+        throw new CloudError(
+          `Droplet ${id} did not become active within ${Math.round(o.timeoutMs / 1000)} s (last status: ${last.status}); ` +
+            "DigitalOcean may be slow in this region — raise DO_BOOT_TIMEOUT_SECONDS or try another DO_REGION.",
+          "timeout",
+          { operation: "waiting for the droplet" },
+        );
+      }
+      await abortableSleep(Math.min(interval, left), o.signal);
+      interval = Math.min(pollMax, Math.round(interval * 1.5));
+    }
+  }
+
+  async function untilGone(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    const deadline = now() + timeoutMs;
+    let interval = Math.min(pollInitial, 1000);
+    while (!(await check())) {
+      if (now() >= deadline) {
+        throw new CloudError(
+          `DigitalOcean still lists ${what} ${Math.round(timeoutMs / 1000)} s after it was destroyed; ` +
+            "check the DigitalOcean control panel — it may still be billed.",
+          "timeout",
+          { operation: `destroying ${what}` },
+        );
+      }
+      await abortableSleep(interval);
+      interval = Math.min(pollMax, Math.round(interval * 1.5));
+    }
+  }
+
+  return {
+    async describeAccount() {
+      const { account } = await client.call("reading the account", (api) => api.account.getAccount());
+      return { email: account.email, status: account.status, dropletLimit: account.droplet_limit };
+    },
+    listSizes,
+    async getSize(slug) {
+      return (await listSizes()).find((s) => s.slug === slug) ?? null;
+    },
+    async sizeProblem(size, region) {
+      return sizeProblem(await listSizes(), size, region);
+    },
+    async ensureSshKey(name, publicKey) {
+      const fingerprint = md5Fingerprint(publicKey);
+      const known = keyIds.get(fingerprint);
+      if (known !== undefined) return known;
+      const lookup = async () => {
+        try {
+          const data = await client.call("looking up the bot's SSH key", (api) => api.sshKey.getSshKey({ ssh_key_id: fingerprint }));
+          return data.ssh_key.id;
+        } catch (err) {
+          if (err instanceof CloudError && err.kind === "not_found") return null;
+          throw err;
+        }
+      };
+      let id = await lookup();
+      if (id === null) {
+        try {
+          const data = await client.call("registering the bot's SSH key", (api) => api.sshKey.createSshKey({ name, public_key: publicKey.trim() }));
+          id = data.ssh_key.id;
+          log.info({ sshKeyId: id, fingerprint }, "SSH key registered with DigitalOcean");
+        } catch (err) {
+          // Registered meanwhile (another process, or an earlier attempt whose answer was lost): it is there now.
+          id = err instanceof CloudError && err.kind === "unprocessable" ? await lookup() : null;
+          if (id === null) throw err;
+        }
+      }
+      keyIds.set(fingerprint, id);
+      return id;
+    },
+    createDroplet,
+    getDroplet: (id) => getDroplet(id),
+    waitUntilActive,
+    async destroyDroplet(id, o = {}) {
+      try {
+        await client.call(`destroying droplet ${id}`, (api) => api.droplet.deleteDroplet({ droplet_id: id }));
+      } catch (err) {
+        if (!(err instanceof CloudError && err.kind === "not_found")) throw err;
+      }
+      await untilGone(`droplet ${id}`, async () => (await getDroplet(id)) === null, o.timeoutMs ?? destroyTimeout);
+      log.info({ dropletId: id }, "droplet destroyed");
+    },
+    listDropletsByTag,
+    async destroyByTag(tag, o = {}) {
+      const before = await listDropletsByTag(tag);
+      try {
+        await client.call(`destroying droplets tagged ${tag}`, (api) => api.droplet.deleteDropletsByTag({ tag_name: tag }));
+      } catch (err) {
+        // The spec allows a 404 for a tag that no longer exists: nothing to destroy.
+        if (!(err instanceof CloudError && err.kind === "not_found")) throw err;
+      }
+      await untilGone(`droplets tagged ${tag}`, async () => (await listDropletsByTag(tag)).length === 0, o.timeoutMs ?? destroyTimeout);
+      if (before.length > 0) log.info({ tag, dropletIds: before.map((d) => d.id) }, "droplets destroyed by tag");
+      return before.map((d) => d.id);
+    },
+  };
+}
+
+function toSize(s: ISize & { description?: string }): CloudSize {
+  return {
+    slug: s.slug,
+    priceHourly: Number(s.price_hourly),
+    priceMonthly: Number(s.price_monthly),
+    transferTb: Number(s.transfer),
+    regions: [...(s.regions ?? [])],
+    available: s.available !== false,
+    vcpus: s.vcpus,
+    memoryMb: s.memory,
+    diskGb: s.disk,
+    description: s.description ?? "",
+  };
+}
+
+export function toDroplet(d: IDroplet): CloudDroplet {
+  const pub = d.networks?.v4?.find((n) => n.type === "public");
+  const region = typeof d.region === "string" ? d.region : d.region?.slug;
+  return {
+    id: d.id,
+    name: d.name,
+    status: d.status as DropletStatus,
+    publicIpv4: pub?.ip_address ?? null,
+    tags: [...(d.tags ?? [])],
+    sizeSlug: d.size_slug ?? d.size?.slug,
+    region: region ?? "",
+    createdAt: new Date(d.created_at),
+  };
+}
+
+/** Pages end when there is no `next` link, a page is empty, or `meta.total` items have been read. */
+function lastPage(data: { links?: { pages?: { next?: string } }; meta?: { total?: number } }, pageItems: number, readSoFar: number): boolean {
+  const total = data.meta?.total;
+  return !data.links?.pages?.next || pageItems === 0 || (total !== undefined && readSoFar >= total);
+}
