@@ -31,6 +31,8 @@ export interface DeliveredFile {
   path: string;
   size: number;
   sha256: string;
+  /** Times the pull resumed after a dropped connection. */
+  resumes: number;
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -238,7 +240,8 @@ export class TorrentJobRunner {
         onProgress: (bytes) => this.emit(jobId, "transferring", entry, { transfer: { doneBytes: base + bytes, totalBytes } }),
       });
       doneBytes += got.size;
-      delivered.push({ path: safe, size: got.size, sha256: got.sha256 });
+      delivered.push({ path: safe, size: got.size, sha256: got.sha256, resumes: got.resumes });
+      if (got.resumes > 0) this.deps.logger.info({ job: jobId, file: safe, resumes: got.resumes }, "transfer resumed after dropped connections");
     }
     return delivered;
   }

@@ -37,7 +37,7 @@ export interface DropletSession {
   httpAgent(host: string, port: number): http.Agent;
   listFiles(dir: string): Promise<RemoteFile[]>;
   /** Pulls one file, resuming after dropped connections, and verifies size and SHA-256 against the remote copy. */
-  download(remotePath: string, localPath: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<{ sha256: string; size: number }>;
+  download(remotePath: string, localPath: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<{ sha256: string; size: number; resumes: number }>;
   close(): Promise<void>;
 }
 

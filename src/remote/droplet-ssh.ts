@@ -37,7 +37,7 @@ function sessionOf(host: SshHost): DropletSession {
     listFiles: (dir) => host.listFiles(dir),
     async download(remotePath, localPath, o) {
       const r = await host.download(remotePath, localPath, { signal: o.signal, onProgress: (p) => o.onProgress?.(p.bytes) });
-      return { sha256: r.sha256, size: r.bytes };
+      return { sha256: r.sha256, size: r.bytes, resumes: r.resumes };
     },
     close: () => host.close(),
   };

@@ -31,6 +31,8 @@ export interface World {
   /** Every log line the app wrote (JSON), for assertions about secrets. */
   logLines: string[];
   app: App | null;
+  /** The environment a user's .env would hold to run the bot against this world. */
+  env(overrides?: Record<string, string>): Promise<Record<string, string>>;
   startApp(env?: Record<string, string>): Promise<App>;
   stop(): Promise<void>;
 }
@@ -58,9 +60,9 @@ export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise
       collectionsDir,
       logLines,
       app: null,
-      async startApp(env = {}) {
+      async env(overrides = {}) {
         const webPort = await freePort();
-        const config = loadConfig({
+        return {
           TELEGRAM_BOT_TOKEN: BOT_TOKEN,
           TELEGRAM_API_ROOT: telegram.apiRoot,
           OWNER_ID: String(ALICE.id),
@@ -84,8 +86,11 @@ export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise
           // The torrent venv is the same on every run: share it between test files like any other cache.
           VENV_ROOT: path.join(WORLD_CACHE_DIR, "local-venvs"),
           LOG_LEVEL: "debug",
-          ...env,
-        });
+          ...overrides,
+        };
+      },
+      async startApp(env = {}) {
+        const config = loadConfig(await world.env(env));
         const logger = createLogger({
           level: config.log.level,
           secrets: [BOT_TOKEN, DO_TOKEN, SIGNING_KEY],
