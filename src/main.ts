@@ -6,8 +6,7 @@ import { startApp } from "./app.js";
 
 function readEnv(): Record<string, string | undefined> {
   // .env fills in what the real environment does not set; the environment wins.
-  const file = process.env.DROPSHIP_ENV_FILE ?? ".env";
-  const fromFile = fs.existsSync(file) ? parseDotenv(fs.readFileSync(file)) : {};
+  const fromFile = fs.existsSync(".env") ? parseDotenv(fs.readFileSync(".env")) : {};
   return { ...fromFile, ...process.env };
 }
 

@@ -1,0 +1,107 @@
+// `npm start` as a real process: config errors, clean SIGTERM, and a crash mid-job recovered by the next start.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALICE, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const tsx = path.join(repo, "node_modules", ".bin", "tsx");
+const main = path.join(repo, "src", "main.ts");
+
+interface Proc {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs src/main.ts in an empty directory (no .env there) with exactly `env` plus PATH and HOME. */
+function startMain(env: Record<string, string>, cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-main-"))): Proc {
+  let out = "";
+  const child = spawn(tsx, [main], { cwd, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, out: () => out, exited };
+}
+
+async function waitForOutput(p: Proc, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(p.out())) {
+    if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${p.out().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("npm start without configuration", () => {
+  it("lists every missing variable with what to put there, and exits 1", async () => {
+    const p = startMain({});
+    expect(await p.exited).toBe(1);
+    const out = p.out();
+    for (const v of ["TELEGRAM_BOT_TOKEN", "OWNER_ID", "DO_TOKEN", "LINK_SIGNING_KEY"]) expect(out).toContain(`- ${v}: missing;`);
+    expect(out).toContain("@BotFather");
+    expect(out).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("reads .env from the working directory", async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-main-"));
+    fs.writeFileSync(path.join(cwd, ".env"), "TELEGRAM_BOT_TOKEN=nope\nOWNER_ID=1\nDO_TOKEN=x\nLINK_SIGNING_KEY=0123456789abcdef0123456789abcdef\n");
+    const p = startMain({}, cwd);
+    expect(await p.exited).toBe(1);
+    expect(p.out()).toContain("TELEGRAM_BOT_TOKEN: invalid value");
+    expect(p.out()).not.toContain("OWNER_ID");
+  });
+});
+
+describe("npm start against the local world", () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  }, 180_000);
+  afterAll(async () => {
+    await world?.stop();
+  });
+
+  it("starts, answers, and stops cleanly on SIGTERM", async () => {
+    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-sigterm"), LOG_LEVEL: "info" });
+    const p = startMain(env);
+    await waitForOutput(p, /Dropship started/);
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, "/help");
+    await nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("magnet"));
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(p.out()).toContain('"msg":"stopped"');
+    for (const secret of [env.TELEGRAM_BOT_TOKEN!, env.DO_TOKEN!, env.LINK_SIGNING_KEY!]) expect(p.out()).not.toContain(secret);
+  });
+
+  it("after a crash mid-job, the next start destroys the droplet, fails the job and tells its owner", async () => {
+    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-crash"), LOG_LEVEL: "info" });
+    const t = await world.swarm.addTorrent({ name: "crash.bin", files: [{ path: "crash.bin", size: 1024 * 1024 }] });
+    await world.swarm.stopSeeding(t); // keeps the job in its download phase
+    const p = startMain(env);
+    await waitForOutput(p, /Dropship started/);
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet);
+    const card = await nextBotMessage(world, ALICE.id, before, isCard);
+    const jobId = Number(buttonData(card, /Start/).split(":").pop());
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
+    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    p.child.kill("SIGKILL");
+    await p.exited;
+    expect(live()).toHaveLength(1); // the crash left it running
+
+    const afterCrash = lastMessageId(world, ALICE.id);
+    const app = await world.startApp({ DATA_DIR: env.DATA_DIR! });
+    expect(live()).toEqual([]);
+    expect(app.jobs.get(jobId)!.state).toBe("failed");
+    expect(app.jobs.get(jobId)!.error).toMatch(/restarted/);
+    expect(app.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
+    expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
+    const notice = await nextBotMessage(world, ALICE.id, afterCrash, (m) => m.text.includes(`Job ${jobId}`));
+    expect(notice.text).toMatch(/interrupted/);
+  });
+});
