@@ -80,10 +80,14 @@ export class SshHost implements Host {
     const command = remoteCommand(argv, opts);
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const client = await this.connection();
-    const channel = await new Promise<ssh2.ClientChannel>((resolve, reject) =>
-      client.exec(command, (err, ch) => (err ? reject(new Error(`cannot run ${argv[0]} on ${this.label}: ${err.message}`)) : resolve(ch))),
+    // Listeners must be attached inside the callback, synchronously: a fast command's output, exit status and
+    // close can arrive in the same read as the channel's confirmation, before any awaiting code would run.
+    return new Promise<ExecResult>((resolve, reject) =>
+      client.exec(command, (err, ch) => {
+        if (err) return reject(new Error(`cannot run ${argv[0]} on ${this.label}: ${err.message}`));
+        this.collect(ch, argv, opts).then(resolve, reject);
+      }),
     );
-    return this.collect(channel, argv, opts);
   }
 
   private collect(channel: ssh2.ClientChannel, argv: string[], opts: ExecOptions): Promise<ExecResult> {

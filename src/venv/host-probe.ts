@@ -1,0 +1,132 @@
+// Looks at a host before building on it (python3 and its version, the venv module, free disk) in one round trip,
+// and words what is missing so a person can fix it.
+import type { Host } from "../remote/host.js";
+
+export interface HostProbe {
+  pythonVersion: string;
+  pythonExecutable: string;
+  hasVenv: boolean;
+  hasEnsurepip: boolean;
+  /** The venv root with ~ expanded, absolute. */
+  root: string;
+  freeBytes: number;
+}
+
+export type VenvErrorCode =
+  | "no-python"
+  | "no-venv-module"
+  | "low-disk"
+  | "unsupported-python"
+  | "index-unreachable"
+  | "pip-failed"
+  | "collections-failed"
+  | "verify-failed"
+  | "lock-timeout"
+  | "build-failed"
+  | "not-found"
+  | "kept";
+
+/** A failure worded for the chat; `code` lets callers react to the kind. */
+export class VenvError extends Error {
+  constructor(
+    readonly code: VenvErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "VenvError";
+  }
+}
+
+// argv[1] = venv root. Prints one JSON line.
+const PROBE_PY = `
+import json, os, shutil, sys
+root = os.path.abspath(os.path.expanduser(sys.argv[1]))
+probe = root
+while not os.path.exists(probe):
+    probe = os.path.dirname(probe)
+def can(f):
+    try:
+        f()
+        return True
+    except Exception:
+        return False
+def ensurepip_ok():
+    from ensurepip import version
+    version()
+print(json.dumps({
+    "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
+    "pythonExecutable": sys.executable,
+    "hasVenv": can(lambda: __import__("venv")),
+    "hasEnsurepip": can(ensurepip_ok),
+    "root": root,
+    "freeBytes": shutil.disk_usage(probe).free,
+}))
+`;
+
+export async function probeHost(host: Host, venvRoot: string, python = "python3"): Promise<HostProbe> {
+  const r = await host.exec([python, "-c", PROBE_PY, venvRoot], { timeoutMs: 30_000 });
+  if (r.code === 127 || /not found|No such file/i.test(r.stderr) && r.code !== 0) {
+    throw new VenvError("no-python", `python3 is not installed on ${host.label}: run apt-get install python3 python3-venv (or dnf install python3)`);
+  }
+  if (r.code !== 0) throw new VenvError("no-python", `${python} on ${host.label} did not run: ${lastLine(r.stderr || r.stdout)}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as HostProbe;
+}
+
+/** Throws a VenvError naming the fix when the host cannot build a venv. */
+export function assertCanBuild(probe: HostProbe, hostLabel: string, minFreeMb: number): void {
+  const minor = probe.pythonVersion.split(".").slice(0, 2).join(".");
+  if (!probe.hasVenv || !probe.hasEnsurepip) {
+    throw new VenvError(
+      "no-venv-module",
+      `python3-venv is not installed on ${hostLabel}: run apt-get install python3-venv (or python${minor}-venv); ` +
+        `${probe.pythonExecutable} has no ${probe.hasVenv ? "ensurepip" : "venv"} module`,
+    );
+  }
+  const freeMb = Math.floor(probe.freeBytes / 1024 / 1024);
+  if (freeMb < minFreeMb) {
+    throw new VenvError(
+      "low-disk",
+      `${hostLabel} has only ${freeMb} MB free under ${probe.root}; building a virtualenv needs at least ${minFreeMb} MB (VENV_MIN_FREE_MB): ` +
+        `free some space or remove unused venvs with /venvs`,
+    );
+  }
+}
+
+/** Checks from the host itself that the pip index answers, before anything is created. */
+export async function assertIndexReachable(host: Host, python: string, indexUrl: string): Promise<void> {
+  // urllib does not take user:password from the URL itself (pip does), so it goes into a header.
+  const script = [
+    "import base64, sys, urllib.parse, urllib.request",
+    "u = urllib.parse.urlsplit(sys.argv[1])",
+    "req = urllib.request.Request(urllib.parse.urlunsplit(u._replace(netloc=u.hostname + (':%d' % u.port if u.port else ''))))",
+    "if u.username is not None:",
+    "    cred = '%s:%s' % (urllib.parse.unquote(u.username), urllib.parse.unquote(u.password or ''))",
+    "    req.add_header('Authorization', 'Basic ' + base64.b64encode(cred.encode()).decode())",
+    "urllib.request.urlopen(req, timeout=15).read(1)",
+  ].join("\n");
+  const r = await host.exec([python, "-c", script, indexUrl], { timeoutMs: 30_000 });
+  if (r.code !== 0) {
+    throw new VenvError(
+      "index-unreachable",
+      `the pip index ${redactUrl(indexUrl)} is unreachable from ${host.label} (${lastLine(r.stderr)}): check PIP_INDEX_URL and the host's network`,
+    );
+  }
+}
+
+export function lastLine(text: string): string {
+  return text.trim().split("\n").filter(Boolean).pop()?.slice(0, 300) ?? "no output";
+}
+
+/** A URL with any user:password removed, for messages (private indexes often carry a token). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = "***";
+      u.password = "";
+    }
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, "//***@");
+  }
+}

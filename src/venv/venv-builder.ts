@@ -1,0 +1,259 @@
+// Builds one venv in its own store directory: python -m venv, pip install, ansible-galaxy install, verify, marker.
+// The caller points the venv's name (a symlink) at the result only when all of this succeeded.
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { satisfies } from "@renovatebot/pep440";
+import type { Host } from "../remote/host.js";
+import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
+import { lastLine, redactUrl, VenvError } from "./host-probe.js";
+import type { ResolvedVenvSpec } from "./venv-spec.js";
+
+export const MARKER_FILE = "dropship-venv.json";
+
+export interface PackageSources {
+  pipIndexUrl: string | null;
+  pipExtraArgs: string[];
+  galaxyServer: string | null;
+  /** A directory on the bot's machine; the tarballs are uploaded to the host. */
+  collectionTarballDir: string | null;
+}
+
+export type VenvStep = "probing" | "waiting" | "creating" | "installing-packages" | "installing-collections" | "verifying" | "ready";
+
+export interface VenvProgress {
+  step: VenvStep;
+  message: string;
+}
+
+export interface BuildRequest {
+  host: Host;
+  python: string;
+  root: string;
+  name: string;
+  hash: string;
+  spec: ResolvedVenvSpec;
+  specJson: string;
+  ansibleCoreRequirement: string;
+  sources: PackageSources;
+  onProgress(p: VenvProgress): void;
+  signal?: AbortSignal;
+  /** Per long step (pip, galaxy). */
+  stepTimeoutMs: number;
+}
+
+export interface BuildOutcome {
+  storePath: string;
+  ansibleCoreVersion: string;
+  sizeBytes: number;
+}
+
+export interface VenvMarker {
+  tool: "dropship";
+  name: string;
+  hash: string;
+  spec: unknown;
+  ansibleCoreVersion: string;
+  createdAt: string;
+}
+
+/** Builds into root/.store/<name>-<stamp>; removes it again on any failure so nothing half-built stays. */
+export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
+  const storePath = `${req.root}/.store/${req.name}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
+  const { host } = req;
+  // Offline tarballs are chosen before anything is created: a missing one should cost nothing.
+  const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
+  try {
+    await must(host, ["mkdir", "-p", "--", `${req.root}/.store`], "build-failed", req);
+    req.onProgress({ step: "creating", message: `creating the virtualenv ${req.name}` });
+    await createVenv(req, storePath);
+    const count = 1 + req.spec.python.length;
+    req.onProgress({ step: "installing-packages", message: `installing ${count} package${count === 1 ? "" : "s"} with pip` });
+    await pipInstall(req, storePath);
+    if (req.spec.collections.length > 0) {
+      const n = req.spec.collections.length;
+      req.onProgress({ step: "installing-collections", message: `installing ${n} collection${n === 1 ? "" : "s"}` });
+      await installCollections(req, storePath, tarballs);
+    }
+    req.onProgress({ step: "verifying", message: "verifying ansible, collections and Python packages" });
+    const ansibleCoreVersion = await verify(req, storePath);
+    const marker: VenvMarker = {
+      tool: "dropship",
+      name: req.name,
+      hash: req.hash,
+      spec: JSON.parse(req.specJson),
+      ansibleCoreVersion,
+      createdAt: new Date().toISOString(),
+    };
+    await host.writeFile(`${storePath}/${MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n", 0o644);
+    const du = await host.exec(["du", "-sk", "--", storePath]);
+    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024 };
+  } catch (err) {
+    await host.exec(["rm", "-rf", "--", storePath]).catch(() => {});
+    throw err;
+  }
+}
+
+async function must(host: Host, argv: string[], code: ConstructorParameters<typeof VenvError>[0], req: BuildRequest, env?: Record<string, string>) {
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env });
+  if (r.code !== 0) throw new VenvError(code, `\`${argv.slice(0, 3).join(" ")}\` failed on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
+  return r;
+}
+
+async function createVenv(req: BuildRequest, storePath: string): Promise<void> {
+  const r = await req.host.exec([req.python, "-m", "venv", storePath], { timeoutMs: req.stepTimeoutMs, signal: req.signal });
+  if (r.code === 0) return;
+  const text = r.stderr + r.stdout;
+  if (/ensurepip is not available|No module named ensurepip/i.test(text)) {
+    throw new VenvError("no-venv-module", `python3-venv is not installed on ${req.host.label}: run apt-get install python3-venv`);
+  }
+  throw new VenvError("build-failed", `creating the virtualenv on ${req.host.label} failed: ${lastLine(text)}`);
+}
+
+async function pipInstall(req: BuildRequest, storePath: string): Promise<void> {
+  const { pipIndexUrl, pipExtraArgs } = req.sources;
+  const argv = [
+    `${storePath}/bin/python`, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
+    ...(pipIndexUrl ? ["--index-url", pipIndexUrl] : []),
+    ...pipExtraArgs,
+    req.ansibleCoreRequirement,
+    ...req.spec.python,
+  ];
+  const r = await req.host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal });
+  if (r.code === 0) return;
+  const text = `${r.stderr}\n${r.stdout}`;
+  const index = pipIndexUrl ? redactUrl(pipIndexUrl) : "the host's default index (PyPI)";
+  const notFound = /No matching distribution found for (\S+)/.exec(text);
+  if (/Failed to establish a new connection|Max retries exceeded|Read timed out|Connection refused|Temporary failure in name resolution/i.test(text) && !notFound) {
+    throw new VenvError("index-unreachable", `pip could not reach ${index} from ${req.host.label}: ${lastLine(text)}`);
+  }
+  if (notFound) {
+    throw new VenvError("pip-failed", `pip found no release of ${notFound[1]} in ${index} that fits this host (Python ${req.spec.pythonVersion}); check the version range`);
+  }
+  if (r.code === null) throw new VenvError("pip-failed", `pip install on ${req.host.label} was cut off after ${Math.round(req.stepTimeoutMs / 1000)} s`);
+  throw new VenvError("pip-failed", `pip install failed on ${req.host.label}: ${lastLine(r.stderr || r.stdout)}`);
+}
+
+async function installCollections(req: BuildRequest, storePath: string, tarballs: Tarball[]): Promise<void> {
+  const { host } = req;
+  const collectionsDir = `${storePath}/collections`;
+  const env = { ANSIBLE_COLLECTIONS_PATH: collectionsDir };
+  const galaxy = `${storePath}/bin/ansible-galaxy`;
+  const { collectionTarballDir, galaxyServer } = req.sources;
+  let argv: string[];
+  if (collectionTarballDir) {
+    const upload = `${storePath}/.collection-tarballs`;
+    await must(host, ["mkdir", "-p", "--", upload], "collections-failed", req);
+    const remote: string[] = [];
+    for (const t of tarballs) {
+      const dest = `${upload}/${t.file.split("/").pop()}`;
+      await host.writeFile(dest, await readFile(t.file), 0o644);
+      remote.push(dest);
+    }
+    argv = [galaxy, "collection", "install", "--offline", "-p", collectionsDir, ...remote];
+  } else {
+    const reqFile = `${storePath}/.collection-requirements.yml`;
+    await host.writeFile(reqFile, galaxyRequirementsFile(req.spec.collections), 0o644);
+    argv = [galaxy, "collection", "install", "-r", reqFile, "-p", collectionsDir, ...(galaxyServer ? ["-s", galaxyServer] : [])];
+  }
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env });
+  if (r.code !== 0) {
+    const where = collectionTarballDir ? `the tarballs in ${collectionTarballDir}` : galaxyServer ? redactUrl(galaxyServer) : "Galaxy";
+    throw new VenvError("collections-failed", `installing collections from ${where} failed on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
+  }
+  await host.exec(["rm", "-rf", "--", `${storePath}/.collection-tarballs`, `${storePath}/.collection-requirements.yml`]);
+}
+
+// argv[1:] = requirement strings. Prints a JSON list of problems (empty when all is well).
+const VERIFY_PY = `
+import importlib, importlib.metadata as md, json, sys
+from pip._vendor.packaging.requirements import Requirement
+problems = []
+for text in sys.argv[1:]:
+    req = Requirement(text)
+    if req.marker is not None and not req.marker.evaluate():
+        continue
+    try:
+        dist = md.distribution(req.name)
+    except md.PackageNotFoundError:
+        problems.append("%s is not installed" % req.name)
+        continue
+    if not req.specifier.contains(dist.version, prereleases=True):
+        problems.append("%s %s is installed but %s was asked for" % (req.name, dist.version, req.specifier))
+    tops = (dist.read_text("top_level.txt") or "").split()
+    if not tops:
+        tops = sorted({str(f).split("/")[0].split(".")[0] for f in (dist.files or [])
+                       if str(f).endswith((".py", ".so")) and not str(f).startswith(("..", "bin/")) and ".dist-info" not in str(f)})
+    for top in tops:
+        try:
+            importlib.import_module(top)
+        except Exception as e:
+            problems.append("%s: import %s failed: %s" % (req.name, top, e))
+print(json.dumps(problems))
+`;
+
+/** Returns the installed ansible-core version; throws naming what is missing. */
+async function verify(req: BuildRequest, storePath: string): Promise<string> {
+  const { host } = req;
+  const env = { ANSIBLE_COLLECTIONS_PATH: `${storePath}/collections` };
+  const version = await must(host, [`${storePath}/bin/ansible-playbook`, "--version"], "verify-failed", req, env);
+  const core = /core ([0-9][^\]\s]*)/.exec(version.stdout)?.[1];
+  if (!core) throw new VenvError("verify-failed", `ansible-playbook --version on ${host.label} did not name an ansible-core version`);
+  const problems: string[] = [];
+  if (req.spec.collections.length > 0) {
+    const list = await must(host, [`${storePath}/bin/ansible-galaxy`, "collection", "list", "--format", "json"], "verify-failed", req, env);
+    const found = new Map<string, string>();
+    for (const byName of Object.values(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
+      for (const [name, info] of Object.entries(byName)) if (!found.has(name)) found.set(name, info.version);
+    }
+    for (const c of req.spec.collections) {
+      if ((c.type ?? "galaxy") !== "galaxy") continue;
+      const have = found.get(c.name);
+      const range = galaxyRangeToPep440(c.version ?? "*");
+      if (!have) problems.push(`collection ${c.name} is missing`);
+      else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
+    }
+  }
+  const imports = await must(host, [`${storePath}/bin/python`, "-c", VERIFY_PY, ...req.spec.python], "verify-failed", req);
+  problems.push(...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[]));
+  if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${host.label} is incomplete: ${problems.join("; ")}`);
+  return core;
+}
+
+const CHECK_SH = `
+[ -f "$1/${MARKER_FILE}" ] || { echo missing; exit 0; }
+"$1/bin/python" -c '' 2>/dev/null || { echo broken; exit 0; }
+echo ok
+cat "$1/${MARKER_FILE}"
+`;
+
+export type VenvCheck = { state: "missing" | "broken" } | { state: "ok"; marker: VenvMarker | null };
+
+/** One round trip: does the venv at path have a marker and a python that runs? */
+export async function checkVenv(host: Host, path: string): Promise<VenvCheck> {
+  const r = await host.exec(["sh", "-c", CHECK_SH, "sh", path], { timeoutMs: 30_000 });
+  const [first, ...rest] = r.stdout.split("\n");
+  if (first === "missing" || first === "broken") return { state: first };
+  if (first !== "ok") return { state: "broken" };
+  try {
+    return { state: "ok", marker: JSON.parse(rest.join("\n")) as VenvMarker };
+  } catch {
+    return { state: "ok", marker: null }; // unreadable marker: treated as a mismatch
+  }
+}
+
+const FLIP_SH = `
+set -e
+tmp="$1/.$2.link.$$"
+ln -s "$3" "$tmp"
+old=$(readlink "$1/$2" 2>/dev/null || true)
+if [ -e "$1/$2" ] && [ ! -L "$1/$2" ]; then rm -rf "$1/$2"; fi
+mv -T "$tmp" "$1/$2"
+printf '%s' "$old"
+`;
+
+/** Points root/name at the store directory in one rename; returns the previous target ("" if none). */
+export async function publishVenv(host: Host, root: string, name: string, storePath: string): Promise<string> {
+  const r = await host.exec(["sh", "-c", FLIP_SH, "sh", root, name, storePath], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new VenvError("build-failed", `cannot put ${name} in place on ${host.label}: ${lastLine(r.stderr)}`);
+  return r.stdout.trim();
+}

@@ -1,0 +1,184 @@
+// Ensures venvs on hosts: reuse when the marker matches (no pip), else build once under a lock and record it.
+// Also the bookkeeping jobs need (in use, pinned) and the collection of old venvs.
+import type { Logger } from "../logger.js";
+import type { Host } from "../remote/host.js";
+import type { Db } from "../storage/database.js";
+import { ansibleCoreRequirement } from "./ansible-core-support.js";
+import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
+import { buildVenv, checkVenv, publishVenv, type PackageSources, type VenvProgress } from "./venv-builder.js";
+import { VenvLocks } from "./venv-lock.js";
+import { VenvStore, type VenvRecord } from "./venv-store.js";
+import { canonicalSpecJson, resolveForPython, venvHash, type VenvSpec } from "./venv-spec.js";
+import { collectGarbage, removeVenv, type GarbageReport } from "./venv-gc.js";
+
+export interface VenvManagerOptions {
+  db: Db;
+  /** config.packages */
+  packages: PackageSources;
+  /** config.venv */
+  venv: { root: string; gcUnusedMs: number; minFreeMb: number };
+  logger?: Logger;
+  now?: () => number;
+  /** The interpreter to build with on every host (default python3, as a login shell finds it). */
+  python?: string;
+  /** Longest a single pip or ansible-galaxy run may take (default 15 min). */
+  stepTimeoutMs?: number;
+  lockTimeoutMs?: number;
+}
+
+export interface EnsureOptions {
+  onProgress?(p: VenvProgress): void;
+  signal?: AbortSignal;
+  /** Pin it (never collected), e.g. the torrent venv. */
+  pin?: boolean;
+  /** Count it as in use until the returned release() is called. */
+  use?: boolean;
+}
+
+export interface EnsuredVenv {
+  name: string;
+  /** root/name on the host: a symlink to the build, stable across rebuilds. */
+  path: string;
+  reused: boolean;
+  pythonVersion: string;
+  /** Environment for running ansible from this venv (PATH, VIRTUAL_ENV, ANSIBLE_COLLECTIONS_PATH). */
+  env: Record<string, string>;
+  /** Ends the use taken with `use: true` (a no-op otherwise); safe to call twice. */
+  release(): void;
+}
+
+/** The environment a command needs to run ansible from the venv at `path`. */
+export function venvEnvironment(path: string): Record<string, string> {
+  return {
+    VIRTUAL_ENV: path,
+    PATH: `${path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    ANSIBLE_COLLECTIONS_PATH: `${path}/collections`,
+  };
+}
+
+export class VenvManager {
+  readonly store: VenvStore;
+  private readonly locks: VenvLocks;
+  private readonly now: () => number;
+  private readonly python: string;
+
+  constructor(private readonly opts: VenvManagerOptions) {
+    this.store = new VenvStore(opts.db);
+    this.now = opts.now ?? Date.now;
+    this.locks = new VenvLocks(opts.db, undefined, this.now);
+    this.python = opts.python ?? "python3";
+  }
+
+  async ensure(host: Host, spec: VenvSpec, opts: EnsureOptions = {}): Promise<EnsuredVenv> {
+    const progress = opts.onProgress ?? (() => {});
+    progress({ step: "probing", message: `checking ${host.label}` });
+    const probe = await probeHost(host, this.opts.venv.root, this.python);
+    const resolved = resolveForPython(spec, probe.pythonVersion);
+    const hash = venvHash(resolved);
+    const name = `dropship-${hash}`;
+    const path = `${probe.root}/${name}`;
+    const specJson = canonicalSpecJson(resolved);
+    if (await this.matches(host, path, specJson)) return this.reuse(host, name, path, specJson, probe, opts);
+
+    assertCanBuild(probe, host.label, this.opts.venv.minFreeMb);
+    const requirement = ansibleCoreRequirement(resolved.ansibleCore, probe.pythonVersion, host.label);
+    const release = await this.locks.acquire(host, `${probe.root}/.locks`, name, {
+      signal: opts.signal,
+      timeoutMs: this.opts.lockTimeoutMs,
+      onWait: () => progress({ step: "waiting", message: `waiting for another build of ${name}` }),
+    });
+    try {
+      // Whoever held the lock may just have built it.
+      if (await this.matches(host, path, specJson)) return this.reuse(host, name, path, specJson, probe, opts);
+      if (this.opts.packages.pipIndexUrl) await assertIndexReachable(host, this.python, this.opts.packages.pipIndexUrl);
+      const existed = this.store.get(host.label, name);
+      this.store.upsert({ host: host.label, name, path, spec: specJson, status: "building" }, this.now());
+      const started = this.now();
+      try {
+        const built = await buildVenv({
+          host, python: this.python, root: probe.root, name, hash, spec: resolved, specJson,
+          ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: progress, signal: opts.signal,
+          stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000,
+        });
+        const previous = await publishVenv(host, probe.root, name, built.storePath);
+        const buildMs = this.now() - started;
+        this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs }, this.now());
+        this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
+        if (previous && previous !== built.storePath && previous.startsWith(`${probe.root}/.store/`) && (existed?.inUse ?? 0) === 0) {
+          await host.exec(["rm", "-rf", "--", previous]).catch(() => {});
+        }
+      } catch (err) {
+        this.store.setStatus(host.label, name, existed && existed.status !== "removed" ? "broken" : "removed");
+        this.opts.logger?.warn({ host: host.label, venv: name, err: (err as Error).message }, "venv build failed");
+        throw err;
+      }
+      return this.finish(host, name, path, probe, false, opts);
+    } finally {
+      await release();
+    }
+  }
+
+  private async matches(host: Host, path: string, specJson: string): Promise<boolean> {
+    const check = await checkVenv(host, path);
+    return check.state === "ok" && check.marker !== null && JSON.stringify(check.marker.spec) === specJson;
+  }
+
+  private reuse(host: Host, name: string, path: string, specJson: string, probe: HostProbe, opts: EnsureOptions): EnsuredVenv {
+    const row = this.store.get(host.label, name);
+    // A venv the database forgot (a new DATA_DIR) is adopted; its size is learnt on the next build.
+    if (!row || row.status !== "ready") this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready" }, this.now());
+    return this.finish(host, name, path, probe, true, opts);
+  }
+
+  private finish(host: Host, name: string, path: string, probe: HostProbe, reused: boolean, opts: EnsureOptions): EnsuredVenv {
+    this.store.touch(host.label, name, this.now());
+    if (opts.pin) this.store.setPinned(host.label, name, true);
+    const release = opts.use ? this.markInUse(host.label, name) : () => {};
+    opts.onProgress?.({ step: "ready", message: reused ? `reusing ${name}` : `${name} is ready` });
+    return { name, path, reused, pythonVersion: probe.pythonVersion, env: venvEnvironment(path), release };
+  }
+
+  /** Counts a job as using the venv; GC leaves it alone until every use is released. */
+  markInUse(hostLabel: string, name: string): () => void {
+    this.store.addUse(hostLabel, name, 1, this.now());
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.store.addUse(hostLabel, name, -1, this.now());
+    };
+  }
+
+  pin(hostLabel: string, name: string, pinned = true): void {
+    this.store.setPinned(hostLabel, name, pinned);
+  }
+
+  /** Call once at start: uses recorded by a previous process ended with it. */
+  releaseAllUses(): void {
+    this.store.clearUses();
+  }
+
+  list(hostLabel?: string): VenvRecord[] {
+    return this.store.list(hostLabel);
+  }
+
+  /** Removes venvs unused for olderThanMs (default VENV_GC_UNUSED_DAYS); never pinned or in-use ones. */
+  collectGarbage(host: Host, opts: { olderThanMs?: number } = {}): Promise<GarbageReport> {
+    return collectGarbage(host, this.store, {
+      root: this.opts.venv.root,
+      python: this.python,
+      olderThanMs: opts.olderThanMs ?? this.opts.venv.gcUnusedMs,
+      now: this.now(),
+    });
+  }
+
+  /** Removes one venv (the chat's "remove" button); refuses pinned or in-use ones unless forced. */
+  async remove(host: Host, name: string, opts: { force?: boolean } = {}): Promise<void> {
+    const row = this.store.get(host.label, name);
+    if (!row || row.status === "removed") throw new VenvError("not-found", `there is no venv ${name} on ${host.label}`);
+    if (!opts.force && row.pinned) throw new VenvError("kept", `${name} on ${host.label} is pinned (the torrent venv); it is kept`);
+    if (!opts.force && row.inUse > 0) throw new VenvError("kept", `${name} on ${host.label} is in use by ${row.inUse} job(s); try again when they finish`);
+    await removeVenv(host, row.path);
+    this.store.setStatus(host.label, name, "removed");
+  }
+}

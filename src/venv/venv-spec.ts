@@ -1,0 +1,186 @@
+// What a virtualenv must contain (VenvSpec), normalised so that equal needs give one stable name: dropship-<hash>.
+import { createHash } from "node:crypto";
+import { validRange } from "@renovatebot/pep440";
+
+export type CollectionSourceType = "galaxy" | "url" | "file" | "git" | "dir";
+
+export interface CollectionRequirement {
+  /** namespace.name for galaxy collections; the URL or path for the other types. */
+  name: string;
+  /** A Galaxy version range: "*", "1.2.3", ">=1.0.0,<2.0.0". */
+  version?: string;
+  /** A Galaxy server URL for this one collection. */
+  source?: string;
+  type?: CollectionSourceType;
+}
+
+export interface VenvSpec {
+  /** A PEP 440 range for ansible-core, e.g. ">=2.15,<2.17"; null = whatever the host's Python supports. */
+  ansibleCore: string | null;
+  /** Controller-side Python requirements, e.g. "boto3>=1.28", "requests". */
+  python: string[];
+  collections: CollectionRequirement[];
+}
+
+/** A spec resolved for one host: the host's Python minor version is part of what the venv is. */
+export interface ResolvedVenvSpec extends VenvSpec {
+  pythonVersion: string;
+}
+
+/** The analysis engineer's DependencySet, as far as a venv cares. */
+export interface DependencySetLike {
+  ansibleCore: string | null;
+  collections: { name: string; version?: string; source?: string; type?: string }[];
+  python: { controller: string[]; target: string[] };
+}
+
+export class InvalidVenvSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidVenvSpecError";
+  }
+}
+
+// name, optional [extras], optional specifiers, optional "; marker". No URLs and nothing that starts like a pip option.
+const REQUIREMENT = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[A-Za-z0-9._,\s-]*\])?\s*((?:[<>=!~]=?|===)\s*[A-Za-z0-9.*+!_-]+(?:\s*,\s*(?:[<>=!~]=?|===)\s*[A-Za-z0-9.*+!_-]+)*)?\s*(?:;\s*([^;]+))?$/;
+const COLLECTION_NAME = /^[a-z0-9_]+\.[a-z0-9_]+$/;
+const GALAXY_RANGE = /^(\*|[<>=!]*\s*[0-9A-Za-z.+-]+(\s*,\s*[<>=!]*\s*[0-9A-Za-z.+-]+)*)$/;
+/** Collections every ansible-core has; never installed. */
+const BUILTIN_COLLECTIONS = new Set(["ansible.builtin", "ansible.legacy"]);
+/** Installed through the ansibleCore field, never as a plain package. */
+const ANSIBLE_ITSELF = new Set(["ansible-core", "ansible-base", "ansible"]);
+
+export function normalisePackageName(name: string): string {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
+}
+
+function normaliseSpecifiers(s: string | undefined): string {
+  if (!s) return "";
+  return s
+    .split(",")
+    .map((p) => p.replace(/\s+/g, ""))
+    .filter(Boolean)
+    .sort()
+    .join(",");
+}
+
+interface ParsedRequirement {
+  name: string;
+  extras: string;
+  specifiers: string;
+  marker: string;
+}
+
+export function parseRequirement(req: string): ParsedRequirement {
+  const m = REQUIREMENT.exec(req.trim());
+  if (!m) {
+    throw new InvalidVenvSpecError(
+      `"${req}" is not a Python requirement Dropship accepts (name, optional [extras], version specifiers, optional ; marker — no URLs or pip options)`,
+    );
+  }
+  const extras = m[2] ? `[${m[2].slice(1, -1).split(",").map((e) => e.trim().toLowerCase()).filter(Boolean).sort().join(",")}]` : "";
+  return { name: normalisePackageName(m[1]!), extras, specifiers: normaliseSpecifiers(m[3]), marker: (m[4] ?? "").trim().replace(/\s+/g, " ") };
+}
+
+function normaliseAnsibleCore(range: string | null | undefined, fromPython: string[]): string | null {
+  const parts = [range ?? "", ...fromPython].map((r) => r.replace(/^\s*ansible-core\s*/i, "").trim()).filter(Boolean);
+  if (parts.length === 0) return null;
+  const joined = normaliseSpecifiers(parts.join(","));
+  if (!validRange(joined)) throw new InvalidVenvSpecError(`"${joined}" is not a PEP 440 version range for ansible-core, e.g. ">=2.15,<2.17"`);
+  return joined;
+}
+
+function normaliseCollection(c: CollectionRequirement): Required<Pick<CollectionRequirement, "name" | "version" | "type">> & { source?: string } {
+  const type = (c.type ?? "galaxy") as CollectionSourceType;
+  if (!["galaxy", "url", "file", "git", "dir"].includes(type)) throw new InvalidVenvSpecError(`unknown collection source type "${type}" for ${c.name}`);
+  const name = type === "galaxy" ? c.name.trim().toLowerCase() : c.name.trim();
+  if (type === "galaxy" && !COLLECTION_NAME.test(name)) throw new InvalidVenvSpecError(`"${c.name}" is not a collection name (namespace.name)`);
+  if (name.startsWith("-")) throw new InvalidVenvSpecError(`"${c.name}" is not a collection source`);
+  const version = (c.version ?? "*").replace(/\s+/g, "") || "*";
+  if (!GALAXY_RANGE.test(version)) throw new InvalidVenvSpecError(`"${c.version}" is not a version range for ${name}, e.g. ">=1.2.0" or "1.23.0"`);
+  const out: { name: string; version: string; type: CollectionSourceType; source?: string } = { name, version, type };
+  if (c.source?.trim()) out.source = c.source.trim();
+  return out;
+}
+
+/** Canonical form: sorted, deduplicated, lower-cased names, no whitespace in specifiers. */
+export function normaliseVenvSpec(spec: VenvSpec): VenvSpec {
+  const ansibleReqs: string[] = [];
+  const byName = new Map<string, ParsedRequirement>();
+  for (const raw of spec.python) {
+    const r = parseRequirement(raw);
+    if (ANSIBLE_ITSELF.has(r.name)) {
+      if (r.name !== "ansible-core") throw new InvalidVenvSpecError(`"${raw}": list ansible-core's range in the ansibleCore field, not the ${r.name} package`);
+      if (r.specifiers) ansibleReqs.push(r.specifiers);
+      continue;
+    }
+    const key = `${r.name};${r.marker}`;
+    const prev = byName.get(key);
+    byName.set(key, prev ? { ...r, extras: prev.extras || r.extras, specifiers: normaliseSpecifiers([prev.specifiers, r.specifiers].filter(Boolean).join(",")) } : r);
+  }
+  const python = [...byName.values()].map((r) => `${r.name}${r.extras}${r.specifiers}${r.marker ? `; ${r.marker}` : ""}`).sort();
+  const collections = new Map<string, ReturnType<typeof normaliseCollection>>();
+  for (const c of spec.collections) {
+    const n = normaliseCollection(c);
+    if (BUILTIN_COLLECTIONS.has(n.name)) continue;
+    const prev = collections.get(n.name);
+    if (prev && prev.version !== n.version && prev.version !== "*" && n.version !== "*") {
+      n.version = `${prev.version},${n.version}`;
+    } else if (prev && n.version === "*") n.version = prev.version;
+    collections.set(n.name, n);
+  }
+  return {
+    ansibleCore: normaliseAnsibleCore(spec.ansibleCore, ansibleReqs),
+    python: [...new Set(python)],
+    collections: [...collections.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+  };
+}
+
+export function resolveForPython(spec: VenvSpec, pythonVersion: string): ResolvedVenvSpec {
+  const minor = /^(\d+)\.(\d+)/.exec(pythonVersion);
+  if (!minor) throw new InvalidVenvSpecError(`"${pythonVersion}" is not a Python version`);
+  return { ...normaliseVenvSpec(spec), pythonVersion: `${minor[1]}.${minor[2]}` };
+}
+
+/** The canonical JSON that is hashed and written into the marker. Key order is fixed here. */
+export function canonicalSpecJson(spec: ResolvedVenvSpec): string {
+  return JSON.stringify({
+    v: 1,
+    pythonVersion: spec.pythonVersion,
+    ansibleCore: spec.ansibleCore,
+    python: spec.python,
+    collections: spec.collections.map((c) => ({ name: c.name, version: c.version ?? "*", type: c.type ?? "galaxy", source: c.source ?? null })),
+  });
+}
+
+export function venvHash(spec: ResolvedVenvSpec): string {
+  return createHash("sha256").update(canonicalSpecJson(spec)).digest("hex").slice(0, 12);
+}
+
+export function venvName(spec: ResolvedVenvSpec): string {
+  return `dropship-${venvHash(spec)}`;
+}
+
+/** The controller side of a DependencySet: target-side packages belong on the managed hosts, not in the venv. */
+export function venvSpecFromDependencySet(ds: DependencySetLike): VenvSpec {
+  return normaliseVenvSpec({
+    ansibleCore: ds.ansibleCore,
+    python: ds.python.controller,
+    collections: ds.collections.map((c) => ({
+      name: c.name,
+      ...(c.version ? { version: c.version } : {}),
+      ...(c.source ? { source: c.source } : {}),
+      ...(c.type ? { type: c.type as CollectionSourceType } : {}),
+    })),
+  });
+}
+
+/**
+ * The torrent app's fixed set (the seed's): pinned so its name never drifts. ansible-core 2.14 supports
+ * controller Python 3.9–3.11; bump these pins together when the bot's host moves to a newer Python.
+ */
+export const TORRENT_VENV_SPEC: VenvSpec = Object.freeze({
+  ansibleCore: "==2.14.18",
+  python: ["requests==2.28.1", "urllib3==1.26.12"],
+  collections: [{ name: "community.digitalocean", version: "1.23.0" }],
+}) as VenvSpec;
