@@ -124,7 +124,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const reaper = new DropletReaper({
-    cloud: droplets,
+    cloud,
     ledger,
     store: jobs,
     runningJobIds: () => runner.runningJobIds(),

@@ -1,13 +1,14 @@
 // Never a droplet left running: at start and on a schedule, destroy every Dropship droplet no running job owns.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../logger.js";
-import { DROPSHIP_TAG, type DropletLedger } from "./droplet-ledger.js";
+import { DROPSHIP_TAG, jobTag, type DropletLedger } from "./droplet-ledger.js";
 import type { JobStore } from "./job-store.js";
-import type { DropletPort } from "./torrent-ports.js";
 import { billDropletSeconds } from "../cloud/pricing.js";
+import type { CloudProvider } from "../cloud/cloud-provider.js";
+import { reapOrphanDroplets } from "../cloud/droplet-reaper.js";
 
 export interface ReaperDeps {
-  cloud: DropletPort;
+  cloud: Pick<CloudProvider, "listDropletsByTag" | "destroyDroplet">;
   ledger: DropletLedger;
   store: JobStore;
   /** Jobs this process is running right now; their droplets are left alone. */
@@ -48,34 +49,32 @@ export class DropletReaper {
     return { destroyed: report.destroyed, interruptedJobs: interrupted };
   }
 
-  /** Destroys every droplet tagged `dropship` (or recorded as live) that no running job owns. */
+  /** Destroys every droplet tagged `dropship` that no running job owns, and settles the ledger. */
   async reap(): Promise<ReapReport> {
     const { cloud, ledger, logger } = this.deps;
-    const running = new Set(this.deps.runningJobIds());
-    const destroyed: number[] = [];
-    const owned = (jobId: number | null) => jobId !== null && running.has(jobId);
-    for (const d of await cloud.listByTag(DROPSHIP_TAG)) {
-      const rec = ledger.byDoId(d.id);
-      if (rec && owned(rec.jobId)) continue;
-      // A droplet created in the last moments of a create call may not be in the ledger yet.
-      if (!rec && running.size > 0 && Date.now() - Date.parse(d.createdAt) < 60_000) continue;
-      logger.warn({ droplet: d.id, name: d.name }, "destroying an orphaned droplet");
-      if (rec) ledger.markDestroying(rec.id);
-      await cloud.destroy(d.id);
+    const runningTags = new Set(this.deps.runningJobIds().map(jobTag));
+    const owned = (jobId: number | null) => jobId !== null && runningTags.has(jobTag(jobId));
+    // Ownership is by the job's tag, which the droplet carries from its create call on: no age guesswork.
+    const result = await reapOrphanDroplets(cloud, {
+      tag: DROPSHIP_TAG,
+      isKnown: (d) => d.tags.some((t) => runningTags.has(t)),
+      minAgeMs: 0,
+      logger,
+    });
+    for (const id of result.destroyed) {
+      const rec = ledger.byDoId(id);
       if (rec) ledger.markDestroyed(rec.id);
-      destroyed.push(d.id);
     }
-    // Ledger rows still "live" whose droplet no longer exists (destroyed elsewhere, or never created).
+    // Rows still "live" that no running job owns: their droplet was just destroyed above, or never existed.
     for (const rec of ledger.live()) {
       if (owned(rec.jobId)) continue;
-      const stillThere = (await cloud.listByTag(rec.tag)).map((d) => d.id);
-      for (const id of stillThere) {
-        await cloud.destroy(id);
-        destroyed.push(id);
-      }
-      ledger.markDestroyed(rec.id);
+      const left = await cloud.listDropletsByTag(rec.tag);
+      if (left.length === 0) ledger.markDestroyed(rec.id);
     }
-    return { destroyed, interruptedJobs: [] };
+    if (result.failed.length > 0) {
+      throw new Error(`could not destroy droplets ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}; will retry`);
+    }
+    return { destroyed: result.destroyed, interruptedJobs: [] };
   }
 
   /** Runs reap() on a cron schedule (default every 5 minutes); errors are logged, never thrown. */
