@@ -11,6 +11,9 @@ command -v ansible-playbook >/dev/null || need+=(ansible-core)
 [ -d /usr/lib/python3/dist-packages/ansible_collections/community/digitalocean ] || need+=(ansible)
 /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 [ -d /usr/share/python-wheels ] && ls /usr/share/python-wheels/wheel-*.whl >/dev/null 2>&1 || need+=(python3-wheel-whl python3-pip)
+# The local package index repacks these from Debian's installed packages.
+/usr/bin/python3 -c 'import requests, six, _cffi_backend, cryptography, jinja2, yaml, resolvelib' 2>/dev/null \
+  || need+=(python3-requests python3-six python3-cffi-backend python3-cryptography python3-jinja2 python3-yaml python3-resolvelib)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -eq 0 ]; then

@@ -64,8 +64,12 @@ print(json.dumps({
 `;
 
 export async function probeHost(host: Host, venvRoot: string, python = "python3"): Promise<HostProbe> {
-  const r = await host.exec([python, "-c", PROBE_PY, venvRoot], { timeoutMs: 30_000 });
-  if (r.code === 127 || /not found|No such file/i.test(r.stderr) && r.code !== 0) {
+  // A missing interpreter: a shell says "not found" (127) over SSH; spawn fails with ENOENT locally.
+  const r = await host.exec([python, "-c", PROBE_PY, venvRoot], { timeoutMs: 30_000 }).catch((err: Error) => {
+    if (/ENOENT/.test(err.message)) return { code: 127, signal: null, stdout: "", stderr: "not found" };
+    throw err;
+  });
+  if (r.code === 127 || (/not found|No such file/i.test(r.stderr) && r.code !== 0)) {
     throw new VenvError("no-python", `python3 is not installed on ${host.label}: run apt-get install python3 python3-venv (or dnf install python3)`);
   }
   if (r.code !== 0) throw new VenvError("no-python", `${python} on ${host.label} did not run: ${lastLine(r.stderr || r.stdout)}`);

@@ -191,32 +191,37 @@ for text in sys.argv[1:]:
 print(json.dumps(problems))
 `;
 
-/** Returns the installed ansible-core version; throws naming what is missing. */
+/** Returns the installed ansible-core version; throws naming what is missing. The three checks run side by side. */
 async function verify(req: BuildRequest, storePath: string): Promise<string> {
   const { host } = req;
   const env = { ANSIBLE_COLLECTIONS_PATH: `${storePath}/collections` };
-  const version = await must(host, [`${storePath}/bin/ansible-playbook`, "--version"], "verify-failed", req, env);
+  const [version, collectionProblems, imports] = await Promise.all([
+    must(host, [`${storePath}/bin/ansible-playbook`, "--version"], "verify-failed", req, env),
+    req.spec.collections.length > 0 ? verifyCollections(req, storePath, env) : Promise.resolve([]),
+    must(host, [`${storePath}/bin/python`, "-c", VERIFY_PY, ...req.spec.python], "verify-failed", req),
+  ]);
   const core = /core ([0-9][^\]\s]*)/.exec(version.stdout)?.[1];
   if (!core) throw new VenvError("verify-failed", `ansible-playbook --version on ${host.label} did not name an ansible-core version`);
-  const problems: string[] = [];
-  if (req.spec.collections.length > 0) {
-    const list = await must(host, [`${storePath}/bin/ansible-galaxy`, "collection", "list", "--format", "json"], "verify-failed", req, env);
-    const found = new Map<string, string>();
-    for (const byName of Object.values(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
-      for (const [name, info] of Object.entries(byName)) if (!found.has(name)) found.set(name, info.version);
-    }
-    for (const c of req.spec.collections) {
-      if ((c.type ?? "galaxy") !== "galaxy") continue;
-      const have = found.get(c.name);
-      const range = galaxyRangeToPep440(c.version ?? "*");
-      if (!have) problems.push(`collection ${c.name} is missing`);
-      else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
-    }
-  }
-  const imports = await must(host, [`${storePath}/bin/python`, "-c", VERIFY_PY, ...req.spec.python], "verify-failed", req);
-  problems.push(...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[]));
-  if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${host.label} is incomplete: ${problems.join("; ")}`);
+  const problems = [...collectionProblems, ...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[])];
+  if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${req.host.label} is incomplete: ${problems.join("; ")}`);
   return core;
+}
+
+async function verifyCollections(req: BuildRequest, storePath: string, env: Record<string, string>): Promise<string[]> {
+  const list = await must(req.host, [`${storePath}/bin/ansible-galaxy`, "collection", "list", "--format", "json"], "verify-failed", req, env);
+  const found = new Map<string, string>();
+  for (const byName of Object.values(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
+    for (const [name, info] of Object.entries(byName)) if (!found.has(name)) found.set(name, info.version);
+  }
+  const problems: string[] = [];
+  for (const c of req.spec.collections) {
+    if ((c.type ?? "galaxy") !== "galaxy") continue;
+    const have = found.get(c.name);
+    const range = galaxyRangeToPep440(c.version ?? "*");
+    if (!have) problems.push(`collection ${c.name} is missing`);
+    else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
+  }
+  return problems;
 }
 
 const CHECK_SH = `
