@@ -1,6 +1,7 @@
 // SSH public-key helpers: normalising pinned host keys, fingerprints, and the public line of a private key.
 import { createHash } from "node:crypto";
 import ssh2 from "ssh2";
+import { generateEd25519OpenSsh } from "../cloud/ed25519-openssh.js";
 
 export interface PublicKeyInfo {
   /** Key type, e.g. "ssh-ed25519". */
@@ -53,13 +54,10 @@ export function publicLineOfPrivateKey(privateKey: string | Buffer, comment = "d
 }
 
 /**
- * A new ed25519 key pair in OpenSSH format. ssh2's generator now and then (~1 in 100) emits a private key its
- * own parser rejects as malformed, so each key is parsed back and regenerated if needed.
+ * A new ed25519 key pair in OpenSSH format, from node:crypto (ssh2's own generator now and then drops a
+ * leading zero byte and emits a malformed key; see src/cloud/ed25519-openssh.ts).
  */
 export function generateEd25519(comment: string): { private: string; public: string } {
-  for (let i = 0; i < 20; i++) {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment });
-    if (!(ssh2.utils.parseKey(pair.private) instanceof Error)) return pair;
-  }
-  throw new Error("could not generate a valid ed25519 key");
+  const pair = generateEd25519OpenSsh(comment);
+  return { private: pair.privateKey, public: pair.publicKey };
 }
