@@ -26,6 +26,10 @@ import { createBot, type DropshipBot } from "./bot/create-bot.js";
 import { torrentFeature } from "./bot/features/torrent.js";
 import { TorrentPresenter } from "./bot/torrent-presenter.js";
 import { createTorrentVenvProvider } from "./venv/torrent-venv.js";
+import { VenvManager } from "./venv/venv-manager.js";
+import { LocalHost } from "./remote/local-host.js";
+import { VenvCollector } from "./jobs/venv-collector.js";
+import { venvsFeature } from "./bot/features/venvs.js";
 
 export interface App {
   config: Config;
@@ -68,7 +72,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
   });
   const droplets = dropletPort(cloud, botKey);
-  const torrentVenv = createTorrentVenvProvider({ config, db, logger });
+  const venvs = new VenvManager({ db, packages: config.packages, venv: config.venv, logger });
+  // Uses recorded by a previous process ended with it.
+  venvs.releaseAllUses();
+  const localHost = new LocalHost();
+  const torrentVenv = createTorrentVenvProvider({ config, db, logger, manager: venvs, host: localHost });
+  const collector = new VenvCollector({ collect: (host) => venvs.collectGarbage(host), hosts: () => [localHost], logger });
+  collector.start();
 
   const web = createDownloadServer({
     filesRoot: downloadsDir,
@@ -162,6 +172,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         cardTtlMs: options.cardTtlMs ?? 3_600_000,
         fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
       }),
+      venvsFeature({ venvs, host: (label) => (label === localHost.label ? localHost : undefined), ownerId: config.access.ownerId }),
     ],
   });
   await bot.start();
@@ -175,6 +186,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await runner.stopAll();
       await presenter.idle();
       reaper.stop();
+      collector.stop();
       await sweeper.stop();
       await web.close();
       db.close();

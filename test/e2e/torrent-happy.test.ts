@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import { ALICE, BOB, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 
 let world: World;
@@ -132,6 +132,27 @@ describe("a multi-file .torrent with nested folders and hostile names", () => {
       return d.length === 4 ? d : null;
     }, 20_000, "four documents");
     expect(docs.map((d) => d.document!.file_name).sort()).toEqual(["-rf 'quoted' $(name).txt", "01 - intro.txt", "cover.bin", "track%07bell.txt"].sort());
+  });
+});
+
+describe("/venvs after torrents ran", () => {
+  it("lists the pinned torrent venv; removing it is refused, and only the owner may try", async () => {
+    let before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, "/venvs");
+    const list = await nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("local —"));
+    const name = /dropship-[0-9a-f]{12}/.exec(list.text)![0];
+    expect(list.text).toMatch(/pinned/);
+    expect(list.text).toContain("community.digitalocean");
+
+    before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, `/venvs remove ${name}`);
+    const refused = await nextBotMessage(world, ALICE.id, before, (m) => m.text.startsWith("Not removed"));
+    expect(refused.text).toMatch(/pinned/);
+
+    before = lastMessageId(world, BOB.id);
+    world.telegram.sendText(BOB, `/venvs remove ${name}`);
+    await nextBotMessage(world, BOB.id, before, (m) => m.text === "Only the owner can remove virtualenvs.");
+    expect(world.app!.db.prepare("SELECT status FROM venvs WHERE name = ?").pluck().get(name)).toBe("ready");
   });
 });
 
