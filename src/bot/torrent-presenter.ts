@@ -99,7 +99,14 @@ export class TorrentPresenter {
             peers: e.progress.connections,
           }
         : null,
-      transfer: e.transfer ? { completedBytes: e.transfer.doneBytes, totalBytes: e.transfer.totalBytes, speedBytesPerSecond: 0 } : null,
+      transfer: e.transfer
+        ? {
+            completedBytes: e.transfer.doneBytes,
+            totalBytes: e.transfer.totalBytes,
+            speedBytesPerSecond: e.transfer.bytesPerSecond,
+            etaSeconds: e.transfer.bytesPerSecond > 0 ? (e.transfer.totalBytes - e.transfer.doneBytes) / e.transfer.bytesPerSecond : null,
+          }
+        : null,
       costSoFarUsd: e.costSoFarUsd,
       elapsedSeconds: e.elapsedSeconds,
     }).text;

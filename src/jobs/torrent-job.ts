@@ -42,7 +42,7 @@ export interface TorrentJobEvent {
   costSoFarUsd: number;
   elapsedSeconds: number;
   progress?: TorrentProgress;
-  transfer?: { doneBytes: number; totalBytes: number };
+  transfer?: { doneBytes: number; totalBytes: number; bytesPerSecond: number };
   result?: { files: DeliveredFile[]; totalBytes: number; actualUsd: number; durationSeconds: number; overheadSeconds: number };
   error?: string;
 }
@@ -118,9 +118,15 @@ export class TorrentJobRunner {
     return true;
   }
 
-  /** For shutdown: cancel everything and wait until every droplet is gone. */
+  /**
+   * For shutdown: a job cannot outlive the process (its SSH session and aria2 tunnel die with it), so every
+   * running job is stopped now, its droplet destroyed and its owner told why; resolves when all are settled.
+   */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((id) => this.cancel(id)));
+    const reason = new Error("the bot was shut down while this job ran; its droplet was destroyed, send the link again");
+    const entries = [...this.running.values()];
+    for (const e of entries) e.abort.abort(reason);
+    await Promise.all(entries.map((e) => e.done));
   }
 
   private async run(jobId: number, entry: Running): Promise<void> {
@@ -226,6 +232,8 @@ export class TorrentJobRunner {
     this.step(jobId, "transferring", entry);
     const totalBytes = remoteFiles.reduce((n, f) => n + f.size, 0);
     let doneBytes = 0;
+    const startedAt = this.now();
+    const speed = (bytes: number) => bytes / Math.max(0.001, (this.now() - startedAt) / 1000);
     const delivered: DeliveredFile[] = [];
     const taken = new Set<string>();
     for (const file of remoteFiles) {
@@ -237,7 +245,8 @@ export class TorrentJobRunner {
       const base = doneBytes;
       const got = await session.download(file.path, local, {
         signal,
-        onProgress: (bytes) => this.emit(jobId, "transferring", entry, { transfer: { doneBytes: base + bytes, totalBytes } }),
+        onProgress: (bytes) =>
+          this.emit(jobId, "transferring", entry, { transfer: { doneBytes: base + bytes, totalBytes, bytesPerSecond: speed(base + bytes) } }),
       });
       doneBytes += got.size;
       delivered.push({ path: safe, size: got.size, sha256: got.sha256, resumes: got.resumes });

@@ -77,6 +77,26 @@ describe("npm start against the local world", () => {
     for (const secret of [env.TELEGRAM_BOT_TOKEN!, env.DO_TOKEN!, env.LINK_SIGNING_KEY!]) expect(p.out()).not.toContain(secret);
   });
 
+  it("on SIGTERM during a job, destroys its droplet, tells the owner why, and exits 0", async () => {
+    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-term-job"), LOG_LEVEL: "info" });
+    const t = await world.swarm.addTorrent({ name: "term.bin", files: [{ path: "term.bin", size: 1024 * 1024 }] });
+    await world.swarm.stopSeeding(t); // keeps the job in its download phase
+    const p = startMain(env);
+    await waitForOutput(p, /Dropship started/);
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet);
+    const card = await nextBotMessage(world, ALICE.id, before, isCard);
+    const jobId = Number(buttonData(card, /Start/).split(":").pop());
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
+    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    p.child.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(live()).toEqual([]);
+    const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.reply_to_message_id === card.message_id);
+    expect(notice.text).toMatch(/shut down/);
+  });
+
   it("after a crash mid-job, the next start destroys the droplet, fails the job and tells its owner", async () => {
     const env = await world.env({ DATA_DIR: path.join(world.dir, "data-crash"), LOG_LEVEL: "info" });
     const t = await world.swarm.addTorrent({ name: "crash.bin", files: [{ path: "crash.bin", size: 1024 * 1024 }] });
