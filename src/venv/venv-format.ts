@@ -1,27 +1,6 @@
 // Plain-text views of venvs for the chat (/venvs): per host, with size and last use. No Telegram here.
 import type { VenvRecord } from "./venv-store.js";
-
-export function formatBytes(n: number | null): string {
-  if (n === null) return "size unknown";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
-
-export function formatAgo(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return "just now";
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.round(h / 24)} days ago`;
-}
+import { formatAgo, formatBytes } from "../text-format.js";
 
 /** What the spec holds, in a few words: "ansible-core >=2.15 · 2 packages · 3 collections". */
 export function describeSpec(specJson: string): string {
@@ -38,7 +17,7 @@ export function describeSpec(specJson: string): string {
 
 export function formatVenvLine(v: VenvRecord, now: number): string {
   const flags = [v.pinned ? "pinned" : "", v.inUse > 0 ? `in use (${v.inUse})` : "", v.status !== "ready" ? v.status : ""].filter(Boolean);
-  return `${v.name} — ${formatBytes(v.sizeBytes)}, used ${formatAgo(now - v.lastUsedAt)}${flags.length ? ` [${flags.join(", ")}]` : ""}\n  ${describeSpec(v.spec)}`;
+  return `${v.name} — ${v.sizeBytes === null ? "size unknown" : formatBytes(v.sizeBytes)}, used ${formatAgo(now - v.lastUsedAt)}${flags.length ? ` [${flags.join(", ")}]` : ""}\n  ${describeSpec(v.spec)}`;
 }
 
 /** The /venvs message body: grouped by host, most recently used first, with a total per host. */

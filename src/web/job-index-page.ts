@@ -1,4 +1,5 @@
 // The small HTML page listing one job's files with sizes and signed links; every name is HTML-escaped.
+import { escapeHtml, formatBytes } from "../text-format.js";
 
 export interface IndexEntry {
   relPath: string;
@@ -6,23 +7,6 @@ export interface IndexEntry {
   url: string;
 }
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
-
-/** Bytes in binary units, e.g. 1536 → "1.5 KiB". */
-export function humanSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
 
 export function renderJobIndexPage(opts: { jobId: string; entries: IndexEntry[]; expiresAt: Date }): string {
   const total = opts.entries.reduce((sum, e) => sum + e.size, 0);
@@ -30,7 +14,7 @@ export function renderJobIndexPage(opts: { jobId: string; entries: IndexEntry[];
     .map(
       (e) =>
         `<tr><td><a href="${escapeHtml(e.url)}" download>${escapeHtml(e.relPath)}</a></td>` +
-        `<td class="size" title="${e.size} bytes">${humanSize(e.size)}</td></tr>`,
+        `<td class="size" title="${e.size} bytes">${formatBytes(e.size)}</td></tr>`,
     )
     .join("\n");
   return `<!doctype html>
@@ -49,7 +33,7 @@ td.size { text-align: right; white-space: nowrap; word-break: normal; }
 </head>
 <body>
 <h1>Job ${escapeHtml(opts.jobId)}</h1>
-<p>${opts.entries.length} file${opts.entries.length === 1 ? "" : "s"}, ${humanSize(total)}. Links expire ${escapeHtml(opts.expiresAt.toISOString())}.</p>
+<p>${opts.entries.length} file${opts.entries.length === 1 ? "" : "s"}, ${formatBytes(total)}. Links expire ${escapeHtml(opts.expiresAt.toISOString())}.</p>
 <table>
 ${rows}
 </table>

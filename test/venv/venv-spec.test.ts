@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ansibleCoreRequirement, feasibleSeries } from "../../src/venv/ansible-core-support.js";
 import { galaxyRangeToPep440, galaxyRequirementsFile } from "../../src/venv/collection-sources.js";
-import { formatBytes, formatVenvList } from "../../src/venv/venv-format.js";
+import { formatVenvList } from "../../src/venv/venv-format.js";
 import {
   canonicalSpecJson,
   normaliseVenvSpec,
@@ -144,15 +144,14 @@ describe("the chat's venv list", () => {
         "dropship-aaaaaaaaaaaa — size unknown, used 3 h ago",
         "  ansible-core ==2.14.18 · Python 3.11 · 2 packages · community.digitalocean",
         "",
-        "root@10.0.0.5 — 2 venvs, 300 MB",
-        "dropship-bbbbbbbbbbbb — 150 MB, used just now [pinned, in use (1)]",
+        "root@10.0.0.5 — 2 venvs, 300 MiB",
+        "dropship-bbbbbbbbbbbb — 150 MiB, used just now [pinned, in use (1)]",
         "  ansible-core ==2.14.18 · Python 3.11 · 2 packages · community.digitalocean",
-        "dropship-aaaaaaaaaaaa — 150 MB, used 3 h ago",
+        "dropship-aaaaaaaaaaaa — 150 MiB, used 3 h ago",
         "  ansible-core ==2.14.18 · Python 3.11 · 2 packages · community.digitalocean",
       ].join("\n"),
     );
     expect(formatVenvList([], now)).toMatch(/No virtualenvs yet/);
-    expect(formatBytes(1536)).toBe("1.5 KB");
   });
 });
 

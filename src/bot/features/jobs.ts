@@ -3,7 +3,7 @@ import { Composer } from "grammy";
 import type { Job } from "../../jobs/job-store.js";
 import type { BotContext } from "../context.js";
 import type { BotDeps } from "../deps.js";
-import { escapeHtml } from "../render/telegram-html.js";
+import { escapeHtml, formatAgo } from "../../text-format.js";
 
 const RECENT = 10;
 
@@ -25,7 +25,7 @@ export function formatJobLine(job: Job, spend: { estimate: number | null; actual
   const name = jobName(job);
   const cost =
     spend.actual !== null ? `$${spend.actual.toFixed(2)}` : spend.estimate !== null ? `est. $${spend.estimate.toFixed(2)}` : "no cost yet";
-  const parts = [`<b>#${job.id}</b> ${job.kind}`, escapeHtml(job.state), cost, ago(nowMs - job.createdAt)];
+  const parts = [`<b>#${job.id}</b> ${job.kind}`, escapeHtml(job.state), cost, formatAgo(nowMs - job.createdAt)];
   return parts.join(" · ") + (name ? `\n    ${escapeHtml(name)}` : "");
 }
 
@@ -38,12 +38,4 @@ function jobName(job: Job): string | undefined {
     }
   }
   return undefined;
-}
-
-export function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return "just now";
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86_400)} d ago`;
 }

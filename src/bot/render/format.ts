@@ -1,20 +1,7 @@
 // Small formatters for chat text: sizes in binary units, durations, dollars, speeds and a text progress bar.
 
-const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/** Bytes in binary units with three significant digits: 0 → "0 B", 1536 → "1.50 KiB", 52428800 → "50.0 MiB". */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(bytes)} B`;
-  const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
-}
+export { formatBytes } from "../../text-format.js";
+import { formatBytes } from "../../text-format.js";
 
 /** A transfer rate: 1310720 → "1.25 MiB/s". */
 export function formatSpeed(bytesPerSecond: number): string {

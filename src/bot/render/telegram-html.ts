@@ -3,12 +3,7 @@
 /** Telegram counts a message's length after entities are parsed, i.e. its visible text. */
 export const TELEGRAM_MESSAGE_LIMIT = 4096;
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
-
-/** Escapes text (and attribute values) for parse_mode HTML; Telegram knows only &lt; &gt; &amp; &quot;. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeHtml } from "../../text-format.js";
 
 /** Splits Telegram HTML into tags, entities and single characters (surrogate pairs kept whole). */
 function tokens(html: string): string[] {
