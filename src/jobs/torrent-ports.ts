@@ -1,15 +1,9 @@
 // What the torrent job needs from the world, as small interfaces; main.ts adapts the real adapters to them.
 import type http from "node:http";
+import type { CreateDropletRequest } from "../cloud/cloud-provider.js";
 
-export interface DropletSpec {
-  name: string;
-  region: string;
-  size: string;
-  image: string;
-  tags: string[];
-  sshKeyIds: number[];
-  userData: string;
-}
+/** What a droplet is created with: the adapter's own request shape. */
+export type DropletSpec = CreateDropletRequest;
 
 /** DigitalOcean, narrowed to what one torrent job does with it. */
 export interface DropletPort {

@@ -64,6 +64,23 @@ describe("npm start against the local world", () => {
     await world?.stop();
   });
 
+  /** npm start in its own data dir, with a job whose droplet is up and whose torrent has no seeder (so it stays running). */
+  async function startMainWithRunningJob(name: string) {
+    const env = await world.env({ DATA_DIR: path.join(world.dir, `data-${name}`), LOG_LEVEL: "info" });
+    const t = await world.swarm.addTorrent({ name: `${name}.bin`, files: [{ path: `${name}.bin`, size: 1024 * 1024 }] });
+    await world.swarm.stopSeeding(t);
+    const p = startMain(env);
+    await waitForOutput(p, /Dropship started/);
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet);
+    const card = await nextBotMessage(world, ALICE.id, before, isCard);
+    const jobId = Number(buttonData(card, /Start/).split(":").pop());
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
+    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    return { p, env, card, jobId, live };
+  }
+
   it("starts, answers, and stops cleanly on SIGTERM", async () => {
     const env = await world.env({ DATA_DIR: path.join(world.dir, "data-sigterm"), LOG_LEVEL: "info" });
     const p = startMain(env);
@@ -78,18 +95,7 @@ describe("npm start against the local world", () => {
   });
 
   it("on SIGTERM during a job, destroys its droplet, tells the owner why, and exits 0", async () => {
-    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-term-job"), LOG_LEVEL: "info" });
-    const t = await world.swarm.addTorrent({ name: "term.bin", files: [{ path: "term.bin", size: 1024 * 1024 }] });
-    await world.swarm.stopSeeding(t); // keeps the job in its download phase
-    const p = startMain(env);
-    await waitForOutput(p, /Dropship started/);
-    const before = lastMessageId(world, ALICE.id);
-    world.telegram.sendText(ALICE, t.magnet);
-    const card = await nextBotMessage(world, ALICE.id, before, isCard);
-    const jobId = Number(buttonData(card, /Start/).split(":").pop());
-    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
-    const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
-    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    const { p, card, live } = await startMainWithRunningJob("term");
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
     expect(live()).toEqual([]);
@@ -98,18 +104,7 @@ describe("npm start against the local world", () => {
   });
 
   it("after a crash mid-job, the next start destroys the droplet, fails the job and tells its owner", async () => {
-    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-crash"), LOG_LEVEL: "info" });
-    const t = await world.swarm.addTorrent({ name: "crash.bin", files: [{ path: "crash.bin", size: 1024 * 1024 }] });
-    await world.swarm.stopSeeding(t); // keeps the job in its download phase
-    const p = startMain(env);
-    await waitForOutput(p, /Dropship started/);
-    const before = lastMessageId(world, ALICE.id);
-    world.telegram.sendText(ALICE, t.magnet);
-    const card = await nextBotMessage(world, ALICE.id, before, isCard);
-    const jobId = Number(buttonData(card, /Start/).split(":").pop());
-    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
-    const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
-    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    const { p, env, jobId, live } = await startMainWithRunningJob("crash");
     p.child.kill("SIGKILL");
     await p.exited;
     expect(live()).toHaveLength(1); // the crash left it running
