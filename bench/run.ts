@@ -29,8 +29,13 @@ async function main(): Promise<void> {
     }
   }
   printTable(results);
-  fs.writeFileSync(path.join(here, "results.json"), JSON.stringify(results, null, 2) + "\n");
-  process.stdout.write(`\nwrote ${results.length} figures to bench/results.json\n`);
+  // A partial run (some modules named) updates its own figures and keeps the others from the last run.
+  const file = path.join(here, "results.json");
+  const previous: BenchResult[] = only.length > 0 && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as BenchResult[]) : [];
+  const fresh = new Set(results.map((r) => r.name));
+  const merged = [...previous.filter((r) => !fresh.has(r.name)), ...results];
+  fs.writeFileSync(file, JSON.stringify(merged, null, 2) + "\n");
+  process.stdout.write(`\nwrote ${merged.length} figures to bench/results.json\n`);
   if (failed > 0) process.exitCode = 1;
 }
 

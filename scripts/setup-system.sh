@@ -14,6 +14,7 @@ command -v ansible-playbook >/dev/null || need+=(ansible-core)
 # The local package index repacks these from Debian's installed packages.
 /usr/bin/python3 -c 'import requests, six, _cffi_backend, cryptography, jinja2, yaml, resolvelib' 2>/dev/null \
   || need+=(python3-requests python3-six python3-cffi-backend python3-cryptography python3-jinja2 python3-yaml python3-resolvelib)
+command -v zip >/dev/null || need+=(zip)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -eq 0 ]; then

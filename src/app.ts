@@ -30,6 +30,8 @@ import { VenvManager } from "./venv/venv-manager.js";
 import { LocalHost } from "./remote/local-host.js";
 import { VenvCollector } from "./jobs/venv-collector.js";
 import { venvsFeature } from "./bot/features/venvs.js";
+import { playbookFeature } from "./bot/features/playbook.js";
+import { probeHost } from "./venv/host-probe.js";
 
 export interface App {
   config: Config;
@@ -173,6 +175,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
       }),
       venvsFeature({ venvs, host: (label) => (label === localHost.label ? localHost : undefined), ownerId: config.access.ownerId }),
+      playbookFeature({
+        jobs,
+        fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
+        // Until a host can be chosen, the bot's own host is the controller whose Python the venv name is for.
+        controllerPython: async () => (await probeHost(localHost, config.venv.root)).pythonVersion,
+      }),
     ],
   });
   await bot.start();
@@ -215,6 +223,7 @@ function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
 async function cancelJob(jobs: JobStore, runner: TorrentJobRunner, jobId: number, userId: number): Promise<{ ok: boolean; message: string }> {
   const job = jobs.get(jobId);
   if (!job || job.ownerId !== userId) return { ok: false, message: `You have no job ${jobId}.` };
+  if (job.kind === "playbook") return { ok: false, message: `Job ${jobId} was only analysed; nothing of it is running.` };
   if (job.state === "estimated" && jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "cancelled with /cancel" })) {
     return { ok: true, message: `Job ${jobId} cancelled; nothing was created.` };
   }

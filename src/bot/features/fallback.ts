@@ -3,10 +3,11 @@ import { Composer } from "grammy";
 import type { BotContext } from "../context.js";
 
 export const HINT =
-  "I did not recognise that. Paste a magnet link, send a .torrent file, or attach a playbook (.yml, .zip, .tar.gz). /help has examples.";
+  "I did not recognise that. Paste a magnet link, send a .torrent file, or attach a playbook (.yml) or project archive (.zip, .tar.gz) to analyse. /help has examples.";
 export const UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do.";
 export const UNUSABLE_FILE =
-  "I can't use this file. Send a .torrent file, a playbook (.yml or .yaml) or a project archive (.zip, .tar.gz).";
+  "I can't use this file. What works: a .torrent file (to download it), or an Ansible playbook (.yml, .yaml) or project archive " +
+  "(.zip, .tar.gz, .tgz) to analyse what it needs. /help has examples.";
 export const STALE_BUTTON = "This button no longer works.";
 
 export function fallbackFeature(): Composer<BotContext> {

@@ -17,10 +17,12 @@ export function helpText(commands: BotCommandSpec[]): string {
     "or send a <code>.torrent</code> file. I show the size and estimated cost; press Start and a droplet downloads it. " +
       "You get a download link (and the file itself when it is under 50 MB); the droplet is destroyed when done.",
     "",
-    "<b>Run an Ansible playbook</b>",
-    "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code> or <code>.tar.gz</code>). " +
-      "I work out the collections and Python packages it needs, ask which host and any vars_prompt answers, " +
-      "prepare a matching virtualenv and run it, reporting task by task.",
+    "<b>Check an Ansible playbook</b>",
+    "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code>, <code>.tar.gz</code> or <code>.tgz</code>, up to 20 MB). " +
+      "I list the collections, roles and Python packages it needs, the ansible-core versions that fit, the vars_prompt questions " +
+      "it will ask, names I cannot resolve, and the virtualenv that set of dependencies maps to. " +
+      "If the project has several playbooks, name one in the caption: <code>entry: playbooks/site.yml</code>.",
+    "Running it on a host is coming next: for now I only analyse it, nothing is run.",
     "",
     "<b>Commands</b>",
     ...commandLines,
