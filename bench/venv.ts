@@ -64,6 +64,8 @@ async function runBench(): Promise<BenchResult[]> {
         lowerIsBetter: true,
         detail: { baselineMs: r(baselineMs), ratioToBaseline: r(coldMs / baselineMs * 100) / 100, baseline: "python3 -m venv + pip install + ansible-galaxy collection install, one shell", includes: "probe, lock, index check, verify, marker, upload of tarballs" },
       },
+      { name: "venv.baseline_by_hand_ssh", value: r(baselineMs), unit: "ms", lowerIsBetter: true },
+      { name: "venv.cold_build ÷ by hand", value: Math.round((coldMs / baselineMs) * 100) / 100, unit: "x", lowerIsBetter: true },
       {
         name: "venv.warm_reuse_ssh",
         value: r(warmMedian),
