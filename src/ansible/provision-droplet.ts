@@ -6,8 +6,8 @@ import type { ProvisionPort } from "../jobs/torrent-ports.js";
 import { PLAYBOOKS_DIR, failureSummary, runPlaybook } from "./run-playbook.js";
 
 export interface DropletProvisionerOptions {
-  /** Resolves to the pinned torrent virtualenv's path (built on first use). */
-  venvPath: () => Promise<string>;
+  /** Resolves to the pinned torrent virtualenv's path (built on first use, reporting its steps). */
+  venvPath: (onProgress?: (message: string) => void) => Promise<string>;
   /** The bot's SSH private key file. */
   privateKeyFile: string;
   timeoutMs?: number;
@@ -16,7 +16,7 @@ export interface DropletProvisionerOptions {
 export function createDropletProvisioner(opts: DropletProvisionerOptions): ProvisionPort {
   return {
     async provision(target, { signal, onTask }) {
-      const venv = await opts.venvPath();
+      const venv = await opts.venvPath((message) => onTask?.(`Preparing Ansible: ${message}`));
       const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-prov-"));
       try {
         const knownHosts = path.join(work, "known_hosts");

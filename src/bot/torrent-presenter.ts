@@ -109,6 +109,7 @@ export class TorrentPresenter {
         : null,
       costSoFarUsd: e.costSoFarUsd,
       elapsedSeconds: e.elapsedSeconds,
+      detail: e.detail ?? null,
     }).text;
     a.editor.update(text, new InlineKeyboard().text("Cancel", torrentButton("cancel", e.jobId)));
   }

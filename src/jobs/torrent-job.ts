@@ -43,6 +43,8 @@ export interface TorrentJobEvent {
   elapsedSeconds: number;
   progress?: TorrentProgress;
   transfer?: { doneBytes: number; totalBytes: number; bytesPerSecond: number };
+  /** What the current step is doing, in words (a provisioning task, a virtualenv build step). */
+  detail?: string;
   result?: { files: DeliveredFile[]; totalBytes: number; actualUsd: number; durationSeconds: number; overheadSeconds: number };
   error?: string;
 }
@@ -143,7 +145,10 @@ export class TorrentJobRunner {
       session = await this.deps.ssh.connect(droplet.ip!, hostKeyPublic, { timeoutMs: this.deps.settings.bootTimeoutMs, signal });
       this.step(jobId, "ssh_ready", entry);
       const remoteDir = `/root/dropship/job-${jobId}`;
-      await this.deps.provisioner.provision({ ip: droplet.ip!, hostKeyPublic, downloadDir: remoteDir }, { signal });
+      await this.deps.provisioner.provision(
+        { ip: droplet.ip!, hostKeyPublic, downloadDir: remoteDir },
+        { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
+      );
       this.step(jobId, "provisioned", entry);
       this.step(jobId, "downloading", entry);
       const source = job.input.torrentFile
