@@ -1,0 +1,136 @@
+// The torrent feature's chat rules, with the real bot on the fake Telegram API and a clock the test moves:
+// cards per magnet, precise errors, owner-only buttons, one job per double press, expiry, budget checks.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../../src/storage/database.js";
+import { JobStore } from "../../src/jobs/job-store.js";
+import { TorrentQuoter } from "../../src/jobs/torrent-quote.js";
+import type { CloudSize } from "../../src/cloud/cloud-provider.js";
+import { torrentFeature } from "../../src/bot/features/torrent.js";
+import { friend, owner, startBotWorld, type BotWorld } from "./bot-world.js";
+import type { SentMessage } from "../world/fake-telegram.js";
+
+const HASH_A = "0123456789abcdef0123456789abcdef01234567";
+const HASH_B = "89abcdef0123456789abcdef0123456789abcdef";
+const SIZE: CloudSize = {
+  slug: "s-1vcpu-1gb", priceHourly: 0.00893, priceMonthly: 6, transferTb: 1, regions: ["fra1"], available: true,
+  vcpus: 1, memoryMb: 1024, diskGb: 25, description: "Basic",
+};
+
+let world: BotWorld;
+let db: Db;
+let jobs: JobStore;
+let clock = Date.now();
+const started: number[] = [];
+const attached: number[] = [];
+let monthlyBudget = 20;
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "torrent-feature-"));
+  db = openDatabase(path.join(dir, "jobs.sqlite"));
+  jobs = new JobStore(db, () => clock);
+  const quoter = new TorrentQuoter({
+    // The size catalog is the DigitalOcean adapter's job (tested against the fake API elsewhere); here, one size.
+    sizes: { getSize: async (slug) => (slug === SIZE.slug ? SIZE : null), sizeProblem: async () => null },
+    store: jobs,
+    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6, perJobBudgetUsd: 1, get monthlyBudgetUsd() { return monthlyBudget; } },
+    now: () => clock,
+  });
+  const running = new Set<number>();
+  world = await startBotWorld({
+    features: [
+      torrentFeature({
+        jobs,
+        quoter,
+        runner: { start: (id) => void (started.push(id), running.add(id)), cancel: async (id) => running.delete(id), isRunning: (id) => running.has(id) },
+        presenter: { attach: (id) => void attached.push(id) },
+        fetchTelegramFile: async () => Buffer.alloc(0),
+        cardTtlMs: 60_000,
+        now: () => clock,
+      }),
+    ],
+  });
+});
+
+afterAll(async () => {
+  await world?.close();
+  db?.close();
+});
+
+beforeEach(() => {
+  clock = Date.now();
+  started.length = 0;
+  attached.length = 0;
+  monthlyBudget = 20;
+});
+
+async function botSays(userId: number, match: (m: SentMessage) => boolean): Promise<SentMessage> {
+  return world.tg.waitFor(() => world.tg.messages(userId).find(match), 10_000);
+}
+
+const cardsFor = (userId: number) => world.tg.messages(userId).filter((m) => m.text.includes("Press Start"));
+const jobOf = (card: SentMessage) => Number(/t:start:(\d+)/.exec(JSON.stringify(card.reply_markup))![1]);
+
+async function answerTo(queryId: string): Promise<string | undefined> {
+  return world.tg.waitFor(() => world.tg.answeredCallbacks.find((a) => a.callback_query_id === queryId), 10_000).then((a) => a.text);
+}
+
+describe("torrent feature", () => {
+  it("answers every magnet in a message with its own card, and a broken one with a precise error", async () => {
+    const before = cardsFor(owner.id).length;
+    world.tg.sendText(owner, `two: magnet:?xt=urn:btih:${HASH_A}&dn=first&xl=1000000 and magnet:?xt=urn:btih:${HASH_B}&dn=second ` + `broken: magnet:?xt=urn:btih:${HASH_A.slice(1)}`);
+    await world.tg.waitFor(() => cardsFor(owner.id).length === before + 2, 10_000);
+    const [first, second] = cardsFor(owner.id).slice(before);
+    expect(first!.text).toContain("first");
+    expect(first!.text).toContain("Size: 977 KiB");
+    expect(second!.text).toContain("second");
+    expect(second!.text).toMatch(/size unknown/i);
+    const err = await botSays(owner.id, (m) => m.text.includes("broken"));
+    expect(err.text).toContain("39 hex digits, expected 40");
+  });
+
+  it("lets only the sender press the buttons, and a double press starts one job", async () => {
+    world.tg.sendText(friend, `magnet:?xt=urn:btih:${HASH_A}&dn=friends`);
+    const card = await botSays(friend.id, (m) => m.text.includes("friends"));
+    const jobId = jobOf(card);
+    expect(await answerTo(world.tg.pressButton(owner, card, `t:start:${jobId}`, { force: true }))).toMatch(/Only the person who sent this torrent/);
+    expect(started).toEqual([]);
+    const q1 = world.tg.pressButton(friend, card, `t:start:${jobId}`);
+    const q2 = world.tg.pressButton(friend, card, `t:start:${jobId}`, { force: true });
+    expect([await answerTo(q1), await answerTo(q2)].sort()).toEqual(["Already started.", "Starting…"]);
+    expect(started).toEqual([jobId]);
+    expect(attached).toEqual([jobId]);
+    expect(jobs.get(jobId)!.state).toBe("approved");
+  });
+
+  it("says a card has expired once its time is up, and starts nothing", async () => {
+    world.tg.sendText(owner, `magnet:?xt=urn:btih:${HASH_B}&dn=stale`);
+    const card = await botSays(owner.id, (m) => m.text.includes("stale"));
+    const jobId = jobOf(card);
+    clock += 61_000;
+    expect(await answerTo(world.tg.pressButton(owner, card, `t:start:${jobId}`))).toMatch(/expired/);
+    expect(started).toEqual([]);
+    expect(jobs.get(jobId)!.state).toBe("cancelled");
+  });
+
+  it("refuses Start when the month's budget would be passed, and keeps the card", async () => {
+    world.tg.sendText(owner, `magnet:?xt=urn:btih:${HASH_A}&dn=pricey&xl=1000000`);
+    const card = await botSays(owner.id, (m) => m.text.includes("pricey"));
+    const jobId = jobOf(card);
+    jobs.recordSpend({ jobId: null, userId: owner.id, kind: "actual", usd: 0.5 });
+    monthlyBudget = 0.5;
+    expect(await answerTo(world.tg.pressButton(owner, card, `t:start:${jobId}`))).toMatch(/monthly budget of \$0\.50/);
+    expect(jobs.get(jobId)!.state).toBe("estimated");
+    monthlyBudget = 20;
+    expect(await answerTo(world.tg.pressButton(owner, card, `t:start:${jobId}`))).toBe("Starting…");
+  });
+
+  it("leaves text without a magnet to the rest of the bot", async () => {
+    const before = world.tg.messages(owner.id).length;
+    world.tg.sendText(owner, "hello there");
+    const hint = await world.tg.waitFor(() => world.tg.messages(owner.id).slice(before).find((m) => /magnet link/.test(m.text)), 10_000);
+    expect(hint.text).toMatch(/did not recognise/);
+  });
+});
