@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig } from "../../src/config.js";
 
@@ -113,5 +114,12 @@ describe("loadConfig", () => {
     })();
     expect(err!.message).not.toContain("secretsecretsecret");
     expect(err!.message).not.toContain("tinysecret");
+  });
+
+  it("documents every variable in .env.example and the README", () => {
+    const example = fs.readFileSync(new URL("../../.env.example", import.meta.url), "utf8");
+    const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(ALL_VARIABLES.filter((v) => !new RegExp(`^${v}=`, "m").test(example))).toEqual([]);
+    expect(ALL_VARIABLES.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
   });
 });
