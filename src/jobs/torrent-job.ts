@@ -15,7 +15,7 @@ import type {
   TorrentClientPort,
   TorrentProgress,
 } from "./torrent-ports.js";
-import { TORRENT_FLOW, type TorrentState } from "./torrent-states.js";
+import { nextTorrentState, type TorrentState } from "./torrent-states.js";
 
 export interface TorrentJobInput {
   infoHash: string;
@@ -318,7 +318,9 @@ export class TorrentJobRunner {
     opts: { data?: Record<string, unknown>; progress?: TorrentProgress } = {},
   ): void {
     entry.abort.signal.throwIfAborted();
-    if (!(TORRENT_FLOW as readonly string[]).includes(state)) throw new Error(`unknown torrent state ${state}`);
+    // The flow in torrent-states.ts is the only order a job may take; anything else is a bug, caught here.
+    const current = this.store().get(jobId)!.state;
+    if (nextTorrentState(current) !== state) throw new Error(`job ${jobId} cannot go from ${current} to ${state}`);
     this.store().transition(jobId, state, { data: opts.data });
     this.emit(jobId, state, entry, { progress: opts.progress });
   }

@@ -18,32 +18,9 @@ export const TORRENT_ENDINGS = ["failed", "cancelled"] as const;
 
 export type TorrentState = (typeof TORRENT_FLOW)[number] | (typeof TORRENT_ENDINGS)[number];
 
-/** States in which a droplet may exist and must be destroyed on the way out. */
-export const DROPLET_STATES: readonly TorrentState[] = [
-  "droplet_requested",
-  "droplet_active",
-  "ssh_ready",
-  "provisioned",
-  "downloading",
-  "downloaded",
-  "transferring",
-  "transferred",
-];
-
-/** What a person reads for each state, in the progress message. */
-export const TORRENT_PHASE_LABEL: Record<TorrentState, string> = {
-  estimated: "Waiting for Start",
-  approved: "Starting",
-  droplet_requested: "Creating droplet",
-  droplet_active: "Booting",
-  ssh_ready: "Provisioning",
-  provisioned: "Fetching metadata",
-  downloading: "Downloading",
-  downloaded: "Downloaded",
-  transferring: "Transferring",
-  transferred: "Cleaning up",
-  droplet_destroyed: "Cleaning up",
-  done: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
+/** The one state a torrent job may move to from `current` on its happy path; null at the end. */
+export function nextTorrentState(current: string): TorrentState | null {
+  const i = (TORRENT_FLOW as readonly string[]).indexOf(current);
+  if (i < 0) throw new Error(`${current} is not a state of the torrent flow`);
+  return TORRENT_FLOW[i + 1] ?? null;
+}
