@@ -135,8 +135,13 @@ export class JobStore {
 
   /** Jobs not in a final state: what a restart must resume or clean up. */
   listUnfinished(kind?: JobKind): Job[] {
-    const rows = this.db.prepare<[], JobRow>("SELECT * FROM jobs ORDER BY id").all();
-    return rows.map((r) => toJob<Record<string, unknown>, Record<string, unknown>>(r)).filter((j) => !FINAL_STATES.has(j.state) && (!kind || j.kind === kind));
+    const finals = [...FINAL_STATES];
+    const rows = this.db
+      .prepare<unknown[], JobRow>(
+        `SELECT * FROM jobs WHERE state NOT IN (${finals.map(() => "?").join(", ")}) AND (? IS NULL OR kind = ?) ORDER BY id`,
+      )
+      .all(...finals, kind ?? null, kind ?? null);
+    return rows.map((r) => toJob<Record<string, unknown>, Record<string, unknown>>(r));
   }
 
   recordSpend(entry: { jobId: number | null; userId: number; kind: "estimate" | "actual"; usd: number; detail?: string }): void {
