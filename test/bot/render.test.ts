@@ -280,7 +280,7 @@ describe("torrent done", () => {
         `• <a href="${escapeHtml(file(2).url)}">Season 1/Episode 2 &lt;HD&gt; &amp; more.mkv</a> · 1.00 GiB`,
         "",
         "Links expire 2025-01-02 10:00 UTC.",
-        "1 small file follows as documents.",
+        "1 small file also follows as a document.",
         "The droplet is gone.",
       ].join("\n"),
     );

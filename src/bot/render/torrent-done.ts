@@ -28,7 +28,9 @@ export function renderTorrentDone(input: TorrentDoneInput, limit = TELEGRAM_MESS
   ];
   const foot: string[] = [""];
   if (input.expiresAt) foot.push(`Links expire ${utcMinute(input.expiresAt)}.`);
-  if (input.sentAsDocuments) foot.push(`${input.sentAsDocuments} small file${input.sentAsDocuments === 1 ? "" : "s"} ${input.sentAsDocuments === 1 ? "follows" : "follow"} as documents.`);
+  const docs = input.sentAsDocuments ?? 0;
+  if (docs === 1) foot.push("1 small file also follows as a document.");
+  else if (docs > 1) foot.push(`${docs} small files also follow as documents.`);
   foot.push("The droplet is gone.");
   const fileLines = pickFileLines(input.files, limit - visibleLength([...head, ...foot].join("\n")));
   return { text: fitMessage([...head, ...fileLines, ...foot].join("\n"), limit) };
