@@ -8,6 +8,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { openDatabase, type Db } from "./storage/database.js";
 import { createKvStore } from "./storage/kv-store.js";
 import { JobStore } from "./jobs/job-store.js";
+import { torrentMayMove } from "./jobs/torrent-states.js";
+import { playbookMayMove } from "./playbook/run-states.js";
 import { DropletLedger } from "./jobs/droplet-ledger.js";
 import { DropletReaper } from "./jobs/droplet-reaper.js";
 import { TorrentJobRunner } from "./jobs/torrent-job.js";
@@ -32,6 +34,11 @@ import { VenvCollector } from "./jobs/venv-collector.js";
 import { venvsFeature } from "./bot/features/venvs.js";
 import { playbookFeature } from "./bot/features/playbook.js";
 import { probeHost } from "./venv/host-probe.js";
+import { HostRegistry } from "./hosts/host-registry.js";
+import { PlaybookRunner, defaultCallbackPluginFile } from "./playbook/run-playbook-job.js";
+import { PLAYBOOKS_DIR } from "./ansible/run-playbook.js";
+import { hostsFeature } from "./bot/features/hosts.js";
+import { playbookRunFeature, RunPresenter } from "./bot/features/playbook-run.js";
 
 export interface App {
   config: Config;
@@ -43,6 +50,8 @@ export interface App {
   presenter: TorrentPresenter;
   bot: DropshipBot;
   botKey: BotKey;
+  hosts: HostRegistry;
+  playbooks: PlaybookRunner;
   /** The port the download server listens on (useful when HTTP_LISTEN asks for port 0). */
   webPort: number;
   stop(): Promise<void>;
@@ -65,9 +74,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   fs.mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase(path.join(config.dataDir, "dropship.sqlite"));
   const botKey = loadOrCreateBotKey(path.join(config.dataDir, "keys"));
-  const jobs = new JobStore(db);
+  // The store enforces each kind's flow (torrent-states.ts, playbook/run-states.ts) on every transition.
+  const jobs = new JobStore(db, Date.now, { torrent: torrentMayMove, playbook: playbookMayMove });
   const ledger = new DropletLedger(db);
   const downloadsDir = path.join(config.dataDir, "downloads");
+  // Unpacked uploads live here while they are analysed or copied to a host; what a crash left behind goes now.
+  const workDir = path.join(config.dataDir, "work");
+  fs.rmSync(workDir, { recursive: true, force: true });
+  fs.mkdirSync(workDir, { recursive: true });
 
   const cloud = createDigitalOceanProvider({
     client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger }),
@@ -149,6 +163,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   await reaper.recoverAfterRestart();
   reaper.start();
 
+  const hosts = new HostRegistry({ db, privateKey: botKey.privateKey });
+  const runPresenter = new RunPresenter(api, config.progress.editIntervalMs, logger);
+  const playbooks = new PlaybookRunner({
+    jobs,
+    connectHost: (name) => hosts.connect(name),
+    venvs,
+    fetchUpload: (fileId) => fetchTelegramFileById(config, api, fileId),
+    callbackPluginFile: defaultCallbackPluginFile(PLAYBOOKS_DIR),
+    tmpDir: workDir,
+    logger,
+    onEvent: (e) => runPresenter.handle(e),
+  });
+  for (const { jobId, chatId, message } of playbooks.failInterrupted()) {
+    void api.sendMessage(chatId, `Job ${jobId}: ${message}`).catch((err: unknown) => logger.warn({ err }, "could not tell the owner"));
+  }
+
   const quoter = new TorrentQuoter({
     sizes: cloud,
     store: jobs,
@@ -164,7 +194,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     kv: <T>(ns: string) => createKvStore<T>(db, ns),
     jobs,
-    cancelJob: (jobId, userId) => cancelJob(jobs, runner, jobId, userId),
+    cancelJob: (jobId, userId) => cancelJob(jobs, runner, playbooks, jobId, userId),
     features: [
       torrentFeature({
         jobs,
@@ -178,9 +208,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       playbookFeature({
         jobs,
         fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
-        // Until a host can be chosen, the bot's own host is the controller whose Python the venv name is for.
+        tmpDir: workDir,
+        // The analysis comes before a host is chosen: the venv name shown is for the bot's own Python (the run
+        // reports the name actually used on the chosen host).
         controllerPython: async () => (await probeHost(localHost, config.venv.root)).pythonVersion,
       }),
+      hostsFeature({ hosts, ownerId: config.access.ownerId, botPublicKey: botKey.publicKey }),
+      playbookRunFeature({ jobs, hosts, runner: playbooks, presenter: runPresenter }),
     ],
   });
   await bot.start();
@@ -192,7 +226,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger.info("stopping: polling first, then running jobs (their droplets are destroyed)");
       await bot.stop();
       await runner.stopAll();
+      await playbooks.stopAll();
       await presenter.idle();
+      await runPresenter.idle();
       reaper.stop();
       collector.stop();
       await sweeper.stop();
@@ -200,7 +236,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       db.close();
       logger.info("stopped");
     })());
-  return { config, logger, db, jobs, ledger, runner, presenter, bot, botKey, webPort, stop };
+  return { config, logger, db, jobs, ledger, runner, presenter, bot, botKey, hosts, playbooks, webPort, stop };
 }
 
 /** The job engine's view of DigitalOcean, with the bot's key and the configured size. */
@@ -220,10 +256,20 @@ function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
   };
 }
 
-async function cancelJob(jobs: JobStore, runner: TorrentJobRunner, jobId: number, userId: number): Promise<{ ok: boolean; message: string }> {
+async function cancelJob(
+  jobs: JobStore,
+  runner: TorrentJobRunner,
+  playbooks: PlaybookRunner,
+  jobId: number,
+  userId: number,
+): Promise<{ ok: boolean; message: string }> {
   const job = jobs.get(jobId);
   if (!job || job.ownerId !== userId) return { ok: false, message: `You have no job ${jobId}.` };
-  if (job.kind === "playbook") return { ok: false, message: `Job ${jobId} was only analysed; nothing of it is running.` };
+  if (job.kind === "playbook") {
+    if (await playbooks.cancel(jobId)) return { ok: true, message: `Job ${jobId} cancelled; ansible-playbook was stopped and its work directory removed.` };
+    const final = jobs.get(jobId)!.state;
+    return { ok: false, message: ["done", "failed", "cancelled"].includes(final) ? `Job ${jobId} has already finished (${final}).` : `Job ${jobId} is not running; nothing to stop.` };
+  }
   if (job.state === "estimated" && jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "cancelled with /cancel" })) {
     return { ok: true, message: `Job ${jobId} cancelled; nothing was created.` };
   }
@@ -233,6 +279,13 @@ async function cancelJob(jobs: JobStore, runner: TorrentJobRunner, jobId: number
     return { ok: true, message: `Job ${jobId} cancelled; its droplet is destroyed. It cost $${cost.toFixed(4)}.` };
   }
   return { ok: false, message: `Job ${jobId} has already finished (${job.state}).` };
+}
+
+/** A file a user sent earlier, by its file_id (getFile gives a fresh file_path). */
+async function fetchTelegramFileById(config: Config, api: Api, fileId: string): Promise<Buffer> {
+  const file = await api.getFile(fileId);
+  if (!file.file_path) throw new Error("Telegram gave no file_path for the upload; send it again");
+  return fetchTelegramFile(config, file.file_path);
 }
 
 async function fetchTelegramFile(config: Config, filePath: string): Promise<Buffer> {

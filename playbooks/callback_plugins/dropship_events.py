@@ -40,7 +40,10 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         tasks = 0
         for block in play.compile():
-            tasks += len(block.get_tasks() if hasattr(block, "get_tasks") else [])
+            for task in block.get_tasks() if hasattr(block, "get_tasks") else []:
+                # Ansible adds implicit housekeeping (meta: flush_handlers) that users never wrote.
+                if not getattr(task, "implicit", False):
+                    tasks += 1
         self._task_total = tasks
         self._task_index = 0
         self._emit("play", name=play.get_name(), tasks=tasks)

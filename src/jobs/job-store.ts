@@ -50,10 +50,14 @@ const toJob = <I, D>(r: JobRow): Job<I, D> => ({
   updatedAt: r.updated_at,
 });
 
+/** Which moves a kind of job may make; the store refuses any other, so no code path can skip a step. */
+export type JobFlows = Partial<Record<JobKind, (from: string, to: string) => boolean>>;
+
 export class JobStore {
   constructor(
     private readonly db: Db,
     private readonly now: () => number = Date.now,
+    private readonly flows: JobFlows = {},
   ) {}
 
   create<I extends object>(job: { kind: JobKind; ownerId: number; chatId: number; state: string; input: I }): Job<I> {
@@ -83,6 +87,10 @@ export class JobStore {
       if (!job) throw new Error(`job ${id} does not exist`);
       if (FINAL_STATES.has(job.state) && job.state !== state) {
         throw new Error(`job ${id} is already ${job.state}; it cannot become ${state}`);
+      }
+      const mayMove = this.flows[job.kind];
+      if (mayMove && job.state !== state && !mayMove(job.state, state)) {
+        throw new Error(`a ${job.kind} job cannot go from ${job.state} to ${state} (job ${id})`);
       }
       const data = opts.data ? { ...job.data, ...opts.data } : job.data;
       this.db

@@ -18,6 +18,12 @@ export const TORRENT_ENDINGS = ["failed", "cancelled"] as const;
 
 export type TorrentState = (typeof TORRENT_FLOW)[number] | (typeof TORRENT_ENDINGS)[number];
 
+/** A torrent job moves one step along the flow, or ends failed/cancelled from any state before done. */
+export function torrentMayMove(from: string, to: string): boolean {
+  if ((TORRENT_ENDINGS as readonly string[]).includes(to)) return from !== "done";
+  return nextTorrentState(from) === to;
+}
+
 /** The one state a torrent job may move to from `current` on its happy path; null at the end. */
 export function nextTorrentState(current: string): TorrentState | null {
   const i = (TORRENT_FLOW as readonly string[]).indexOf(current);

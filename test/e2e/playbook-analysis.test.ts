@@ -24,10 +24,10 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const leftovers = () => fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("dropship-project-"));
+const leftovers = () => fs.readdirSync(path.join(world.dir, "data", "work"));
 
 afterEach(() => {
-  // Every upload is unpacked into os.tmpdir()/dropship-project-*, and removed whatever the outcome.
+  // Every upload is unpacked into DATA_DIR/work/dropship-project-*, and removed whatever the outcome.
   expect(leftovers()).toEqual([]);
 });
 
@@ -72,7 +72,7 @@ describe("a bare playbook (.yml)", () => {
     expect(text).toContain("release_tag — Which release should be deployed? [default main]");
     expect(text).toMatch(/comunity\.general\.ufw at deploy\.yml:10 — did you mean community\.general\.ufw\?/);
     expect(text).toContain("… and ");
-    expect(text).toContain("coming next");
+    expect(text).toContain("Press ▶️ Run…");
 
     // The venv name is the venv spec's, for this host's Python: the same the venv manager would build.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-pb-"));
@@ -178,12 +178,12 @@ describe("hostile uploads", () => {
 });
 
 describe("/help", () => {
-  it("promises analysis, and says plainly that running is not built yet", async () => {
+  it("describes analysis and the run flow", async () => {
     const before = lastMessageId(world, ALICE.id);
     world.telegram.sendText(ALICE, "/help");
     const help = await nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("Dropship"));
     expect(help.text).toContain("entry: playbooks/site.yml");
-    expect(help.text).toMatch(/Running it on a host is coming next: for now I only analyse it, nothing is run\./);
+    expect(help.text).toContain("Press ▶️ Run… under the analysis");
     expect(help.text).not.toMatch(/prepare a matching virtualenv and run it/);
   });
 });

@@ -97,3 +97,21 @@ describe("database", () => {
     db.close();
   });
 });
+
+describe("job flows", () => {
+  it("refuse a move the kind's flow does not allow, and allow failing from any running state", async () => {
+    const { torrentMayMove } = await import("../../src/jobs/torrent-states.js");
+    const db = openDatabase(tmpFile());
+    const jobs = new JobStore(db, Date.now, { torrent: torrentMayMove });
+    const job = jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "estimated", input: {} });
+    expect(() => jobs.transition(job.id, "downloading")).toThrow(/cannot go from estimated to downloading/);
+    jobs.transition(job.id, "approved");
+    jobs.transition(job.id, "droplet_requested");
+    jobs.transition(job.id, "failed", { error: "boom" });
+    expect(jobs.events(job.id).map((e) => e.state)).toEqual(["estimated", "approved", "droplet_requested", "failed"]);
+    // Playbook jobs have no rule in this store: any move goes.
+    const pb = jobs.create({ kind: "playbook", ownerId: 1, chatId: 1, state: "received", input: {} });
+    expect(jobs.transition(pb.id, "running").state).toBe("running");
+    db.close();
+  });
+});

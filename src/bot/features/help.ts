@@ -17,12 +17,15 @@ export function helpText(commands: BotCommandSpec[]): string {
     "or send a <code>.torrent</code> file. I show the size and estimated cost; press Start and a droplet downloads it. " +
       "You get a download link (and the file itself when it is under 50 MB); the droplet is destroyed when done.",
     "",
-    "<b>Check an Ansible playbook</b>",
+    "<b>Check and run an Ansible playbook</b>",
     "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code>, <code>.tar.gz</code> or <code>.tgz</code>, up to 20 MB). " +
       "I list the collections, roles and Python packages it needs, the ansible-core versions that fit, the vars_prompt questions " +
       "it will ask, names I cannot resolve, and the virtualenv that set of dependencies maps to. " +
       "If the project has several playbooks, name one in the caption: <code>entry: playbooks/site.yml</code>.",
-    "Running it on a host is coming next: for now I only analyse it, nothing is run.",
+    "Press <b>▶️ Run…</b> under the analysis to run it on one of your hosts: pick the host, answer its questions " +
+      "(private answers are deleted from the chat as soon as I read them), check the card and press Start. " +
+      "I build or reuse the virtualenv there, show each task as it runs, and send the recap and the full log. " +
+      "The owner adds hosts with <code>/addhost web1 root@203.0.113.5</code>; I show the key to authorise and pin the host's key.",
     "",
     "<b>Commands</b>",
     ...commandLines,

@@ -5,7 +5,7 @@ import { escapeHtml, fitMessage } from "../render/telegram-html.js";
 
 /** Items shown per list in the chat; the attached report has them all. */
 const MAX_ITEMS = 12;
-const NOT_BUILT_YET = "Running playbooks on a host is coming next; for now I analyse them and name the virtualenv they need.";
+const HOW_TO_RUN = "Press ▶️ Run… to choose one of your hosts (/hosts), answer its questions and run it there.";
 
 export interface PlaybookSummary {
   html: string;
@@ -79,7 +79,7 @@ export function renderPlaybookSummary(a: UploadAnalysis, fileName: string, jobId
     ...list("⚠️ Unresolved names", unresolvedLines(r), state),
     ...list("Warnings", otherWarnings(r), state),
     "",
-    `<i>${NOT_BUILT_YET}</i>`,
+    `<i>${"name" in a.venv ? HOW_TO_RUN : "It cannot be run until the virtualenv can be named."}</i>`,
   ];
   const html = lines.join("\n");
   const fitted = fitMessage(html);

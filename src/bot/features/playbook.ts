@@ -1,7 +1,7 @@
 // The playbook feature: a .yml/.yaml playbook or a .zip/.tar.gz project in the chat is unpacked, analysed and
 // answered with what it needs (collections, roles, Python packages, questions, the virtualenv), recorded as a job.
-// Running it on a host is not built yet; the summary says so.
-import { Composer, GrammyError, InputFile } from "grammy";
+// The summary carries a "▶️ Run…" button (features/playbook-run.ts) when the venv could be named.
+import { Composer, GrammyError, InlineKeyboard, InputFile } from "grammy";
 import { AnalysisInputError } from "../../analysis/index.js";
 import type { JobStore } from "../../jobs/job-store.js";
 import { analyseUpload, type UploadAnalysis } from "../../playbook/analyse-upload.js";
@@ -9,6 +9,7 @@ import { UnpackError, projectUploadKind } from "../../playbook/unpack-project.js
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, fitMessage } from "../render/telegram-html.js";
+import { runButtonData } from "./playbook-run.js";
 import { renderPlaybookReportText, renderPlaybookSummary, reportFileName } from "./playbook-summary.js";
 
 /** Telegram's getFile serves bots files up to 20 MB; anything larger cannot be downloaded at all. */
@@ -93,7 +94,8 @@ export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
     const job = recordJob(ctx, input);
     deps.jobs.transition(job, "analysed", { data: jobData(analysis) });
     const summary = renderPlaybookSummary(analysis, fileName, job);
-    await ctx.reply(summary.html, { parse_mode: "HTML", link_preview_options: { is_disabled: true } });
+    const run = "name" in analysis.venv ? { reply_markup: new InlineKeyboard().text("▶️ Run…", runButtonData(job)) } : {};
+    await ctx.reply(summary.html, { parse_mode: "HTML", link_preview_options: { is_disabled: true }, ...run });
     if (summary.shortened) {
       const report = Buffer.from(renderPlaybookReportText(analysis, fileName, job), "utf8");
       await ctx.replyWithDocument(new InputFile(report, reportFileName(fileName)), { caption: `Full analysis of ${fileName} (job #${job})` });

@@ -1,0 +1,245 @@
+// End to end: /addhost pins a real sshd host's key; an uploaded project is run there through the chat (host, answers,
+// approval, progress, recap, log) in a real venv; private answers never show; a changed host key is refused.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateEd25519, fingerprintOf } from "../../src/remote/ssh-keys.js";
+import type { SentMessage } from "../world/fake-telegram.js";
+import { freeLoopbackAddress } from "../world/loopback.js";
+import { startSshHost, type SshHost } from "../world/sshd-host.js";
+import { ALICE, BOB, MALLORY, buttonData, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
+
+const SECRET = "tok-7f3a9c-very-private-4411";
+const GREETING = "hello from the dropship run test";
+
+const PLAYBOOK = `- name: Dropship run test
+  hosts: all
+  gather_facts: false
+  vars_prompt:
+    - name: greeting
+      prompt: What should the file say?
+      private: false
+      default: hi
+    - name: secret_token
+      prompt: The deploy token
+      private: true
+  vars:
+    home: "{{ lookup('ansible.builtin.env', 'HOME') }}"
+  tasks:
+    - name: write the greeting
+      ansible.builtin.copy:
+        dest: "{{ home }}/dropship-greeting.txt"
+        content: "{{ greeting }}\\n"
+        mode: "0644"
+    - name: store a digest of the token
+      ansible.builtin.copy:
+        dest: "{{ home }}/dropship-token.sha1"
+        content: "{{ secret_token | hash('sha1') }}\\n"
+    - name: a file to patch
+      ansible.builtin.copy:
+        dest: "{{ home }}/dropship-patched.txt"
+        content: "one\\ntwo\\n"
+    - name: patch it with ansible.posix
+      ansible.posix.patch:
+        src: files/change.patch
+        dest: "{{ home }}/dropship-patched.txt"
+`;
+const PATCH = "--- a/dropship-patched.txt\n+++ b/dropship-patched.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+three\n";
+
+const SLOW_PLAYBOOK = PLAYBOOK.replace(
+  "    - name: a file to patch",
+  "    - name: wait a long time\n      ansible.builtin.command: sleep 4321\n    - name: a file to patch",
+);
+
+let world: World;
+let host: SshHost;
+let hostDir: string;
+let address: string;
+let project: Buffer;
+let slowProject: Buffer;
+
+beforeAll(async () => {
+  world = await startWorld();
+  const app = await world.startApp();
+  address = await freeLoopbackAddress(22);
+  hostDir = path.join(world.dir, "host");
+  host = await startSshHost({ address, dir: hostDir, hostPrivateKey: hostKey.private, authorizedKeys: [app.botKey.publicKey] });
+  const src = path.join(world.dir, "project-src", "runme");
+  fs.mkdirSync(path.join(src, "files"), { recursive: true });
+  fs.writeFileSync(path.join(src, "site.yml"), PLAYBOOK);
+  fs.writeFileSync(path.join(src, "requirements.yml"), "collections:\n  - name: ansible.posix\n");
+  fs.writeFileSync(path.join(src, "files", "change.patch"), PATCH);
+  project = execFileSync("tar", ["-czf", "-", "-C", path.dirname(src), "runme"]);
+  fs.writeFileSync(path.join(src, "site.yml"), SLOW_PLAYBOOK);
+  slowProject = execFileSync("tar", ["-czf", "-", "-C", path.dirname(src), "runme"]);
+}, 120_000);
+
+afterAll(async () => {
+  await host?.stop();
+  await world?.stop();
+});
+
+const hostKey = generateEd25519("run-test-host");
+const fingerprint = (pub: string) => fingerprintOf(Buffer.from(pub.split(" ")[1]!, "base64"));
+
+function say(text: string, user = ALICE): Promise<SentMessage> {
+  const before = lastMessageId(world, user.id);
+  world.telegram.sendText(user, text);
+  return nextBotMessage(world, user.id, before, () => true, 30_000);
+}
+
+function press(m: SentMessage, label: RegExp, user = ALICE): Promise<SentMessage> {
+  const before = lastMessageId(world, ALICE.id);
+  world.telegram.pressButton(user, m, buttonData(m, label));
+  return nextBotMessage(world, ALICE.id, before, (x) => !x.document, 30_000);
+}
+
+async function upload(bytes = project): Promise<SentMessage> {
+  const before = lastMessageId(world, ALICE.id);
+  world.telegram.sendDocument(ALICE, { fileName: "runme.tar.gz", mimeType: "application/gzip", bytes });
+  return nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("Playbook analysis"), 30_000);
+}
+
+/** Everything the bot showed Alice: texts, their earlier versions, and text documents. */
+function everythingShown(): string {
+  return world.telegram
+    .messages(ALICE.id)
+    .map((m) => [m.text, ...m.edits.map((e) => e.text), m.document?.bytes.toString("utf8") ?? ""].join("\n"))
+    .join("\n");
+}
+
+describe("hosts", () => {
+  it("/addhost pins the host key on first use and /hosts lists it; others may list but not add", async () => {
+    const added = await say(`/addhost web1 root@${address}`);
+    expect(added.text).toContain(`Added web1 (root@${address})`);
+    expect(added.text).toContain(fingerprint(hostKey.public));
+    expect(world.app!.hosts.get("web1")).toMatchObject({ address, port: 22, username: "root", hostKey: hostKey.public.split(" ")[1], addedBy: ALICE.id });
+
+    const bobAdds = await say(`/addhost evil root@${address}`, BOB);
+    expect(bobAdds.text).toBe("Only the owner can add hosts.");
+    const list = await say("/hosts", BOB);
+    expect(list.text).toContain(`web1 — root@${address}`);
+    expect(list.text).toContain(fingerprint(hostKey.public));
+  });
+});
+
+describe("Run… on an analysed project", () => {
+  it("asks host and questions, runs it with progress, sends recap and log, and never shows the private answer", async () => {
+    const summary = await upload();
+    expect(summary.text).toContain("Press ▶️ Run…");
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    const run = buttonData(summary, /Run/);
+
+    // A stranger and another allowed user press Run: nothing starts.
+    const calls = world.telegram.calls.length;
+    world.telegram.pressButton(MALLORY, summary, run);
+    world.telegram.pressButton(BOB, summary, run, { force: true });
+    await world.telegram.waitFor(() => world.telegram.answeredCallbacks.length >= 2 && world.telegram.answeredCallbacks.slice(-2));
+    const texts = world.telegram.answeredCallbacks.slice(-2).map((a) => a.text);
+    expect(texts).toEqual(expect.arrayContaining(["This is a private bot.", "Only the person who sent this playbook can run it."]));
+    expect(world.telegram.calls.slice(calls).filter((c) => c.method === "sendMessage")).toEqual([]);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("analysed");
+
+    const which = await press(summary, /Run/);
+    expect(which.text).toContain(`Job #${jobId}: which host should run site.yml?`);
+    const q1 = await press(which, /web1/);
+    expect(q1.text).toContain("What should the file say?");
+    const q2 = await say(GREETING);
+    expect(q2.text).toContain("The deploy token");
+    expect(q2.text).toContain("🔒 Private");
+    const card = await say(SECRET);
+    // The private answer was deleted from the chat as soon as it was read.
+    const secretMsg = world.telegram.messages(ALICE.id, { includeUser: true }).find((m) => m.text === SECRET);
+    expect(secretMsg?.deleted).toBe(true);
+    expect(card.text).toContain(`Run job #${jobId}?`);
+    expect(card.text).toContain(`Host: web1 (root@${address})`);
+    expect(card.text).toContain("ansible.posix");
+    expect(card.text).toContain(`greeting = ${GREETING}`);
+    expect(card.text).toContain("secret_token = (hidden)");
+
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const recap = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.text.includes(`Job #${jobId} done`) || m.text.includes(`Job #${jobId} failed`), 240_000);
+    const log = await nextBotMessage(world, ALICE.id, recap.message_id, (m) => Boolean(m.document), 30_000);
+    expect(recap.text, log.document?.bytes.toString()).toContain(`Job #${jobId} done`);
+    expect(recap.text).toMatch(/localhost: ok=4 changed=4 unreachable=0 failed=0/);
+    expect(log.document!.file_name).toBe(`job-${jobId}-ansible.txt`);
+    expect(log.document!.bytes.toString()).toContain("PLAY RECAP");
+
+    // The card became the progress message: per-task edits, then the final line without buttons.
+    const progress = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!;
+    const shown = [...progress.edits.map((e) => e.text), progress.text].join("\n");
+    // n of m counts the play's tasks as the callback plugin does (implicit meta tasks included).
+    expect(shown).toMatch(/task 1 of \d+: write the greeting\n/);
+    expect(shown).toMatch(/task \d of \d+: patch it with ansible\.posix\n/);
+    expect(progress.text).toMatch(/✅ finished · ok 4 · changed 4 · failed 0 · unreachable 0/);
+    expect(progress.reply_markup).toBeUndefined();
+
+    // What the playbook did, seen from outside the host; its work directory is gone, the venv stays.
+    expect(fs.readFileSync(path.join(host.home, "dropship-greeting.txt"), "utf8")).toBe(`${GREETING}\n`);
+    expect(fs.readFileSync(path.join(host.home, "dropship-patched.txt"), "utf8")).toBe("one\nthree\n");
+    expect(fs.readFileSync(path.join(host.home, "dropship-token.sha1"), "utf8").trim()).toBe(createHash("sha1").update(SECRET).digest("hex"));
+    expect(fs.readdirSync(host.tmp).filter((n) => n.startsWith("dropship-run-"))).toEqual([]);
+
+    const job = world.app!.jobs.get(jobId)!;
+    expect(job.state).toBe("done");
+    expect(world.app!.jobs.events(jobId).map((e) => e.state)).toEqual(["received", "analysed", "host_chosen", "answered", "approved", "venv_ready", "running", "done"]);
+    expect(JSON.stringify(job)).not.toContain(SECRET);
+    expect(everythingShown()).not.toContain(SECRET);
+    expect(world.logLines.join("\n")).not.toContain(SECRET);
+  }, 300_000);
+
+  it("/cancel leaves the dialogue and the job can be run later", async () => {
+    const summary = await upload();
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    await press(summary, /Run/);
+    const left = await say("/cancel");
+    expect(left.text).toContain(`Left the run of job #${jobId}; nothing ran.`);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("analysed");
+  });
+
+  it("Cancel on the progress message kills the remote ansible and cleans up", async () => {
+    const summary = await upload(slowProject);
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    const which = await press(summary, /Run/);
+    await press(which, /web1/);
+    await say("slow greeting");
+    const card = await say("slow-secret-value");
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const waiting = await world.telegram.waitFor(() => {
+      const m = world.telegram.messages(ALICE.id).find((x) => x.message_id === card.message_id);
+      return m?.text.includes("wait a long time") && m.reply_markup ? m : undefined;
+    }, 60_000, "the progress message at the slow task");
+    const sleeping = () => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").some((l) => l.startsWith("sleep 4321"));
+    // fake Telegram's waitFor re-checks on API calls only; the process table needs polling.
+    for (let i = 0; i < 100 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(sleeping()).toBe(true);
+    world.telegram.pressButton(ALICE, waiting, buttonData(waiting, /Cancel/));
+    const recap = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.text.includes(`Job #${jobId} cancelled`), 30_000);
+    expect(recap.text).toContain("ansible-playbook was stopped");
+    expect(world.app!.jobs.get(jobId)!.state).toBe("cancelled");
+    expect(sleeping()).toBe(false);
+    expect(fs.readdirSync(host.tmp).filter((n) => n.startsWith("dropship-run-"))).toEqual([]);
+    const answer = world.telegram.answeredCallbacks.at(-1);
+    expect(answer?.text).toContain(`Job ${jobId} cancelled`);
+  }, 90_000);
+
+  it("refuses a host whose key changed", async () => {
+    await host.stop();
+    const other = generateEd25519("impostor");
+    host = await startSshHost({ address, dir: path.join(world.dir, "impostor"), hostPrivateKey: other.private, authorizedKeys: [world.app!.botKey.publicKey] });
+    const summary = await upload();
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    const which = await press(summary, /Run/);
+    await press(which, /web1/);
+    await say("another greeting");
+    const card = await say("another-secret-value");
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const recap = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.text.includes(`Job #${jobId} failed`), 60_000);
+    expect(recap.text).toContain("changed — refusing to connect");
+    expect(recap.text).toContain(fingerprint(other.public));
+    expect(fs.existsSync(path.join(host.home, "dropship-greeting.txt"))).toBe(false);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("failed");
+  }, 90_000);
+});
