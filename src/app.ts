@@ -14,10 +14,11 @@ import { DropletLedger } from "./jobs/droplet-ledger.js";
 import { DropletReaper } from "./jobs/droplet-reaper.js";
 import { TorrentJobRunner } from "./jobs/torrent-job.js";
 import { TorrentQuoter } from "./jobs/torrent-quote.js";
-import type { DropletPort } from "./jobs/torrent-ports.js";
 import { createDigitalOceanClient } from "./cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "./cloud/digitalocean-provider.js";
-import type { CloudProvider } from "./cloud/cloud-provider.js";
+import { dropletPort } from "./cloud/droplet-port.js";
+import { cancelJob } from "./jobs/cancel-job.js";
+import { fetchTelegramFile, fetchTelegramFileById } from "./telegram-files.js";
 import { buildUserData, generateHostKeyPair } from "./cloud/cloud-init.js";
 import { loadOrCreateBotKey, type BotKey } from "./remote/bot-key.js";
 import { createDropletSsh } from "./remote/droplet-ssh.js";
@@ -237,59 +238,4 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger.info("stopped");
     })());
   return { config, logger, db, jobs, ledger, runner, presenter, bot, botKey, hosts, playbooks, webPort, stop };
-}
-
-/** The job engine's view of DigitalOcean, with the bot's key and the configured size. */
-function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
-  return {
-    async priceHourly(size) {
-      const s = await cloud.getSize(size);
-      if (!s) throw new Error(`DigitalOcean does not offer the size ${size}; set DO_SIZE to one it lists`);
-      return s.priceHourly;
-    },
-    ensureSshKey: () => cloud.ensureSshKey("dropship", botKey.publicKey),
-    create: (spec) => cloud.createDroplet(spec),
-    waitUntilActive: async (id, o) => ({ ip: (await cloud.waitUntilActive(id, o)).ip }),
-    destroy: (id) => cloud.destroyDroplet(id),
-    listByTag: async (tag) =>
-      (await cloud.listDropletsByTag(tag)).map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt.toISOString() })),
-  };
-}
-
-async function cancelJob(
-  jobs: JobStore,
-  runner: TorrentJobRunner,
-  playbooks: PlaybookRunner,
-  jobId: number,
-  userId: number,
-): Promise<{ ok: boolean; message: string }> {
-  const job = jobs.get(jobId);
-  if (!job || job.ownerId !== userId) return { ok: false, message: `You have no job ${jobId}.` };
-  if (job.kind === "playbook") {
-    if (await playbooks.cancel(jobId)) return { ok: true, message: `Job ${jobId} cancelled; ansible-playbook was stopped and its work directory removed.` };
-    const final = jobs.get(jobId)!.state;
-    return { ok: false, message: ["done", "failed", "cancelled"].includes(final) ? `Job ${jobId} has already finished (${final}).` : `Job ${jobId} is not running; nothing to stop.` };
-  }
-  if (job.state === "estimated" && jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "cancelled with /cancel" })) {
-    return { ok: true, message: `Job ${jobId} cancelled; nothing was created.` };
-  }
-  if (runner.isRunning(jobId)) {
-    await runner.cancel(jobId);
-    const cost = jobs.spendForJob(jobId).actual ?? 0;
-    return { ok: true, message: `Job ${jobId} cancelled; its droplet is destroyed. It cost $${cost.toFixed(4)}.` };
-  }
-  return { ok: false, message: `Job ${jobId} has already finished (${job.state}).` };
-}
-
-/** A file a user sent earlier, by its file_id (getFile gives a fresh file_path). */
-async function fetchTelegramFileById(config: Config, api: Api, fileId: string): Promise<Buffer> {
-  const file = await api.getFile(fileId);
-  if (!file.file_path) throw new Error("Telegram gave no file_path for the upload; send it again");
-  return fetchTelegramFile(config, file.file_path);
-}
-
-async function fetchTelegramFile(config: Config, filePath: string): Promise<Buffer> {
-  const res = await fetch(`${config.telegram.apiRoot}/file/bot${config.telegram.token}/${filePath}`);
-  if (!res.ok) throw new Error(`Telegram refused the file download (HTTP ${res.status})`);
-  return Buffer.from(await res.arrayBuffer());
 }
