@@ -17,8 +17,18 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
+const workDirs: string[] = [];
+const newWorkDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-main-"));
+  workDirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** Runs src/main.ts in an empty directory (no .env there) with exactly `env` plus PATH and HOME. */
-function startMain(env: Record<string, string>, cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-main-"))): Proc {
+function startMain(env: Record<string, string>, cwd = newWorkDir()): Proc {
   let out = "";
   const child = spawn(tsx, [main], { cwd, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
@@ -46,7 +56,7 @@ describe("npm start without configuration", () => {
   });
 
   it("reads .env from the working directory", async () => {
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-main-"));
+    const cwd = newWorkDir();
     fs.writeFileSync(path.join(cwd, ".env"), "TELEGRAM_BOT_TOKEN=nope\nOWNER_ID=1\nDO_TOKEN=x\nLINK_SIGNING_KEY=0123456789abcdef0123456789abcdef\n");
     const p = startMain({}, cwd);
     expect(await p.exited).toBe(1);
