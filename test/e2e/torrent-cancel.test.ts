@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
+import { ALICE, BOB, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 
 let world: World;
@@ -76,6 +76,27 @@ describe("Cancel", () => {
     }, 10_000);
     expect(final.text).toMatch(/\$0\.0\d/);
     expect(world.app!.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
+  });
+});
+
+describe("/cancel <id>", () => {
+  it("stops a running torrent job, destroys its droplet and says what it cost; other users cannot", async () => {
+    const t = await world.swarm.addTorrent({ name: "cmd.bin", files: [{ path: "cmd.bin", size: 4096 }] });
+    await world.swarm.stopSeeding(t);
+    const card = await cardFor(t.magnet);
+    const jobId = jobIdOf(card);
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    await world.telegram.waitFor(() => liveDroplets(jobId).length === 1, 60_000, "the droplet");
+    let before = lastMessageId(world, BOB.id);
+    world.telegram.sendText(BOB, `/cancel ${jobId}`);
+    await nextBotMessage(world, BOB.id, before, (m) => m.text.includes(`You have no job ${jobId}`));
+    expect(world.app!.runner.isRunning(jobId)).toBe(true);
+    before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, `/cancel ${jobId}`);
+    const reply = await nextBotMessage(world, ALICE.id, before, (m) => m.text.startsWith(`Job ${jobId} cancelled`), 30_000);
+    expect(reply.text).toMatch(/droplet is destroyed\. It cost \$0\.0\d+/);
+    expect(liveDroplets(jobId)).toEqual([]);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("cancelled");
   });
 });
 
