@@ -108,7 +108,10 @@ export class TorrentJobRunner {
     if (this.running.has(jobId)) return;
     const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet: null, startedAt: this.now() };
     this.running.set(jobId, entry);
-    entry.done = this.run(jobId, entry).finally(() => this.running.delete(jobId));
+    // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
+    entry.done = this.run(jobId, entry)
+      .catch((err: unknown) => this.deps.logger.error({ err, job: jobId }, "torrent job crashed"))
+      .finally(() => this.running.delete(jobId));
   }
 
   /** Cancels a running job; resolves once its droplet is destroyed and partial files removed. */
@@ -178,7 +181,7 @@ export class TorrentJobRunner {
       const totalBytes = files.reduce((n, f) => n + f.size, 0);
       const overheadSeconds = durationSeconds - downloaded.transferSeconds;
       store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes } });
-      this.deps.onEvent({
+      this.notify({
         jobId,
         state: "done",
         costSoFarUsd: actualUsd,
@@ -280,7 +283,7 @@ export class TorrentJobRunner {
     const error = cleanupError ? `${message} (and the droplet could not be destroyed yet: ${cleanupError}; it will be retried)` : message;
     const final = cancelled ? "cancelled" : "failed";
     this.store().transition(jobId, final, { error: cancelled ? undefined : error, data: { actualUsd } });
-    this.deps.onEvent({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (this.now() - entry.startedAt) / 1000, error });
+    this.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (this.now() - entry.startedAt) / 1000, error });
   }
 
   /** Destroys the job's droplet if one was asked for; by tag when the create call never answered. */
@@ -323,13 +326,22 @@ export class TorrentJobRunner {
   }
 
   private emit(jobId: number, state: TorrentState, entry: Running, extra: Partial<TorrentJobEvent>): void {
-    this.deps.onEvent({
+    this.notify({
       jobId,
       state,
       costSoFarUsd: this.actualCost(entry),
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
       ...extra,
     });
+  }
+
+  /** Tells the chat; a rendering or delivery bug is logged and never fails the job itself. */
+  private notify(e: TorrentJobEvent): void {
+    try {
+      this.deps.onEvent(e);
+    } catch (err) {
+      this.deps.logger.error({ err, job: e.jobId }, "could not report the job's progress");
+    }
   }
 
   private store(): JobStore {

@@ -76,7 +76,10 @@ export class PlaybookRunner {
   start(jobId: number, vars: Record<string, string>, secrets: string[]): void {
     if (this.running.has(jobId)) throw new Error(`job ${jobId} is already running`);
     const abort = new AbortController();
-    const done = this.execute(jobId, vars, secrets, abort.signal).finally(() => this.running.delete(jobId));
+    // execute() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
+    const done = this.execute(jobId, vars, secrets, abort.signal)
+      .catch((err: unknown) => this.deps.logger.error({ err, job: jobId }, "playbook run crashed"))
+      .finally(() => this.running.delete(jobId));
     this.running.set(jobId, { abort, done });
   }
 
