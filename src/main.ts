@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     stopping = true;
     app.logger.info({ signal }, "shutdown requested");
     app.stop().then(
-      () => process.exit(0),
+      () => process.exit(process.exitCode ?? 0),
       (err: unknown) => {
         app.logger.error({ err }, "shutdown failed");
         process.exit(1);
@@ -37,6 +37,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A bug that escapes every handler: log it, then stop the way SIGTERM does (droplets destroyed), and exit non-zero
+  // so a supervisor restarts the bot; the next start's reaper covers anything the stop could not finish.
+  process.on("unhandledRejection", (err) => {
+    app.logger.fatal({ err }, "unhandled rejection; stopping");
+    process.exitCode = 1;
+    shutdown("unhandledRejection");
+  });
 }
 
 main().catch((err: unknown) => {
