@@ -141,6 +141,14 @@ export class JobStore {
       .map((r) => toJob<Record<string, unknown>, Record<string, unknown>>(r));
   }
 
+  /** The newest jobs of a kind in a state, e.g. the last finished torrents for speed estimates. */
+  listRecentIn(kind: JobKind, state: string, limit: number): Job[] {
+    return this.db
+      .prepare<[JobKind, string, number], JobRow>("SELECT * FROM jobs WHERE kind = ? AND state = ? ORDER BY id DESC LIMIT ?")
+      .all(kind, state, limit)
+      .map((r) => toJob<Record<string, unknown>, Record<string, unknown>>(r));
+  }
+
   /** Jobs not in a final state: what a restart must resume or clean up. */
   listUnfinished(kind?: JobKind): Job[] {
     const finals = [...FINAL_STATES];

@@ -180,7 +180,7 @@ export class TorrentJobRunner {
       this.step(jobId, "droplet_destroyed", entry);
       const totalBytes = files.reduce((n, f) => n + f.size, 0);
       const overheadSeconds = durationSeconds - downloaded.transferSeconds;
-      store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes } });
+      store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds: downloaded.transferSeconds } });
       this.notify({
         jobId,
         state: "done",

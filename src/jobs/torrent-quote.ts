@@ -26,7 +26,14 @@ export interface TorrentQuote {
   seconds: number | null;
   /** Why Start would be refused right now (size not offered, over a budget); null when it may start. */
   blocker: string | null;
+  /** The download speed the estimate assumed, and where it came from. */
+  speed: { bytesPerSecond: number; source: "history" | "config"; samples: number };
 }
+
+/** Finished downloads smaller than this say more about start-up than about speed. */
+const MIN_SAMPLE_BYTES = 20 * 1024 * 1024;
+const HISTORY = 10;
+const MIN_SAMPLES = 3;
 
 // Measured on DigitalOcean: active in ~30–60 s, SSH ~20 s later, provisioning ~20 s when cloud-init installed aria2.
 const BOOT_SECONDS = 90;
@@ -39,24 +46,38 @@ export class TorrentQuoter {
 
   async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean }): Promise<TorrentQuote> {
     const { size, region, speedBytesPerSecond } = this.deps.settings;
+    const speed = this.downloadSpeed();
     const problem = await this.deps.sizes.sizeProblem(size, region);
     const info = await this.deps.sizes.getSize(size);
     if (!info || problem) {
-      return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker: problem ?? `the size ${size} is unknown to DigitalOcean; set DO_SIZE to one it offers` };
+      const blocker = problem ?? `the size ${size} is unknown to DigitalOcean; set DO_SIZE to one it offers`;
+      return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker, speed };
     }
     const estimate = estimateTorrentCost({
       sizeBytes: req.sizeBytes,
       priceHourly: info.priceHourly,
       priceMonthly: info.priceMonthly,
       transferTb: info.transferTb,
-      downloadBytesPerSecond: speedBytesPerSecond,
+      downloadBytesPerSecond: speed.bytesPerSecond,
       transferBytesPerSecond: speedBytesPerSecond,
       bootSeconds: BOOT_SECONDS,
       metadataSeconds: req.hasTorrentFile ? 0 : MAGNET_METADATA_SECONDS,
     });
     const usd = estimate.known ? estimate.usd.total : null;
     const seconds = estimate.known ? estimate.seconds.total : null;
-    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.budgetBlocker(usd) };
+    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.budgetBlocker(usd), speed };
+  }
+
+  /** The median speed of the last finished downloads of a useful size; TORRENT_SPEED_MBPS until there are enough. */
+  private downloadSpeed(): TorrentQuote["speed"] {
+    const samples = this.deps.store
+      .listRecentIn("torrent", "done", HISTORY)
+      .map((j) => j.data as { totalBytes?: number; downloadSeconds?: number })
+      .filter((d) => (d.totalBytes ?? 0) >= MIN_SAMPLE_BYTES && (d.downloadSeconds ?? 0) > 0)
+      .map((d) => d.totalBytes! / d.downloadSeconds!)
+      .sort((a, b) => a - b);
+    if (samples.length < MIN_SAMPLES) return { bytesPerSecond: this.deps.settings.speedBytesPerSecond, source: "config", samples: 0 };
+    return { bytesPerSecond: samples[Math.floor(samples.length / 2)]!, source: "history", samples: samples.length };
   }
 
   /** Re-checked when Start is pressed: spending may have changed since the card was shown. */

@@ -6,7 +6,7 @@ import type { TorrentQuote, TorrentQuoter } from "../../jobs/torrent-quote.js";
 import { parseTorrentFile, parseTorrentLinks, type TorrentRequest } from "../../torrent/index.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
-import { escapeHtml, renderCancelled, renderTorrentCard } from "../render/index.js";
+import { escapeHtml, formatSpeed, renderCancelled, renderTorrentCard } from "../render/index.js";
 import type { TorrentPresenter } from "../torrent-presenter.js";
 import { parseTorrentButton, torrentButton } from "./torrent-buttons.js";
 
@@ -95,6 +95,10 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
       region: quote.region,
       priceHourlyUsd: quote.priceHourly,
       estimate: cardEstimate(quote),
+      speedNote:
+        quote.speed.source === "history"
+          ? `Download speed ${formatSpeed(quote.speed.bytesPerSecond)}: the median of the last ${quote.speed.samples} downloads.`
+          : null,
       notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
     });
     const keyboard = new InlineKeyboard()

@@ -22,6 +22,8 @@ export interface TorrentCardInput {
     secondsPerGb?: number | null;
     breakdown: { label: string; seconds: number }[];
   };
+  /** Where the assumed download speed comes from, plain text, e.g. "at 12.0 MiB/s, the median of your last 5 downloads". */
+  speedNote?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
 }
@@ -42,6 +44,7 @@ export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
   if (breakdown.length > 0) {
     lines.push(`<i>${breakdown.map((b) => `${escapeHtml(b.label)} ${formatDuration(b.seconds)}`).join(" · ")}</i>`);
   }
+  if (input.speedNote) lines.push(`<i>${escapeHtml(input.speedNote)}</i>`);
   for (const note of input.notes ?? []) lines.push(`⚠️ ${escapeHtml(note)}`);
   lines.push("", "Press <b>Start</b> to rent the droplet, or <b>Cancel</b>.");
   return { text: fitMessage(lines.join("\n")) };
