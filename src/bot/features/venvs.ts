@@ -59,6 +59,6 @@ export function venvsFeature(deps: VenvsFeatureDeps): BotFeature {
   return {
     name: "venvs",
     composer,
-    commands: [{ command: "venvs", description: "Virtualenvs on your hosts", usage: "/venvs — list them; /venvs remove <name> — delete one" }],
+    commands: [{ command: "venvs", description: "Virtualenvs on your hosts", usage: "/venvs — the virtualenvs on your hosts; /venvs remove <name> — delete one" }],
   };
 }
