@@ -122,11 +122,9 @@ describe("SFTP downloads", () => {
   it("downloads 20 MB and verifies it", async () => {
     const local = path.join(f.tempDir, "dl", "big.bin");
     let last = 0;
-    const t0 = Date.now();
     const r = await host.download("/tmp/big.bin", local, { onProgress: (p) => (last = p.bytes) });
     expect(r).toEqual({ bytes: size, sha256: remoteSha, resumes: 0 });
     expect(last).toBe(size);
-    expect(Date.now() - t0).toBeLessThan(15_000);
   });
 
   it("resumes from the partial file after the connection drops mid-transfer", async () => {

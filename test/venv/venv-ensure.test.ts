@@ -56,17 +56,15 @@ describe("VenvManager.ensure over SSH", () => {
     expect(row.buildMs).toBeGreaterThan(0);
   });
 
-  it("reuses it without running pip, quickly, and without touching the index", async () => {
+  // How fast a reuse is belongs to bench/venv.ts; here, what it does (and does not do).
+  it("reuses it without running pip and without touching the index", async () => {
     const rec = recording(ssh);
     const before = w.index.requests.length;
-    const t0 = Date.now();
     const again = await manager.ensure(rec, { ...SPEC, python: ["requests", "dropship_hello >= 1.0, < 1.1"] });
-    const ms = Date.now() - t0;
     expect(again).toMatchObject({ name: first.name, path: first.path, reused: true });
     expect(ranInstaller(rec.commands)).toBe(false);
     expect(rec.commands.length).toBeLessThanOrEqual(2);
     expect(w.index.requests.length).toBe(before);
-    expect(ms).toBeLessThan(1500);
   });
 
   it("gives a changed spec a new venv and keeps the old one", async () => {
