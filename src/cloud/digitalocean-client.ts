@@ -4,7 +4,7 @@
 import { createApiClient } from "dots-wrapper";
 import pRetry from "p-retry";
 import type { Logger } from "../logger.js";
-import { abortableSleep } from "./abortable-sleep.js";
+import { abortableSleep } from "../abortable-sleep.js";
 import {
   CloudError,
   detailsOf,

@@ -2,7 +2,7 @@
 // created (not twice after an ambiguous failure), polled with backoff, and destroyed until gone.
 import type { modules } from "dots-wrapper";
 import type { Logger } from "../logger.js";
-import { abortableSleep } from "./abortable-sleep.js";
+import { abortableSleep } from "../abortable-sleep.js";
 import type { CloudDroplet, CloudProvider, CloudSize, CreateDropletRequest, DropletStatus, WaitOptions } from "./cloud-provider.js";
 import type { DigitalOceanClient } from "./digitalocean-client.js";
 import { CloudError } from "./digitalocean-errors.js";

@@ -2,6 +2,7 @@
 // real download, report progress as numbers, and stop it. Stateless between calls, so a restarted job
 // engine can pick up a download by its gid.
 import type http from "node:http";
+import { abortableSleep as sleep } from "../abortable-sleep.js";
 import { callAria2, Aria2UnreachableError, type Aria2RpcOptions } from "./aria2-rpc.js";
 import {
   isMetadataJob,
@@ -168,13 +169,4 @@ export class TorrentDownloadError extends Error {
     super(progress.errorMessage ?? "the download failed");
     this.name = "TorrentDownloadError";
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
-    const onAbort = () => (clearTimeout(t), reject(signal!.reason as Error));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
