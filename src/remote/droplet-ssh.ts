@@ -1,4 +1,5 @@
 // SshPort for droplets: waits for a booting droplet's sshd, accepting only the host key the bot generated for it.
+import pRetry, { AbortError } from "p-retry";
 import type { DropletSession, SshPort } from "../jobs/torrent-ports.js";
 import { SshConnectError, connectSsh, type SshHost } from "./ssh-host.js";
 
@@ -6,26 +7,32 @@ export function createDropletSsh(opts: { privateKey: string; username?: string; 
   return {
     async connect(ip, hostKeyPublic, { timeoutMs, signal }) {
       const deadline = Date.now() + timeoutMs;
-      let delay = opts.retryDelayMs ?? 250;
-      for (;;) {
-        signal?.throwIfAborted();
-        const host = await connectSsh({
-          host: ip,
-          username: opts.username ?? "root",
-          privateKey: opts.privateKey,
-          hostKey: hostKeyPublic,
-          readyTimeoutMs: Math.min(20_000, Math.max(1000, deadline - Date.now())),
-          keepaliveMs: 5000,
-        }).catch((err: unknown) => err as Error);
-        if (!(host instanceof Error)) return sessionOf(host);
-        // A droplet that is still booting refuses or drops connections; a wrong host key is never retried.
-        const retryable = host instanceof SshConnectError && (host.kind === "unreachable" || host.kind === "timeout");
-        if (!retryable || Date.now() + delay > deadline) {
-          throw new Error(`the droplet at ${ip} did not answer SSH: ${host.message}`);
+      const attempt = async () => {
+        try {
+          return await connectSsh({
+            host: ip,
+            username: opts.username ?? "root",
+            privateKey: opts.privateKey,
+            hostKey: hostKeyPublic,
+            readyTimeoutMs: Math.min(20_000, Math.max(1000, deadline - Date.now())),
+            keepaliveMs: 5000,
+          });
+        } catch (err) {
+          // A droplet that is still booting refuses or drops connections; a wrong host key is never retried.
+          const booting = err instanceof SshConnectError && (err.kind === "unreachable" || err.kind === "timeout");
+          const message = `the droplet at ${ip} did not answer SSH: ${(err as Error).message}`;
+          throw booting && Date.now() < deadline ? new Error(message) : new AbortError(message);
         }
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 5000);
-      }
+      };
+      const host = await pRetry(attempt, {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: opts.retryDelayMs ?? 250,
+        maxTimeout: 5000,
+        factor: 2,
+        maxRetryTime: timeoutMs,
+        signal,
+      });
+      return sessionOf(host);
     },
   };
 }
