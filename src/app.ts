@@ -33,6 +33,8 @@ import { VenvManager } from "./venv/venv-manager.js";
 import { LocalHost } from "./remote/local-host.js";
 import { VenvCollector } from "./jobs/venv-collector.js";
 import { venvsFeature } from "./bot/features/venvs.js";
+import { filesFeature } from "./bot/features/files.js";
+import { UserSettings } from "./jobs/user-settings.js";
 import { playbookFeature } from "./bot/features/playbook.js";
 import { probeHost } from "./venv/host-probe.js";
 import { HostRegistry } from "./hosts/host-registry.js";
@@ -78,6 +80,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // The store enforces each kind's flow (torrent-states.ts, playbook/run-states.ts) on every transition.
   const jobs = new JobStore(db, Date.now, { torrent: torrentMayMove, playbook: playbookMayMove });
   const ledger = new DropletLedger(db);
+  const userSettings = new UserSettings(db, { sendFiles: config.web.sendFilesToTelegram });
   const downloadsDir = path.join(config.dataDir, "downloads");
   // Unpacked uploads live here while they are analysed or copied to a host; what a crash left behind goes now.
   const workDir = path.join(config.dataDir, "work");
@@ -116,7 +119,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     jobs,
     downloadsDir,
     editIntervalMs: config.progress.editIntervalMs,
-    sendDocuments: config.web.sendFilesToTelegram,
+    sendDocuments: (userId) => userSettings.sendFiles(userId),
     links: { signJobLinks: (id, paths) => web.signJobLinks(id, paths) },
     markDelivered: (id) => markDelivered(downloadsDir, id),
     logger,
@@ -205,6 +208,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         cardTtlMs: options.cardTtlMs ?? 3_600_000,
         fetchTelegramFile: (filePath) => fetchTelegramFile(config, filePath),
       }),
+      filesFeature({ settings: userSettings, ownerId: config.access.ownerId }),
       venvsFeature({ venvs, host: (label) => (label === localHost.label ? localHost : undefined), ownerId: config.access.ownerId }),
       playbookFeature({
         jobs,

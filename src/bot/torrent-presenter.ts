@@ -24,7 +24,8 @@ export interface PresenterDeps {
   jobs: JobStore;
   downloadsDir: string;
   editIntervalMs: number;
-  sendDocuments: boolean;
+  /** Whether this user also wants small files as documents (/files, default SEND_FILES_TO_TELEGRAM). */
+  sendDocuments: (userId: number) => boolean;
   links: { signJobLinks(jobId: number, paths: string[]): { index: string; files: { path: string; url: string }[]; expiresAt: Date } };
   markDelivered(jobId: number): Promise<void>;
   logger: Logger;
@@ -126,7 +127,8 @@ export class TorrentPresenter {
     const name = job?.data.name ?? a.name;
     if (e.state === "done" && e.result) {
       const links = this.deps.links.signJobLinks(e.jobId, e.result.files.map((f) => f.path));
-      const small = this.deps.sendDocuments ? e.result.files.filter((f) => f.size <= TELEGRAM_UPLOAD_LIMIT).slice(0, MAX_DOCUMENTS) : [];
+      const wantsFiles = job ? this.deps.sendDocuments(job.ownerId) : false;
+      const small = wantsFiles ? e.result.files.filter((f) => f.size <= TELEGRAM_UPLOAD_LIMIT).slice(0, MAX_DOCUMENTS) : [];
       const done = renderTorrentDone({
         name,
         files: e.result.files.map((f, i) => ({ path: f.path, sizeBytes: f.size, url: links.files[i]!.url })),

@@ -102,4 +102,10 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "per-user choice of receiving files as Telegram documents",
+    // NULL means "as SEND_FILES_TO_TELEGRAM says"; 0/1 is the user's own choice (/files off|on).
+    sql: "ALTER TABLE users ADD COLUMN send_files INTEGER CHECK (send_files IN (0, 1));",
+  },
 ];

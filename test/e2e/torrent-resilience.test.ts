@@ -60,6 +60,10 @@ describe("a dropped SSH connection during the transfer", () => {
 
 describe("two users at the same time", () => {
   it("each get their own files, and only their own buttons work", async () => {
+    // Bob wants links only; Alice keeps the default (files up to 50 MB also come as documents).
+    const beforeFiles = lastMessageId(world, BOB.id);
+    world.telegram.sendText(BOB, "/files off");
+    await nextBotMessage(world, BOB.id, beforeFiles, (m) => m.text.startsWith("You get download links only"));
     const ta = await world.swarm.addTorrent({ name: "alice.txt", files: [{ path: "alice.txt", content: "for alice\n" }] });
     const tb = await world.swarm.addTorrent({ name: "bob.txt", files: [{ path: "bob.txt", content: "for bob\n" }] });
     const [cardA, cardB] = await Promise.all([cardFor(ALICE, ta.magnet), cardFor(BOB, tb.magnet)]);
@@ -89,6 +93,8 @@ describe("two users at the same time", () => {
     expect(await fetchText(la, "alice.txt")).toBe("for alice\n");
     expect(await fetchText(lb, "bob.txt")).toBe("for bob\n");
     expect(linksOf(la).some((u) => u.includes("bob.txt"))).toBe(false);
+    await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).some((m) => m.document?.file_name === "alice.txt"), 10_000, "Alice's document");
+    expect(world.telegram.messages(BOB.id).filter((m) => m.document)).toEqual([]);
     // Alice's links do not open Bob's job: the signature covers the job id.
     const crossed = linksOf(la).find((u) => u.includes("alice.txt"))!.replace(`/d/${jobA}/`, `/d/${jobB}/`);
     expect((await fetch(crossed)).status).toBe(403);
