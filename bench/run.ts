@@ -1,4 +1,5 @@
-// `npm run bench`: runs every benchmark module, prints a table and writes bench/results.json.
+// `npm run bench`: runs every benchmark module, prints a table (with the change against the last recorded run) and
+// writes bench/results.json, which is committed so that figures can be compared across changes.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,24 +29,32 @@ async function main(): Promise<void> {
       process.stderr.write(`bench ${file} FAILED: ${(err as Error).stack ?? String(err)}\n`);
     }
   }
-  printTable(results);
-  // A partial run (some modules named) updates its own figures and keeps the others from the last run.
   const file = path.join(here, "results.json");
-  const previous: BenchResult[] = only.length > 0 && fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as BenchResult[]) : [];
+  const previous: BenchResult[] = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as BenchResult[]) : [];
+  printTable(results, new Map(previous.map((r) => [r.name, r.value])));
+  // A partial run (some modules named) updates its own figures and keeps the others from the last run.
   const fresh = new Set(results.map((r) => r.name));
-  const merged = [...previous.filter((r) => !fresh.has(r.name)), ...results];
+  const merged = only.length > 0 ? [...previous.filter((r) => !fresh.has(r.name)), ...results] : results;
   fs.writeFileSync(file, JSON.stringify(merged, null, 2) + "\n");
   process.stdout.write(`\nwrote ${merged.length} figures to bench/results.json\n`);
   if (failed > 0) process.exitCode = 1;
 }
 
-function printTable(results: BenchResult[]): void {
-  const rows = results.map((r) => [r.name, fmt(r.value), r.unit, r.lowerIsBetter ? "lower" : "higher"]);
-  const head = ["benchmark", "value", "unit", "better"];
+function printTable(results: BenchResult[], last: Map<string, number>): void {
+  const rows = results.map((r) => [r.name, fmt(r.value), r.unit, r.lowerIsBetter ? "lower" : "higher", change(r, last.get(r.name))]);
+  const head = ["benchmark", "value", "unit", "better", "vs last run"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
   process.stdout.write(line(head) + "\n" + widths.map((w) => "-".repeat(w)).join("  ") + "\n");
   for (const r of rows) process.stdout.write(line(r) + "\n");
+}
+
+/** "+12%" worse or "-5%" better than the recorded figure, from the point of view of `lowerIsBetter`. */
+function change(r: BenchResult, before: number | undefined): string {
+  if (before === undefined || before === 0) return "new";
+  const pct = ((r.value - before) / Math.abs(before)) * 100;
+  const better = r.lowerIsBetter ? pct < 0 : pct > 0;
+  return `${pct >= 0 ? "+" : ""}${pct.toFixed(0)}%${Math.abs(pct) >= 1 ? (better ? " better" : " worse") : ""}`;
 }
 
 function fmt(v: number): string {
