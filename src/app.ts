@@ -179,9 +179,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     logger,
     onEvent: (e) => runPresenter.handle(e),
   });
-  for (const { jobId, chatId, message } of playbooks.failInterrupted()) {
+  const interruptedRuns = playbooks.failInterrupted();
+  for (const { jobId, chatId, message } of interruptedRuns) {
     void api.sendMessage(chatId, `Job ${jobId}: ${message}`).catch((err: unknown) => logger.warn({ err }, "could not tell the owner"));
   }
+  // In the background: a host that is down must not hold up the start.
+  void playbooks.cleanUpInterrupted(interruptedRuns.map((r) => r.jobId));
 
   const quoter = new TorrentQuoter({
     sizes: cloud,

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../logger.js";
 import type { JobStore } from "../jobs/job-store.js";
-import type { Host } from "../remote/host.js";
+import { run, type Host } from "../remote/host.js";
 import type { VenvManager, EnsuredVenv } from "../venv/venv-manager.js";
 import type { VenvProgress } from "../venv/venv-builder.js";
 import { venvSpecFromDependencySet } from "../venv/venv-spec.js";
@@ -105,6 +105,28 @@ export class PlaybookRunner {
       out.push({ jobId: job.id, chatId: job.chatId, message });
     }
     return out;
+  }
+
+  /**
+   * After failInterrupted(): removes the work directories those runs left on their hosts (the project and the
+   * answers file, private answers included). A host that cannot be reached is logged; its /tmp is its own to clear.
+   */
+  async cleanUpInterrupted(jobIds: number[]): Promise<void> {
+    // Read everything first: the cleanup runs in the background and must not touch the store later.
+    const targets = jobIds.map((jobId) => ({ jobId, hostName: (this.deps.jobs.get(jobId)?.data as { run?: { host?: string } } | undefined)?.run?.host }));
+    for (const { jobId, hostName } of targets) {
+      if (!hostName) continue;
+      let host: Host | null = null;
+      try {
+        host = await this.deps.connectHost(hostName);
+        // No shell and no glob: find matches this job's mktemp names only.
+        await run(host, ["find", "/tmp", "-maxdepth", "1", "-name", `dropship-run-${jobId}-*`, "-exec", "rm", "-rf", "{}", "+"]);
+      } catch (err) {
+        this.deps.logger.warn({ err, job: jobId, host: hostName }, "could not remove an interrupted run's work directory");
+      } finally {
+        await host?.close().catch(() => undefined);
+      }
+    }
   }
 
   async stopAll(): Promise<void> {
