@@ -18,8 +18,9 @@ export function createDropletSsh(opts: { privateKey: string; username?: string; 
             keepaliveMs: 5000,
           });
         } catch (err) {
-          // A droplet that is still booting refuses or drops connections; a wrong host key is never retried.
-          const booting = err instanceof SshConnectError && (err.kind === "unreachable" || err.kind === "timeout");
+          // A booting droplet refuses, resets or times out connections, and may run sshd before cloud-init has
+          // installed our authorized key; all that passes. A host key other than the pinned one is final.
+          const booting = !(err instanceof SshConnectError && err.kind === "host-key-changed");
           const message = `the droplet at ${ip} did not answer SSH: ${(err as Error).message}`;
           throw booting && Date.now() < deadline ? new Error(message) : new AbortError(message);
         }
