@@ -87,7 +87,12 @@ describe("npm start against the local world", () => {
     const jobId = Number(buttonData(card, /Start/).split(":").pop());
     world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
     const live = () => world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`));
-    await world.telegram.waitFor(() => live().length === 1 && live()[0]!.host !== null, 60_000, "the job's droplet");
+    // Wait until the job waits for peers (provisioned, aria2 running): a steady state to interrupt.
+    await world.telegram.waitFor(() => {
+      const shown = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!.text;
+      if (/failed|cancelled/.test(shown)) throw new Error(`the job ended before the test could interrupt it:\n${shown}`);
+      return /▶️ (Fetching metadata|Downloading)/.test(shown) && live().length === 1;
+    }, 90_000, "the job to wait for peers on its droplet");
     return { p, env, card, jobId, live };
   }
 
