@@ -1,5 +1,6 @@
 // A Host over SSH (ssh2): quoted exec, SFTP files, port forwarding; reconnects with the same pinned key when dropped.
 import http from "node:http";
+import pRetry from "p-retry";
 import type { Duplex } from "node:stream";
 import { quote } from "shell-quote";
 import type ssh2 from "ssh2";
@@ -196,11 +197,18 @@ export class SshHost implements Host {
 
   /** A TCP stream to remoteHost:remotePort as seen from the host (e.g. 127.0.0.1:6800 for aria2's RPC). */
   async forwardOut(remoteHost: string, remotePort: number): Promise<Duplex> {
-    const client = await this.connection();
-    return new Promise((resolve, reject) =>
-      client.forwardOut("127.0.0.1", 0, remoteHost, remotePort, (err, stream) =>
-        err ? reject(new Error(`cannot open a tunnel through ${this.label} to ${remoteHost}:${remotePort}: ${err.message}`)) : resolve(stream),
-      ),
+    // A connection that dropped under us answers "No response from server"; the next attempt reconnects. Opening a
+    // channel sends nothing through it yet, so trying again cannot repeat a request.
+    return pRetry(
+      async () => {
+        const client = await this.connection();
+        return new Promise<Duplex>((resolve, reject) =>
+          client.forwardOut("127.0.0.1", 0, remoteHost, remotePort, (err, stream) =>
+            err ? reject(new Error(`cannot open a tunnel through ${this.label} to ${remoteHost}:${remotePort}: ${err.message}`)) : resolve(stream),
+          ),
+        );
+      },
+      { retries: 2, minTimeout: 200, shouldRetry: () => !this.closed },
     );
   }
 
