@@ -76,7 +76,7 @@ describe("npm start against the local world", () => {
 
   /** npm start in its own data dir, with a job whose droplet is up and whose torrent has no seeder (so it stays running). */
   async function startMainWithRunningJob(name: string) {
-    const env = await world.env({ DATA_DIR: path.join(world.dir, `data-${name}`), LOG_LEVEL: "info" });
+    const env = await world.env({ DATA_DIR: path.join(world.dir, `data-${name}`), LOG_LEVEL: "debug" });
     const t = await world.swarm.addTorrent({ name: `${name}.bin`, files: [{ path: `${name}.bin`, size: 1024 * 1024 }] });
     await world.swarm.stopSeeding(t);
     const p = startMain(env);
@@ -128,7 +128,8 @@ describe("npm start against the local world", () => {
     const app = await world.startApp({ DATA_DIR: env.DATA_DIR! });
     expect(live()).toEqual([]);
     expect(app.jobs.get(jobId)!.state).toBe("failed");
-    expect(app.jobs.get(jobId)!.error).toMatch(/restarted/);
+    // On failure, the crashed process's own log says what the job was doing.
+    expect(app.jobs.get(jobId)!.error, p.out().slice(-4000)).toMatch(/restarted/);
     expect(app.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
     expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
     const notice = await nextBotMessage(world, ALICE.id, afterCrash, (m) => m.text.includes(`Job ${jobId}`));
