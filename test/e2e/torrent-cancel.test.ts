@@ -100,6 +100,26 @@ describe("/cancel <id>", () => {
   });
 });
 
+describe("DigitalOcean refusing the droplet", () => {
+  it("fails the job with DigitalOcean's reason worded as what to change, and creates nothing", async () => {
+    const t = await world.swarm.addTorrent({ name: "full.bin", files: [{ path: "full.bin", size: 4096 }] });
+    const card = await cardFor(t.magnet);
+    const jobId = jobIdOf(card);
+    world.digitalOcean.injectFault("POST /v2/droplets", { status: 422, availableRegions: ["lon1", "tor1"] });
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const notice = await world.telegram.waitFor(
+      () => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("failed")),
+      30_000,
+      "the failure notice",
+    );
+    expect(notice.text).toMatch(/not offered in fra1 — try .*DO_REGION=lon1/);
+    expect(liveDroplets(jobId)).toEqual([]);
+    expect(world.app!.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
+    // Nothing was created, so nothing was charged.
+    expect(world.app!.jobs.spendForJob(jobId).actual).toBeNull();
+  });
+});
+
 describe("a magnet with no seeders", () => {
   it("fails after the stall timeout with a clear message and its droplet is destroyed", async () => {
     const t = await world.swarm.addTorrent({ name: "dead.bin", files: [{ path: "dead.bin", size: 4096 }], seed: false });
