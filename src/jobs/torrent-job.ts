@@ -359,7 +359,7 @@ function uniquePath(p: string, taken: Set<string>): string {
   return candidate;
 }
 
-export function errorMessage(err: unknown): string {
+function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }

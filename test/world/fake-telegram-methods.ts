@@ -26,15 +26,20 @@ function replyTo(p: Params): number | undefined {
 
 function sendMessage(s: TelegramState, p: Params): unknown {
   const chat = s.chatFor(p);
-  const t = formatText(p.text, p.parse_mode, p.entities, "text");
-  const reply_markup = checkMarkup(p.reply_markup);
+  return storeBotMessage(s, chat.id, p, formatText(p.text, p.parse_mode, p.entities, "text"));
+}
+
+/** A message the bot sent (text or document), stored as the chat will show it. */
+function storeBotMessage(s: TelegramState, chatId: number, p: Params, extra: Partial<SentMessage>): unknown {
   const m = s.storeMessage({
-    message_id: s.newMessageId(chat.id),
-    chat_id: chat.id,
+    message_id: s.newMessageId(chatId),
+    chat_id: chatId,
     from_bot: true,
     date: Math.floor(s.nowMs() / 1000),
-    ...t,
-    reply_markup,
+    text: "",
+    entities: [],
+    ...extra,
+    reply_markup: checkMarkup(p.reply_markup),
     reply_to_message_id: replyTo(p),
     edits: [],
     deleted: false,
@@ -107,20 +112,7 @@ function sendDocument(s: TelegramState, p: Params, uploads: Map<string, Upload>)
   } else {
     throw bad("wrong file identifier/HTTP URL specified");
   }
-  const t = formatText(p.caption, p.parse_mode, p.caption_entities, "caption");
-  const m = s.storeMessage({
-    message_id: s.newMessageId(chat.id),
-    chat_id: chat.id,
-    from_bot: true,
-    date: Math.floor(s.nowMs() / 1000),
-    ...t,
-    document: file,
-    reply_markup: checkMarkup(p.reply_markup),
-    reply_to_message_id: replyTo(p),
-    edits: [],
-    deleted: false,
-  });
-  return s.apiMessage(m);
+  return storeBotMessage(s, chat.id, p, { ...formatText(p.caption, p.parse_mode, p.caption_entities, "caption"), document: file });
 }
 
 function mimeOf(u: Upload): string {

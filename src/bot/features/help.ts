@@ -15,7 +15,7 @@ export function helpText(commands: BotCommandSpec[]): string {
     "Paste a magnet link, for example:",
     "<code>magnet:?xt=urn:btih:c9e15763f722f23e98a29decdfae341b98d53056&amp;dn=debian.iso</code>",
     "or send a <code>.torrent</code> file. I show the size and estimated cost; press Start and a droplet downloads it. " +
-      "You get a download link (and the file itself when it is under 50 MB); the droplet is destroyed when done.",
+      "You get a download link (and the file itself when it is under 50 MB, unless you chose links only with /files off); the droplet is destroyed when done.",
     "",
     "<b>Check and run an Ansible playbook</b>",
     "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code>, <code>.tar.gz</code> or <code>.tgz</code>, up to 20 MB). " +
