@@ -39,7 +39,7 @@ async function startDropship(apiRoot: string, dir: string): Promise<Runner> {
   const { loadConfig } = await import("../src/config.js");
   const { createBot } = await import("../src/bot/create-bot.js");
   const { JobStore } = await import("../src/jobs/job-store.js");
-  const { createLogger } = await import("../src/logger.js");
+  const { createLogger } = await import("../src/shared/logger.js");
   const { openDatabase } = await import("../src/storage/database.js");
   const { createKvStore } = await import("../src/storage/kv-store.js");
   const config = loadConfig(benchEnv(apiRoot, dir));

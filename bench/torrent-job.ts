@@ -5,9 +5,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { BenchResult } from "./types.js";
 import { ALICE, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "../test/e2e/harness.js";
-import { runPlainAria2c } from "../test/torrent/aria2-helpers.js";
+import { runPlainAria2c } from "../test/aria2/aria2-helpers.js";
 import type { SwarmTorrent } from "../test/world/swarm.js";
-import type { TorrentJobEvent } from "../src/jobs/torrent-job.js";
+import type { TorrentJobEvent } from "../src/jobs/torrent/torrent-job.js";
 
 const SIZE = 50 * 1024 * 1024;
 const ITERATIONS = 3;

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import type { BenchResult } from "./types.js";
 import { startSwarm } from "../test/world/swarm.js";
-import { runPlainAria2c, startAria2Daemon } from "../test/torrent/aria2-helpers.js";
+import { runPlainAria2c, startAria2Daemon } from "../test/aria2/aria2-helpers.js";
 
 const SIZE = 50 * 1024 * 1024;
 const POLL_MS = 250;

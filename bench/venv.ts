@@ -2,7 +2,7 @@
 // ansible-galaxy collection install), and a warm reuse (goal: under 300 ms).
 import path from "node:path";
 import type { BenchResult } from "./types.js";
-import { run as runCommand } from "../src/remote/host.js";
+import { run as runCommand } from "../src/hosts/host.js";
 import { openDatabase } from "../src/storage/database.js";
 import { VenvManager } from "../src/venv/venv-manager.js";
 import { TORRENT_VENV_SPEC } from "../src/venv/venv-spec.js";

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { parse as parseDotenv } from "dotenv";
 import { ConfigError, loadConfig } from "./config.js";
-import { startApp } from "./app.js";
+import { startApp } from "./app/start-app.js";
 
 function readEnv(): Record<string, string | undefined> {
   // .env fills in what the real environment does not set; the environment wins.

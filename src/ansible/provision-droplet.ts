@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { ProvisionPort } from "../jobs/torrent-ports.js";
+import type { ProvisionPort } from "../jobs/torrent/torrent-ports.js";
 import { PLAYBOOKS_DIR, failureSummary, runPlaybook } from "./run-playbook.js";
 
 export interface DropletProvisionerOptions {

@@ -4,14 +4,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { PlaybookEvent } from "../shared/ansible-events.js";
+
+export type { PlaybookEvent };
 
 export const PLAYBOOKS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../playbooks");
 
-export type PlaybookEvent =
-  | { event: "play"; name: string; tasks: number }
-  | { event: "task"; name: string; action: string; index?: number; total?: number; handler?: boolean }
-  | { event: "result"; status: "ok" | "failed" | "ignored" | "skipped" | "unreachable"; host: string; task: string; changed: boolean; msg: string | null }
-  | { event: "recap"; hosts: Record<string, { ok: number; changed: number; failures: number; unreachable: number; skipped: number; rescued: number; ignored: number }> };
 
 export interface PlaybookRun {
   /** Directory holding bin/ansible-playbook. */

@@ -2,7 +2,7 @@
 // short refusal per private message (or per button press, as the callback answer) and nothing else happens.
 import type { Context, MiddlewareFn } from "grammy";
 import type { Config } from "../config.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 
 export const REFUSAL = "This is a private bot.";
 

@@ -1,7 +1,7 @@
 // An API transformer that logs every failed Bot API call (method, code, description), retried or not,
 // so Telegram trouble (429 floods, 5xx, a dead long poll) shows in our logs rather than on the console.
 import type { Transformer } from "grammy";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 
 export function apiErrorLog(logger: Logger): Transformer {
   return async (prev, method, payload, signal) => {

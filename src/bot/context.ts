@@ -1,7 +1,7 @@
 // The bot's context types, declared once: what every handler and every conversation can rely on.
 import type { Context } from "grammy";
 import type { Conversation, ConversationFlavor } from "@grammyjs/conversations";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 
 /** A child logger bound to the update being handled (update_id, chat, user). */
 export interface LoggerFlavor {

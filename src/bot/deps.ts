@@ -2,7 +2,7 @@
 import type { Composer } from "grammy";
 import type { ConversationBuilder } from "@grammyjs/conversations";
 import type { JobStore } from "../jobs/job-store.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import type { KeyValueStore } from "../storage/kv-store.js";
 import type { BotContext, ConversationContext } from "./context.js";
 

@@ -2,7 +2,7 @@
 // never a stack trace, an API URL or a secret.
 import { randomBytes } from "node:crypto";
 import type { BotError } from "grammy";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import type { BotContext } from "./context.js";
 
 export function userErrorMessage(errorId: string): string {

@@ -1,6 +1,6 @@
 // Gives every update its own child logger, so each log line of an update carries its id (and who sent it).
 import type { MiddlewareFn } from "grammy";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import type { BotContext } from "./context.js";
 
 export function updateLogger(logger: Logger): MiddlewareFn<BotContext> {

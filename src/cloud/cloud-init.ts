@@ -1,7 +1,7 @@
 // The droplet's first-boot configuration: a host key generated here (so the first SSH connection is
 // verified against a key we already know), the keys allowed to log in as root, and the packages to install.
 import * as yaml from "js-yaml";
-import { generateEd25519OpenSsh } from "./ed25519-openssh.js";
+import { generateEd25519OpenSsh } from "../shared/ed25519-openssh.js";
 import { canonicalPublicKey, publicKeyBlob, sha256Fingerprint } from "./ssh-key-fingerprint.js";
 
 export { sha256Fingerprint, md5Fingerprint, canonicalPublicKey } from "./ssh-key-fingerprint.js";

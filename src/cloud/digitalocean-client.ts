@@ -3,8 +3,8 @@
 // turned into CloudErrors worded for a person. Logs never carry the token or request bodies.
 import { createApiClient } from "dots-wrapper";
 import pRetry from "p-retry";
-import type { Logger } from "../logger.js";
-import { abortableSleep } from "../abortable-sleep.js";
+import type { Logger } from "../shared/logger.js";
+import { abortableSleep } from "../shared/abortable-sleep.js";
 import {
   CloudError,
   detailsOf,

@@ -1,8 +1,8 @@
 // CloudProvider on DigitalOcean: sizes cached with a TTL, the bot's SSH key registered once, droplets
 // created (not twice after an ambiguous failure), polled with backoff, and destroyed until gone.
 import type { modules } from "dots-wrapper";
-import type { Logger } from "../logger.js";
-import { abortableSleep } from "../abortable-sleep.js";
+import type { Logger } from "../shared/logger.js";
+import { abortableSleep } from "../shared/abortable-sleep.js";
 import type { CloudDroplet, CloudProvider, CloudSize, CreateDropletRequest, DropletStatus, WaitOptions } from "./cloud-provider.js";
 import type { DigitalOceanClient } from "./digitalocean-client.js";
 import { CloudError } from "./digitalocean-errors.js";

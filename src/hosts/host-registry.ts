@@ -2,7 +2,7 @@
 // listed, removed, and connected to with the bot's key and only the pinned host key.
 import type { Db } from "../storage/database.js";
 import { connectSsh, type SshHost } from "../remote/ssh-host.js";
-import { parsePinnedHostKey, publicKeyInfo, type PublicKeyInfo } from "../remote/ssh-keys.js";
+import { parsePinnedHostKey, publicKeyInfo, type PublicKeyInfo } from "../shared/ssh-keys.js";
 
 export interface HostRecord {
   id: number;

@@ -1,7 +1,7 @@
 // /cancel <id>: stops whatever a user's job is doing, whichever kind it is, and says what that meant.
-import type { PlaybookRunner } from "../playbook/run-playbook-job.js";
+import type { PlaybookRunner } from "./playbook/playbook-runner.js";
 import type { JobStore } from "./job-store.js";
-import type { TorrentJobRunner } from "./torrent-job.js";
+import type { TorrentJobRunner } from "./torrent/torrent-job.js";
 
 export async function cancelJob(
   jobs: JobStore,

@@ -1,7 +1,7 @@
 // The bot's own SSH key pair (ed25519, OpenSSH format): created once in a directory, then loaded on every start.
 import fs from "node:fs";
 import path from "node:path";
-import { fingerprintOf, generateEd25519, publicLineOfPrivateKey } from "./ssh-keys.js";
+import { fingerprintOf, generateEd25519, publicLineOfPrivateKey } from "../shared/ssh-keys.js";
 
 export interface BotKey {
   /** OpenSSH private key text; never log it. */

@@ -1,6 +1,6 @@
 // SshPort for droplets: waits for a booting droplet's sshd, accepting only the host key the bot generated for it.
 import pRetry, { AbortError } from "p-retry";
-import type { DropletSession, SshPort } from "../jobs/torrent-ports.js";
+import type { DropletSession, SshPort } from "../jobs/torrent/torrent-ports.js";
 import { SshConnectError, connectSsh, type SshHost } from "./ssh-host.js";
 
 export function createDropletSsh(opts: { privateKey: string; username?: string; retryDelayMs?: number }): SshPort {

@@ -1,7 +1,7 @@
 // The bot's own machine as a Host: child_process without a shell, so argv elements are passed as they are.
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
-import { assertSafeArgv, type ExecOptions, type ExecResult, type Host } from "./host.js";
+import { assertSafeArgv, type ExecOptions, type ExecResult, type Host } from "../hosts/host.js";
 import { OutputCollector } from "./output-collector.js";
 
 /** Grace between SIGTERM and SIGKILL when a command is cut off. */

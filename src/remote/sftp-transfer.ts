@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type ssh2 from "ssh2";
-import { run } from "./host.js";
+import { run } from "../hosts/host.js";
 import { abortError } from "./local-host.js";
 import type { SshHost } from "./ssh-host.js";
 

@@ -1,6 +1,6 @@
 // Opens one ssh2 connection with a pinned host key and the bot's key, turning ssh2's terse failures into actionable errors.
 import ssh2 from "ssh2";
-import { parsePinnedHostKey, publicKeyInfo, publicLineOfPrivateKey, type PublicKeyInfo } from "./ssh-keys.js";
+import { parsePinnedHostKey, publicKeyInfo, publicLineOfPrivateKey, type PublicKeyInfo } from "../shared/ssh-keys.js";
 
 export type HostKeyPolicy = string | { pinOnFirstUse: (key: PublicKeyInfo) => void };
 

@@ -4,11 +4,11 @@ import pRetry from "p-retry";
 import type { Duplex } from "node:stream";
 import { quote } from "shell-quote";
 import type ssh2 from "ssh2";
-import { assertSafeArgv, type ExecOptions, type ExecResult, type Host } from "./host.js";
+import { assertSafeArgv, type ExecOptions, type ExecResult, type Host } from "../hosts/host.js";
 import { abortError } from "./local-host.js";
 import { OutputCollector } from "./output-collector.js";
 import { openSshConnection, type SshConnectOptions } from "./ssh-connect.js";
-import type { PublicKeyInfo } from "./ssh-keys.js";
+import type { PublicKeyInfo } from "../shared/ssh-keys.js";
 import { downloadOverSftp, listRemoteFiles, type DownloadOptions, type DownloadResult, type RemoteFile } from "./sftp-transfer.js";
 
 export { SshConnectError, type SshConnectOptions, type HostKeyPolicy } from "./ssh-connect.js";

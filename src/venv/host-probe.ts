@@ -1,6 +1,6 @@
 // Looks at a host before building on it (python3 and its version, the venv module, free disk) in one round trip,
 // and words what is missing so a person can fix it.
-import type { Host } from "../remote/host.js";
+import type { Host } from "../hosts/host.js";
 
 export interface HostProbe {
   pythonVersion: string;

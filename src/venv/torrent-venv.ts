@@ -1,8 +1,8 @@
 // The torrent app's one fixed virtualenv on the bot's own host: ensured on first use, pinned, then reused.
 import type { Config } from "../config.js";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { LocalHost } from "../remote/local-host.js";
-import type { Host } from "../remote/host.js";
+import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { VenvManager } from "./venv-manager.js";
 import { TORRENT_VENV_SPEC } from "./venv-spec.js";

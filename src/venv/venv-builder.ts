@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { satisfies } from "@renovatebot/pep440";
-import type { Host } from "../remote/host.js";
+import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
 import type { ResolvedVenvSpec } from "./venv-spec.js";

@@ -1,6 +1,6 @@
 // Plain-text views of venvs for the chat (/venvs): per host, with size and last use. No Telegram here.
 import type { VenvRecord } from "./venv-store.js";
-import { formatAgo, formatBytes } from "../text-format.js";
+import { formatAgo, formatBytes } from "../shared/text-format.js";
 
 /** What the spec holds, in a few words: "ansible-core >=2.15 · 2 packages · 3 collections". */
 export function describeSpec(specJson: string): string {

@@ -1,5 +1,5 @@
 // Garbage collection of venvs on one host: old unused ones go; pinned and in-use ones stay; abandoned builds are swept.
-import type { Host } from "../remote/host.js";
+import type { Host } from "../hosts/host.js";
 import { lastLine, probeHost, VenvError } from "./host-probe.js";
 import type { VenvStore } from "./venv-store.js";
 

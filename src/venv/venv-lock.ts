@@ -2,7 +2,7 @@
 // directory on the host made with mkdir (atomic). Both name their holder, so a crashed holder's lock can be broken.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { Host } from "../remote/host.js";
+import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { VenvError } from "./host-probe.js";
 

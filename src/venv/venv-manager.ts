@@ -1,7 +1,7 @@
 // Ensures venvs on hosts: reuse when the marker matches (no pip), else build once under a lock and record it.
 // Also the bookkeeping jobs need (in use, pinned) and the collection of old venvs.
-import type { Logger } from "../logger.js";
-import type { Host } from "../remote/host.js";
+import type { Logger } from "../shared/logger.js";
+import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
 import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";

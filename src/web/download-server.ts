@@ -2,7 +2,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import send from "send";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { attachmentDisposition } from "./content-disposition.js";
 import { listJobFiles, resolveJobFile } from "./job-files.js";
 import { renderJobIndexPage } from "./job-index-page.js";

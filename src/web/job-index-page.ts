@@ -1,5 +1,5 @@
 // The small HTML page listing one job's files with sizes and signed links; every name is HTML-escaped.
-import { escapeHtml, formatBytes } from "../text-format.js";
+import { escapeHtml, formatBytes } from "../shared/text-format.js";
 
 export interface IndexEntry {
   relPath: string;

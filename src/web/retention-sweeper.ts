@@ -2,7 +2,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import cron, { type ScheduledTask } from "node-cron";
-import type { Logger } from "../logger.js";
+import type { Logger } from "../shared/logger.js";
 import { DELIVERED_MARKER } from "./job-files.js";
 import { JOB_ID_PATTERN } from "./link-signer.js";
 

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UnpackError, projectUploadKind, safeEntryPath, unpackProject, type UnpackedProject } from "../../src/playbook/unpack-project.js";
+import { UnpackError, projectUploadKind, safeEntryPath, unpackProject, type UnpackedProject } from "../../src/jobs/playbook/unpack-project.js";
 import { rawTarGz, rawZip, tarCommand, writeTree, zipCommand } from "./archive-builders.js";
 
 let work: string;

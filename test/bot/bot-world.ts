@@ -7,7 +7,7 @@ import { loadConfig, type Config } from "../../src/config.js";
 import { createBot, type DropshipBot } from "../../src/bot/create-bot.js";
 import type { BotDeps } from "../../src/bot/deps.js";
 import { JobStore } from "../../src/jobs/job-store.js";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/shared/logger.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { createKvStore } from "../../src/storage/kv-store.js";
 import { startFakeTelegram, type FakeTelegram } from "../world/fake-telegram.js";

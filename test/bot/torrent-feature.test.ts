@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { JobStore } from "../../src/jobs/job-store.js";
-import { TorrentQuoter } from "../../src/jobs/torrent-quote.js";
+import { TorrentQuoter } from "../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../src/cloud/cloud-provider.js";
 import { torrentFeature } from "../../src/bot/features/torrent.js";
 import { friend, owner, startBotWorld, type BotWorld } from "./bot-world.js";

@@ -16,7 +16,7 @@ import {
 } from "../../src/cloud/cloud-init.js";
 import { publicKeyBlob } from "../../src/cloud/ssh-key-fingerprint.js";
 import { readCloudInit } from "../world/fake-digitalocean-cloud-init.js";
-import { generateEd25519OpenSsh } from "../../src/cloud/ed25519-openssh.js";
+import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-init-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

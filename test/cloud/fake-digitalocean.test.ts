@@ -9,7 +9,7 @@ import { portOpen } from "../world/sshd-host.js";
 import { buildUserData, generateHostKeyPair, pinnedHostVerifier } from "../../src/cloud/cloud-init.js";
 import { publicKeyBlob } from "../../src/cloud/ssh-key-fingerprint.js";
 import { livePidsWithMarker, sshConnect, sshExec } from "./ssh-test-client.js";
-import { generateEd25519OpenSsh } from "../../src/cloud/ed25519-openssh.js";
+import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
 
 const TOKEN = "dop_v1_fake_test_token_0123456789abcdef";
 let dir: string;

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateEd25519, fingerprintOf } from "../../src/remote/ssh-keys.js";
+import { generateEd25519, fingerprintOf } from "../../src/shared/ssh-keys.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";

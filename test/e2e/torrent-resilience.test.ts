@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALICE, BOB, MALLORY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { FakeUser, SentMessage } from "../world/fake-telegram.js";
-import type { DeliveredFile } from "../../src/jobs/torrent-job.js";
+import type { DeliveredFile } from "../../src/jobs/torrent/torrent-job.js";
 
 let world: World;
 

@@ -100,7 +100,7 @@ describe("database", () => {
 
 describe("job flows", () => {
   it("refuse a move the kind's flow does not allow, and allow failing from any running state", async () => {
-    const { torrentMayMove } = await import("../../src/jobs/torrent-states.js");
+    const { torrentMayMove } = await import("../../src/jobs/torrent/torrent-states.js");
     const db = openDatabase(tmpFile());
     const jobs = new JobStore(db, Date.now, { torrent: torrentMayMove });
     const job = jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "estimated", input: {} });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostRegistry, HostRegistryError, hostAddressText, parseHostAddress } from "../../src/hosts/host-registry.js";
 import { loadOrCreateBotKey } from "../../src/remote/bot-key.js";
 import { SshConnectError } from "../../src/remote/ssh-host.js";
-import { fingerprintOf, generateEd25519 } from "../../src/remote/ssh-keys.js";
+import { fingerprintOf, generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDropletSsh } from "../../src/remote/droplet-ssh.js";
 import { loadOrCreateBotKey } from "../../src/remote/bot-key.js";
-import { generateEd25519 } from "../../src/remote/ssh-keys.js";
+import { generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalHost } from "../../src/remote/local-host.js";
-import { run, CommandFailedError } from "../../src/remote/host.js";
+import { run, CommandFailedError } from "../../src/hosts/host.js";
 import { HOSTILE } from "./hostile-strings.js";
 
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { connectSsh, type SshHost as SshRemote } from "../../src/remote/ssh-host.js";
 import { loadOrCreateBotKey, type BotKey } from "../../src/remote/bot-key.js";
-import { generateEd25519 } from "../../src/remote/ssh-keys.js";
+import { generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";
 

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SshHost } from "../../src/remote/ssh-host.js";
-import { run } from "../../src/remote/host.js";
+import { run } from "../../src/hosts/host.js";
 import type { VenvManager } from "../../src/venv/venv-manager.js";
 import type { VenvProgress } from "../../src/venv/venv-builder.js";
 import type { VenvSpec } from "../../src/venv/venv-spec.js";

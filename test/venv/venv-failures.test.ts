@@ -3,7 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/remote/host.js";
+import { run } from "../../src/hosts/host.js";
 import type { SshHost } from "../../src/remote/ssh-host.js";
 import { VenvError } from "../../src/venv/host-probe.js";
 import { resolveForPython, venvName, type VenvSpec } from "../../src/venv/venv-spec.js";

@@ -1,7 +1,7 @@
 // Test fixture for venv tests: a real sshd host, the loopback package index, collection tarballs, a temp database,
 // and a Host wrapper that records every command sent (to prove that a reuse runs no pip).
 import path from "node:path";
-import type { ExecOptions, Host } from "../../src/remote/host.js";
+import type { ExecOptions, Host } from "../../src/hosts/host.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { VenvManager, type VenvManagerOptions } from "../../src/venv/venv-manager.js";
 import { startSshFixture, type SshFixture } from "../remote/ssh-fixture.js";

@@ -4,7 +4,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
+import { createLogger } from "../../src/shared/logger.js";
 import { createDownloadServer, type DownloadServer } from "../../src/web/download-server.js";
 import { markDelivered } from "../../src/web/retention-sweeper.js";
 import { createLinkSigner } from "../../src/web/link-signer.js";

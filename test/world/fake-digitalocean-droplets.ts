@@ -8,7 +8,7 @@ import { startSshHost, type SshHost } from "./sshd-host.js";
 import { readCloudInit, type CloudInitRequest } from "./fake-digitalocean-cloud-init.js";
 import { ApiError, notFound, unprocessable } from "./fake-digitalocean-http.js";
 import type { FakeRegion, FakeSize } from "./fake-digitalocean-catalog.js";
-import { generateEd25519OpenSsh } from "../../src/cloud/ed25519-openssh.js";
+import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
 
 /** From components/schemas/droplet_single_create and tags_base in the OpenAPI spec. */
 const NAME_PATTERN = /^[a-zA-Z0-9]?[a-z0-9A-Z.-]*[a-z0-9A-Z]$/;

@@ -3,7 +3,7 @@ import { Composer } from "grammy";
 import type { Job } from "../../jobs/job-store.js";
 import type { BotContext } from "../context.js";
 import type { BotDeps } from "../deps.js";
-import { escapeHtml, formatAgo } from "../../text-format.js";
+import { escapeHtml, formatAgo } from "../../shared/text-format.js";
 
 const RECENT = 10;
 

@@ -4,13 +4,13 @@
 import { Composer, GrammyError, InlineKeyboard, InputFile } from "grammy";
 import { AnalysisInputError } from "../../analysis/index.js";
 import type { JobStore } from "../../jobs/job-store.js";
-import { analyseUpload, type UploadAnalysis } from "../../playbook/analyse-upload.js";
-import { UnpackError, projectUploadKind } from "../../playbook/unpack-project.js";
+import { analyseUpload, type UploadAnalysis } from "../../jobs/playbook/analyse-upload.js";
+import { UnpackError, projectUploadKind } from "../../jobs/playbook/unpack-project.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, fitMessage } from "../render/telegram-html.js";
 import { runButtonData } from "./playbook-run.js";
-import { renderPlaybookReportText, renderPlaybookSummary, reportFileName } from "./playbook-summary.js";
+import { renderPlaybookReportText, renderPlaybookSummary, reportFileName } from "../render/playbook-summary.js";
 
 /** Telegram's getFile serves bots files up to 20 MB; anything larger cannot be downloaded at all. */
 export const TELEGRAM_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;

@@ -1,14 +1,16 @@
 // The torrent feature: magnet links and .torrent documents get a cost card; its Start/Cancel buttons drive the job.
 import { Composer, InlineKeyboard } from "grammy";
 import type { JobStore } from "../../jobs/job-store.js";
-import type { TorrentJobInput } from "../../jobs/torrent-job.js";
-import type { TorrentQuote, TorrentQuoter } from "../../jobs/torrent-quote.js";
-import { parseTorrentFile, parseTorrentLinks, type TorrentRequest } from "../../torrent/index.js";
+import type { TorrentJobInput } from "../../jobs/torrent/torrent-job.js";
+import type { TorrentQuote, TorrentQuoter } from "../../jobs/torrent/torrent-quote.js";
+import { parseTorrentLinks } from "../../jobs/torrent/parse-magnet.js";
+import { parseTorrentFile } from "../../jobs/torrent/parse-torrent-file.js";
+import type { TorrentRequest } from "../../jobs/torrent/torrent-request.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, formatSpeed, renderCancelled, renderTorrentCard } from "../render/index.js";
-import type { TorrentPresenter } from "../torrent-presenter.js";
-import { parseTorrentButton, torrentButton } from "./torrent-buttons.js";
+import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
+import { parseTorrentButton, torrentButton } from "../callback-data.js";
 
 /** A .torrent is metadata only; anything bigger is not one (and getFile stops at 20 MB anyway). */
 const TORRENT_FILE_MAX_BYTES = 10 * 1024 * 1024;

@@ -1,6 +1,6 @@
 // /venvs: the virtualenvs Dropship keeps on each host (size, last use, pinned/in use), and `/venvs remove <name>`.
 import { Composer } from "grammy";
-import type { Host } from "../../remote/host.js";
+import type { Host } from "../../hosts/host.js";
 import type { VenvManager } from "../../venv/venv-manager.js";
 import { formatVenvList } from "../../venv/venv-format.js";
 import type { BotContext } from "../context.js";

@@ -1,7 +1,7 @@
 // Small formatters for chat text: sizes in binary units, durations, dollars, speeds and a text progress bar.
 
-export { formatBytes } from "../../text-format.js";
-import { formatBytes } from "../../text-format.js";
+export { formatBytes } from "../../shared/text-format.js";
+import { formatBytes } from "../../shared/text-format.js";
 
 /** A transfer rate: 1310720 → "1.25 MiB/s". */
 export function formatSpeed(bytesPerSecond: number): string {

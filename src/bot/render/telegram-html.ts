@@ -3,7 +3,7 @@
 /** Telegram counts a message's length after entities are parsed, i.e. its visible text. */
 export const TELEGRAM_MESSAGE_LIMIT = 4096;
 
-export { escapeHtml } from "../../text-format.js";
+export { escapeHtml } from "../../shared/text-format.js";
 
 /** Splits Telegram HTML into tags, entities and single characters (surrogate pairs kept whole). */
 function tokens(html: string): string[] {

@@ -1,0 +1,21 @@
+// The torrent job's view of DigitalOcean (DropletPort), made from the cloud adapter, the bot's key and its sizes.
+import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
+import type { BotKey } from "../remote/bot-key.js";
+import type { CloudProvider } from "../cloud/cloud-provider.js";
+
+/** The job engine's view of DigitalOcean, with the bot's key and the configured size. */
+export function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
+  return {
+    async priceHourly(size) {
+      const s = await cloud.getSize(size);
+      if (!s) throw new Error(`DigitalOcean does not offer the size ${size}; set DO_SIZE to one it lists`);
+      return s.priceHourly;
+    },
+    ensureSshKey: () => cloud.ensureSshKey("dropship", botKey.publicKey),
+    create: (spec) => cloud.createDroplet(spec),
+    waitUntilActive: async (id, o) => ({ ip: (await cloud.waitUntilActive(id, o)).ip }),
+    destroy: (id) => cloud.destroyDroplet(id),
+    listByTag: async (tag) =>
+      (await cloud.listDropletsByTag(tag)).map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt.toISOString() })),
+  };
+}

@@ -1,0 +1,89 @@
+// What the torrent job needs from the world, as small interfaces; main.ts adapts the real adapters to them.
+import type http from "node:http";
+import type { CreateDropletRequest } from "../../cloud/cloud-provider.js";
+
+/** What a droplet is created with: the adapter's own request shape. */
+export type DropletSpec = CreateDropletRequest;
+
+/** DigitalOcean, narrowed to what one torrent job does with it. */
+export interface DropletPort {
+  /** Hourly price of a size slug; throws an actionable error for an unknown size. */
+  priceHourly(size: string): Promise<number>;
+  /** Registers the bot's SSH public key once; returns its id. */
+  ensureSshKey(): Promise<number>;
+  create(spec: DropletSpec): Promise<{ id: number }>;
+  waitUntilActive(id: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ip: string }>;
+  /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
+  destroy(id: number): Promise<void>;
+  listByTag(tag: string): Promise<{ id: number; name: string; createdAt: string }[]>;
+}
+
+export interface RemoteFile {
+  /** Path relative to the listed directory, '/'-separated, as the remote reports it. */
+  path: string;
+  size: number;
+}
+
+/** An SSH session to a droplet whose host key was pinned before it booted. */
+export interface DropletSession {
+  exec(argv: string[], opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** An http.Agent whose connections are tunnelled to host:port as seen from the droplet. */
+  httpAgent(host: string, port: number): http.Agent;
+  listFiles(dir: string): Promise<RemoteFile[]>;
+  /** Pulls one file, resuming after dropped connections, and verifies size and SHA-256 against the remote copy. */
+  download(remotePath: string, localPath: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<{ sha256: string; size: number; resumes: number }>;
+  close(): Promise<void>;
+}
+
+export interface SshPort {
+  /** Waits until sshd on `ip` answers with exactly `hostKeyPublic`, then returns a session. */
+  connect(ip: string, hostKeyPublic: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<DropletSession>;
+}
+
+/** Runs the provisioning playbook against a droplet (ansible-playbook from the pinned torrent venv). */
+export interface ProvisionPort {
+  provision(target: { ip: string; hostKeyPublic: string; downloadDir: string }, opts: { signal?: AbortSignal; onTask?: (name: string) => void }): Promise<void>;
+}
+
+export interface HostKeyPair {
+  privateKey: string;
+  publicKey: string;
+}
+
+export interface CloudInitPort {
+  generateHostKey(): HostKeyPair;
+  userData(hostKey: HostKeyPair): string;
+}
+
+/** One progress reading of a torrent, in numbers. */
+export interface TorrentProgress {
+  phase: "metadata" | "downloading" | "complete";
+  name: string | null;
+  totalBytes: number;
+  completedBytes: number;
+  downloadSpeed: number;
+  seeders: number;
+  connections: number;
+  etaSeconds: number | null;
+}
+
+export interface DownloadedTorrent {
+  name: string | null;
+  /** Absolute paths on the droplet, with sizes. */
+  files: { path: string; size: number }[];
+  /** Seconds aria2 spent moving bytes (from the first byte to completion). */
+  transferSeconds: number;
+}
+
+/** aria2 on the droplet: started over SSH, driven over JSON-RPC through the session's tunnel. */
+export interface TorrentClientPort {
+  download(
+    session: DropletSession,
+    opts: {
+      dir: string;
+      source: { magnetUri: string } | { torrentFile: Buffer };
+      signal?: AbortSignal;
+      onProgress: (p: TorrentProgress) => void;
+    },
+  ): Promise<DownloadedTorrent>;
+}

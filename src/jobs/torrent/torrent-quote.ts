@@ -1,0 +1,98 @@
+// The card's numbers: what a torrent should cost and take on the configured droplet, and whether budgets allow it.
+import { estimateTorrentCost, type PerGibCostEstimate, type TorrentCostEstimate } from "./pricing.js";
+import type { CloudSize } from "../../cloud/cloud-provider.js";
+import type { JobStore } from "../job-store.js";
+
+export interface QuoteSettings {
+  size: string;
+  region: string;
+  speedBytesPerSecond: number;
+  perJobBudgetUsd: number;
+  monthlyBudgetUsd: number;
+}
+
+export interface SizeCatalog {
+  getSize(slug: string): Promise<CloudSize | null>;
+  sizeProblem(size: string, region: string): Promise<string | null>;
+}
+
+export interface TorrentQuote {
+  size: string;
+  region: string;
+  priceHourly: number | null;
+  estimate: TorrentCostEstimate | PerGibCostEstimate | null;
+  /** Total when the torrent's size is known. */
+  usd: number | null;
+  seconds: number | null;
+  /** Why Start would be refused right now (size not offered, over a budget); null when it may start. */
+  blocker: string | null;
+  /** The download speed the estimate assumed, and where it came from. */
+  speed: { bytesPerSecond: number; source: "history" | "config"; samples: number };
+}
+
+/** Finished downloads smaller than this say more about start-up than about speed. */
+const MIN_SAMPLE_BYTES = 20 * 1024 * 1024;
+const HISTORY = 10;
+const MIN_SAMPLES = 3;
+
+// Measured on DigitalOcean: active in ~30–60 s, SSH ~20 s later, provisioning ~20 s when cloud-init installed aria2.
+const BOOT_SECONDS = 90;
+const MAGNET_METADATA_SECONDS = 20;
+
+export class TorrentQuoter {
+  constructor(
+    private readonly deps: { sizes: SizeCatalog; store: JobStore; settings: QuoteSettings; now?: () => number },
+  ) {}
+
+  async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean }): Promise<TorrentQuote> {
+    const { size, region, speedBytesPerSecond } = this.deps.settings;
+    const speed = this.downloadSpeed();
+    const problem = await this.deps.sizes.sizeProblem(size, region);
+    const info = await this.deps.sizes.getSize(size);
+    if (!info || problem) {
+      const blocker = problem ?? `the size ${size} is unknown to DigitalOcean; set DO_SIZE to one it offers`;
+      return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker, speed };
+    }
+    const estimate = estimateTorrentCost({
+      sizeBytes: req.sizeBytes,
+      priceHourly: info.priceHourly,
+      priceMonthly: info.priceMonthly,
+      transferTb: info.transferTb,
+      downloadBytesPerSecond: speed.bytesPerSecond,
+      transferBytesPerSecond: speedBytesPerSecond,
+      bootSeconds: BOOT_SECONDS,
+      metadataSeconds: req.hasTorrentFile ? 0 : MAGNET_METADATA_SECONDS,
+    });
+    const usd = estimate.known ? estimate.usd.total : null;
+    const seconds = estimate.known ? estimate.seconds.total : null;
+    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.budgetBlocker(usd), speed };
+  }
+
+  /** The median speed of the last finished downloads of a useful size; TORRENT_SPEED_MBPS until there are enough. */
+  private downloadSpeed(): TorrentQuote["speed"] {
+    const samples = this.deps.store
+      .listRecentIn("torrent", "done", HISTORY)
+      .map((j) => j.data as { totalBytes?: number; downloadSeconds?: number })
+      .filter((d) => (d.totalBytes ?? 0) >= MIN_SAMPLE_BYTES && (d.downloadSeconds ?? 0) > 0)
+      .map((d) => d.totalBytes! / d.downloadSeconds!)
+      .sort((a, b) => a - b);
+    if (samples.length < MIN_SAMPLES) return { bytesPerSecond: this.deps.settings.speedBytesPerSecond, source: "config", samples: 0 };
+    return { bytesPerSecond: samples[Math.floor(samples.length / 2)]!, source: "history", samples: samples.length };
+  }
+
+  /** Re-checked when Start is pressed: spending may have changed since the card was shown. */
+  budgetBlocker(estimateUsd: number | null): string | null {
+    const { perJobBudgetUsd, monthlyBudgetUsd } = this.deps.settings;
+    if (estimateUsd !== null && estimateUsd > perJobBudgetUsd) {
+      return `the estimate $${estimateUsd.toFixed(2)} is over the per-job budget of $${perJobBudgetUsd.toFixed(2)} (BUDGET_PER_JOB_USD)`;
+    }
+    const now = new Date(this.deps.now?.() ?? Date.now());
+    const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    // The monthly cap is shared by everyone using this bot: it protects the owner's DigitalOcean bill.
+    const spent = this.deps.store.actualSpendSince(monthStart);
+    if (spent + (estimateUsd ?? 0) > monthlyBudgetUsd) {
+      return `this month's spending ($${spent.toFixed(2)}) plus this job would pass the monthly budget of $${monthlyBudgetUsd.toFixed(2)} (BUDGET_MONTHLY_USD)`;
+    }
+    return null;
+  }
+}
