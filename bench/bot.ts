@@ -49,7 +49,7 @@ async function startDropship(apiRoot: string, dir: string): Promise<Runner> {
     logger,
     kv: (ns) => createKvStore(db, ns),
     jobs: new JobStore(db),
-    cancelJob: async () => ({ ok: false, message: "not in the benchmark" }),
+    cancelJob: async () => ({ kind: "not-found", message: "not in the benchmark" }),
   });
   await app.start();
   return {

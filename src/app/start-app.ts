@@ -12,16 +12,17 @@ import { torrentMayMove } from "../jobs/torrent/torrent-states.js";
 import { playbookMayMove } from "../jobs/playbook/playbook-states.js";
 import { DropletLedger } from "../jobs/torrent/droplet-ledger.js";
 import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
-import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import { TorrentJobRunner, torrentCancellation } from "../jobs/torrent/torrent-job.js";
 import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
 import { createDigitalOceanClient } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import { dropletPort } from "./droplet-port.js";
-import { cancelJob } from "../jobs/cancel-job.js";
+import { JobCanceller } from "../jobs/cancel-job.js";
 import { fetchTelegramFile, fetchTelegramFileById } from "../bot/telegram-files.js";
 import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
 import { loadOrCreateBotKey, type BotKey } from "../remote/bot-key.js";
 import { createDropletSsh } from "../remote/droplet-ssh.js";
+import { sshHostConnector } from "../remote/ssh-host.js";
 import { createDropletProvisioner } from "../ansible/provision-droplet.js";
 import { createDropletTorrentClient } from "../aria2/droplet-torrent-client.js";
 import { createDownloadServer, createRetentionSweeper, markDelivered } from "../web/index.js";
@@ -38,7 +39,7 @@ import { UserSettings } from "../jobs/user-settings.js";
 import { playbookFeature } from "../bot/features/playbook.js";
 import { probeHost } from "../venv/host-probe.js";
 import { HostRegistry } from "../hosts/host-registry.js";
-import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
+import { PlaybookRunner, defaultCallbackPluginFile, playbookCancellation } from "../jobs/playbook/playbook-runner.js";
 import { PLAYBOOKS_DIR } from "../ansible/run-playbook.js";
 import { hostsFeature } from "../bot/features/hosts.js";
 import { playbookRunFeature, RunPresenter } from "../bot/features/playbook-run.js";
@@ -96,7 +97,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   // Uses recorded by a previous process ended with it.
   venvs.releaseAllUses();
   const localHost = new LocalHost();
-  const torrentVenv = createTorrentVenvProvider({ config, db, logger, manager: venvs, host: localHost });
+  const torrentVenv = createTorrentVenvProvider({ manager: venvs, host: localHost, logger });
   const collector = new VenvCollector({ collect: (host) => venvs.collectGarbage(host), hosts: () => [localHost], logger });
   collector.start();
 
@@ -167,7 +168,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   await reaper.recoverAfterRestart();
   reaper.start();
 
-  const hosts = new HostRegistry({ db, privateKey: botKey.privateKey });
+  const hosts = new HostRegistry({ db, connect: sshHostConnector(botKey.privateKey) });
   const runPresenter = new RunPresenter(api, config.progress.editIntervalMs, logger);
   const playbooks = new PlaybookRunner({
     jobs,
@@ -197,11 +198,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       monthlyBudgetUsd: config.budget.monthlyUsd,
     },
   });
+  const canceller = new JobCanceller(jobs, { torrent: torrentCancellation(runner, jobs), playbook: playbookCancellation(playbooks) });
   const bot = createBot(config, {
     logger,
     kv: <T>(ns: string) => createKvStore<T>(db, ns),
     jobs,
-    cancelJob: (jobId, userId) => cancelJob(jobs, runner, playbooks, jobId, userId),
+    cancelJob: (jobId, userId) => canceller.cancel(jobId, userId, { via: "/cancel" }),
     features: [
       torrentFeature({
         jobs,

@@ -1,13 +1,62 @@
-// Callback data of the torrent card's buttons: "t:start:<job id>" / "t:cancel:<job id>" (well under 64 bytes).
-export type TorrentAction = "start" | "cancel";
+// Every inline button's callback data, built and checked in one place: "<prefix>:<field>:<field>…", each field
+// matching its pattern, the whole at most 64 bytes (Telegram's limit). A feature never writes such a string itself.
 
-export const TORRENT_BUTTON = /^t:(start|cancel):(\d{1,15})$/;
+/** Telegram refuses callback_data longer than this (in bytes). */
+export const CALLBACK_DATA_MAX_BYTES = 64;
 
-export function torrentButton(action: TorrentAction, jobId: number): string {
-  return `t:${action}:${jobId}`;
+const JOB_ID = /\d{1,15}/;
+
+export interface CallbackData<F extends string> {
+  readonly prefix: string;
+  /** Matches exactly this button's data; for `composer.callbackQuery(...)`. */
+  readonly filter: RegExp;
+  /** The data for these field values; throws on a value its pattern refuses or data over 64 bytes. */
+  pack(values: Record<F, string | number>): string;
+  /** The field values, or null when `data` is not this button's. */
+  unpack(data: string | undefined): Record<F, string> | null;
 }
 
-export function parseTorrentButton(data: string): { action: TorrentAction; jobId: number } | null {
-  const m = TORRENT_BUTTON.exec(data);
-  return m ? { action: m[1] as TorrentAction, jobId: Number(m[2]) } : null;
+export function createCallbackData<F extends string>(prefix: string, fields: Record<F, RegExp>): CallbackData<F> {
+  const names = Object.keys(fields) as F[];
+  const whole = (re: RegExp) => new RegExp(`^(?:${re.source})$`);
+  const checks = names.map((n) => [n, whole(fields[n])] as const);
+  const filter = new RegExp(`^${escapeRegExp(prefix)}${names.map((n) => `:(${fields[n].source})`).join("")}$`);
+  return {
+    prefix,
+    filter,
+    pack(values) {
+      const parts = checks.map(([name, re]) => {
+        const v = String(values[name]);
+        if (!re.test(v)) throw new Error(`callback data ${prefix}: ${name} ${JSON.stringify(v)} does not match ${fields[name]}`);
+        return v;
+      });
+      const data = [prefix, ...parts].join(":");
+      if (Buffer.byteLength(data) > CALLBACK_DATA_MAX_BYTES) throw new Error(`callback data ${prefix} is over ${CALLBACK_DATA_MAX_BYTES} bytes: ${data}`);
+      return data;
+    },
+    unpack(data) {
+      const m = data === undefined ? null : filter.exec(data);
+      if (!m) return null;
+      return Object.fromEntries(names.map((n, i) => [n, m[i + 1]!])) as Record<F, string>;
+    },
+  };
 }
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The torrent card's Start / Cancel: "t:start:<job>", "t:cancel:<job>". */
+export const torrentCardButton = createCallbackData("t", { action: /start|cancel/, jobId: JOB_ID });
+/** Cancel under any job's progress message and in /cancel's list: "cancel:<job>". */
+export const cancelJobButton = createCallbackData("cancel", { jobId: JOB_ID });
+/** "▶️ Run…" under a playbook analysis. */
+export const runPlaybookButton = createCallbackData("pr:run", { jobId: JOB_ID });
+/** The run dialogue's host choice: the host's index in the list the dialogue showed. */
+export const runHostButton = createCallbackData("pr:host", { jobId: JOB_ID, index: /\d{1,3}/ });
+/** "Use the default" for a vars_prompt question. */
+export const runDefaultButton = createCallbackData("pr:def", { jobId: JOB_ID });
+/** Start on the run's approval card. */
+export const runStartButton = createCallbackData("pr:start", { jobId: JOB_ID });
+/** Cancel anywhere in the run dialogue. */
+export const runAbortButton = createCallbackData("pr:abort", { jobId: JOB_ID });

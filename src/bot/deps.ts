@@ -1,6 +1,7 @@
 // What the bot needs from the rest of Dropship, injected by the composition root (src/main.ts) or a test.
 import type { Composer } from "grammy";
 import type { ConversationBuilder } from "@grammyjs/conversations";
+import type { CancelOutcome } from "../jobs/cancel-job.js";
 import type { JobStore } from "../jobs/job-store.js";
 import type { Logger } from "../shared/logger.js";
 import type { KeyValueStore } from "../storage/kv-store.js";
@@ -36,7 +37,7 @@ export interface BotDeps {
   kv: <T>(namespace: string) => KeyValueStore<T>;
   jobs: Pick<JobStore, "listRecent" | "spendForJob">;
   /** Cancels a job on behalf of a user; `message` is shown to them as is. */
-  cancelJob(jobId: number, userId: number): Promise<{ ok: boolean; message: string }>;
+  cancelJob(jobId: number, userId: number): Promise<Pick<CancelOutcome, "kind" | "message">>;
   /** Extra features, run after the built-in commands and before the catch-all hint, in this order. */
   features?: (BotFeature | Composer<BotContext>)[];
 }

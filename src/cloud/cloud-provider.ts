@@ -1,5 +1,6 @@
 // What the job engine needs from a cloud: sizes and prices, an SSH key, and droplets it can create, wait
 // for, find by tag and destroy. One implementation (DigitalOcean); tests aim it at the fake API.
+import type { DropletSpec } from "../jobs/torrent/torrent-ports.js";
 
 export interface CloudSize {
   slug: string;
@@ -29,21 +30,8 @@ export interface CloudDroplet {
   createdAt: Date;
 }
 
-export interface CreateDropletRequest {
-  /** Must match ^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$ (a hostname). */
-  name: string;
-  region: string;
-  size: string;
-  image: string;
-  /**
-   * Tags, each ^[a-zA-Z0-9_\-:]+$. The LAST tag should be unique to this droplet (e.g. dropship-job-42):
-   * after an ambiguous failure the create is looked up by it rather than repeated.
-   */
-  tags: string[];
-  sshKeyIds: number[];
-  /** cloud-init user_data, at most 64 KiB (see cloud-init.ts). */
-  userData: string;
-}
+/** The domain's DropletSpec: what a droplet is created with. */
+export type CreateDropletRequest = DropletSpec;
 
 export interface WaitOptions {
   timeoutMs: number;

@@ -1,7 +1,7 @@
 // The hosts users run playbooks on, over the `hosts` table: added with the host key pinned on first use,
 // listed, removed, and connected to with the bot's key and only the pinned host key.
 import type { Db } from "../storage/database.js";
-import { connectSsh, type SshHost } from "../remote/ssh-host.js";
+import type { ConnectHost, Host } from "./host.js";
 import { parsePinnedHostKey, publicKeyInfo, type PublicKeyInfo } from "../shared/ssh-keys.js";
 
 export interface HostRecord {
@@ -74,9 +74,8 @@ const toRecord = (r: HostRow): HostRecord => ({
 
 export interface HostRegistryOptions {
   db: Db;
-  /** The bot's private key (OpenSSH text); the same key for every host. */
-  privateKey: string;
-  connectTimeoutMs?: number;
+  /** Connects with the bot's key (the SSH adapter). */
+  connect: ConnectHost;
   now?: () => number;
 }
 
@@ -98,20 +97,13 @@ export class HostRegistry {
 
   /**
    * Connects once with the bot's key, accepting and pinning whatever host key is offered (first use), and
-   * records the host only when that connection succeeded. Throws SshConnectError (e.g. "not-authorised").
+   * records the host only when that connection succeeded. Throws HostConnectError (e.g. "not-authorised").
    */
   async add(name: string, where: HostAddress, addedBy: number): Promise<HostRecord> {
     if (!HOST_NAME.test(name)) throw new HostRegistryError(`${JSON.stringify(name)} is not a usable host name: letters, digits, ".", "_" and "-", up to 32`);
     if (this.get(name)) throw new HostRegistryError(`there is already a host called ${name}; /removehost ${name} first to replace it`);
     let seen: PublicKeyInfo | null = null;
-    const host = await connectSsh({
-      host: where.address,
-      port: where.port,
-      username: where.username,
-      privateKey: this.opts.privateKey,
-      hostKey: { pinOnFirstUse: (key) => (seen = key) },
-      readyTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
-    });
+    const host = await this.opts.connect({ ...where, hostKey: { pinOnFirstUse: (key) => (seen = key) } });
     await host.close();
     const key = seen as PublicKeyInfo | null;
     if (!key) throw new Error(`${where.address} offered no host key`);
@@ -132,19 +124,12 @@ export class HostRegistry {
     return this.opts.db.prepare("DELETE FROM hosts WHERE name = ?").run(name).changes > 0;
   }
 
-  /** Connects with the pinned key only; a changed key is refused (SshConnectError "host-key-changed"). */
-  async connect(name: string): Promise<SshHost> {
+  /** Connects with the pinned key only; a changed key is refused (HostConnectError "host-key-changed"). */
+  async connect(name: string): Promise<Host> {
     const record = this.get(name);
     if (!record) throw new HostRegistryError(`there is no host called ${name} any more; /hosts lists them`);
     if (!record.hostKey) throw new HostRegistryError(`host ${name} has no pinned host key; remove it and add it again`);
-    return connectSsh({
-      host: record.address,
-      port: record.port,
-      username: record.username,
-      privateKey: this.opts.privateKey,
-      hostKey: record.hostKey,
-      readyTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
-    });
+    return this.opts.connect({ address: record.address, port: record.port, username: record.username, hostKey: record.hostKey });
   }
 }
 

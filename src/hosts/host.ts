@@ -1,5 +1,6 @@
 // The one interface for running commands and moving files on a machine: the bot's own (LocalHost) or one over SSH (SshHost).
 // Commands are argv arrays, never shell strings, so a user-controlled value cannot reach a shell unquoted.
+import type { PublicKeyInfo } from "../shared/ssh-keys.js";
 
 export interface ExecOptions {
   stdin?: string | Buffer;
@@ -68,3 +69,31 @@ export function assertSafeArgv(argv: string[], env?: Record<string, string>): vo
     if (v.includes("\0")) throw new Error(`environment variable ${k} contains a NUL byte`);
   }
 }
+
+/** How a machine's identity is checked: its pinned public key (OpenSSH line or base64 blob), or pin-on-first-use. */
+export type HostKeyPolicy = string | { pinOnFirstUse: (key: PublicKeyInfo) => void };
+
+/** Why a machine could not be reached, in words a person can act on. */
+export type HostConnectProblem = "host-key-changed" | "not-authorised" | "unreachable" | "timeout" | "protocol";
+
+/** A connection refused or failed; `kind` says which, the message says what to do. The SSH adapter throws it. */
+export class HostConnectError extends Error {
+  constructor(
+    readonly kind: HostConnectProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HostConnectError";
+  }
+}
+
+/** Where and how to connect to a registered machine. */
+export interface HostTarget {
+  address: string;
+  port: number;
+  username: string;
+  hostKey: HostKeyPolicy;
+}
+
+/** Opens a Host on a machine with the bot's key (the SSH adapter, wired by the composition root). */
+export type ConnectHost = (target: HostTarget) => Promise<Host>;

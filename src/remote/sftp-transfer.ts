@@ -4,13 +4,17 @@ import fs from "node:fs";
 import path from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type ssh2 from "ssh2";
-import { run } from "../hosts/host.js";
+import { run, type Host } from "../hosts/host.js";
 import { abortError } from "./local-host.js";
-import type { SshHost } from "./ssh-host.js";
 
 /** Read size and requests in flight: enough to fill a fast link without a per-request round trip. */
 const CHUNK = 64 * 1024;
 const IN_FLIGHT = 16;
+
+/** What a pull needs of a connection: commands (for the remote checksum) and an SFTP session. SshHost is one. */
+export interface SftpHost extends Host {
+  sftp(): Promise<ssh2.SFTPWrapper>;
+}
 
 export interface DownloadProgress {
   bytes: number;
@@ -38,7 +42,7 @@ export interface RemoteFile {
   size: number;
 }
 
-export async function downloadOverSftp(host: SshHost, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadOverSftp(host: SftpHost, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   fs.mkdirSync(path.dirname(localPath), { recursive: true });
   let attempts = 0;
   const total = await pRetry(() => remoteSize(host, remotePath), retryOptions(opts));
@@ -74,7 +78,7 @@ function retryOptions(opts: DownloadOptions) {
   };
 }
 
-async function remoteSize(host: SshHost, remotePath: string): Promise<number> {
+async function remoteSize(host: SftpHost, remotePath: string): Promise<number> {
   const sftp = await host.sftp();
   return new Promise((resolve, reject) =>
     sftp.stat(remotePath, (err, st) => {
@@ -87,7 +91,7 @@ async function remoteSize(host: SshHost, remotePath: string): Promise<number> {
   );
 }
 
-async function remoteSha256(host: SshHost, remotePath: string): Promise<string> {
+async function remoteSha256(host: SftpHost, remotePath: string): Promise<string> {
   const { stdout } = await run(host, ["sha256sum", "--", remotePath]);
   // sha256sum prefixes the line with "\" when it had to escape the file name.
   const hash = stdout.trim().replace(/^\\/, "").split(/\s+/)[0] ?? "";
@@ -200,7 +204,7 @@ function pipelinedCopy(
   });
 }
 
-export async function listRemoteFiles(host: SshHost, remoteDir: string): Promise<RemoteFile[]> {
+export async function listRemoteFiles(host: SftpHost, remoteDir: string): Promise<RemoteFile[]> {
   const sftp = await host.sftp();
   const out: RemoteFile[] = [];
   const walk = async (rel: string): Promise<void> => {

@@ -1,8 +1,9 @@
 // Opens one ssh2 connection with a pinned host key and the bot's key, turning ssh2's terse failures into actionable errors.
 import ssh2 from "ssh2";
+import { HostConnectError, type HostConnectProblem, type HostKeyPolicy } from "../hosts/host.js";
 import { parsePinnedHostKey, publicKeyInfo, publicLineOfPrivateKey, type PublicKeyInfo } from "../shared/ssh-keys.js";
 
-export type HostKeyPolicy = string | { pinOnFirstUse: (key: PublicKeyInfo) => void };
+export type { HostKeyPolicy };
 
 export interface SshConnectOptions {
   host: string;
@@ -19,14 +20,12 @@ export interface SshConnectOptions {
   label?: string;
 }
 
-export type SshErrorKind = "host-key-changed" | "not-authorised" | "unreachable" | "timeout" | "protocol";
+export type SshErrorKind = HostConnectProblem;
 
-export class SshConnectError extends Error {
-  constructor(
-    readonly kind: SshErrorKind,
-    message: string,
-  ) {
-    super(message);
+/** The domain's HostConnectError, as the SSH adapter raises it. */
+export class SshConnectError extends HostConnectError {
+  constructor(kind: SshErrorKind, message: string) {
+    super(kind, message);
     this.name = "SshConnectError";
   }
 }

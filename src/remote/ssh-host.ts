@@ -4,7 +4,7 @@ import pRetry from "p-retry";
 import type { Duplex } from "node:stream";
 import { quote } from "shell-quote";
 import type ssh2 from "ssh2";
-import { assertSafeArgv, type ExecOptions, type ExecResult, type Host } from "../hosts/host.js";
+import { assertSafeArgv, type ConnectHost, type ExecOptions, type ExecResult, type Host } from "../hosts/host.js";
 import { abortError } from "./local-host.js";
 import { OutputCollector } from "./output-collector.js";
 import { openSshConnection, type SshConnectOptions } from "./ssh-connect.js";
@@ -265,6 +265,11 @@ export async function connectSsh(opts: SshConnectOptions): Promise<SshHost> {
   const host = new SshHost(opts);
   await host.connection();
   return host;
+}
+
+/** The domain's ConnectHost port over SSH: every connection uses the bot's key. */
+export function sshHostConnector(privateKey: string, readyTimeoutMs = 20_000): ConnectHost {
+  return (t) => connectSsh({ host: t.address, port: t.port, username: t.username, privateKey, hostKey: t.hostKey, readyTimeoutMs });
 }
 
 /**

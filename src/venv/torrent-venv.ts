@@ -1,10 +1,7 @@
 // The torrent app's one fixed virtualenv on the bot's own host: ensured on first use, pinned, then reused.
-import type { Config } from "../config.js";
 import type { Logger } from "../shared/logger.js";
-import { LocalHost } from "../remote/local-host.js";
 import type { Host } from "../hosts/host.js";
-import type { Db } from "../storage/database.js";
-import { VenvManager } from "./venv-manager.js";
+import type { VenvManager } from "./venv-manager.js";
 import { TORRENT_VENV_SPEC } from "./venv-spec.js";
 
 /**
@@ -12,17 +9,13 @@ import { TORRENT_VENV_SPEC } from "./venv-spec.js";
  * marker matches (~0.1 s) and rebuilds it when it was removed or broken; concurrent first calls build it once (lock).
  */
 export function createTorrentVenvProvider(deps: {
-  config: Config;
-  db: Db;
+  manager: Pick<VenvManager, "ensure">;
+  /** The bot's own host: ansible-playbook runs there against the droplet. */
+  host: Host;
   logger: Logger;
-  manager?: VenvManager;
-  host?: Host;
 }): (onProgress?: (message: string) => void) => Promise<string> {
-  const manager =
-    deps.manager ?? new VenvManager({ db: deps.db, packages: deps.config.packages, venv: deps.config.venv, logger: deps.logger });
-  const host = deps.host ?? new LocalHost();
   return async (onProgress) => {
-    const venv = await manager.ensure(host, TORRENT_VENV_SPEC, {
+    const venv = await deps.manager.ensure(deps.host, TORRENT_VENV_SPEC, {
       pin: true,
       onProgress: (p) => {
         deps.logger.debug({ step: p.step }, `torrent venv: ${p.message}`);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Composer } from "grammy";
 import type { BotContext } from "../../src/bot/context.js";
 import { REFUSAL } from "../../src/bot/access.js";
-import { cancelButtonData } from "../../src/bot/features/cancel.js";
+import { cancelJobButton } from "../../src/bot/callback-data.js";
 import { callsSince, owner, stranger, startBotWorld, type BotWorld } from "./bot-world.js";
 
 let world: BotWorld | undefined;
@@ -52,10 +52,10 @@ describe("access control", () => {
     const job = jobs.create({ kind: "torrent", ownerId: owner.id, chatId: owner.id, state: "downloading", input: {} });
     tg.sendText(owner, "/cancel");
     const list = await tg.nextMessage(owner.id);
-    expect(list.reply_markup?.inline_keyboard?.[0]?.[0]?.callback_data).toBe(cancelButtonData(job.id));
+    expect(list.reply_markup?.inline_keyboard?.[0]?.[0]?.callback_data).toBe(cancelJobButton.pack({ jobId: job.id }));
 
     const from = tg.calls.length;
-    const queryId = tg.pressButton(stranger, list, cancelButtonData(job.id), { force: true });
+    const queryId = tg.pressButton(stranger, list, cancelJobButton.pack({ jobId: job.id }), { force: true });
     await tg.waitFor(() => tg.answeredCallbacks.find((a) => a.callback_query_id === queryId));
     expect(tg.answeredCallbacks.at(-1)!.text).toBe(REFUSAL);
     expect(world.cancelCalls).toEqual([]);
@@ -63,7 +63,7 @@ describe("access control", () => {
     expect(tg.messages(stranger.id)).toEqual([]);
 
     // The owner's press of the same button does reach the job engine.
-    tg.pressButton(owner, list, cancelButtonData(job.id));
+    tg.pressButton(owner, list, cancelJobButton.pack({ jobId: job.id }));
     await tg.waitFor(() => world!.cancelCalls.length === 1);
     expect(world.cancelCalls).toEqual([{ jobId: job.id, userId: owner.id }]);
   });

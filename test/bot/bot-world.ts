@@ -65,7 +65,7 @@ export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorl
     jobs,
     cancelJob: async (jobId, userId) => {
       cancelCalls.push({ jobId, userId });
-      return opts.cancelJob ? opts.cancelJob(jobId, userId) : { ok: true, message: `Job #${jobId} is being cancelled.` };
+      return opts.cancelJob ? opts.cancelJob(jobId, userId) : { kind: "stopped", message: `Job #${jobId} is being cancelled.` };
     },
     features: opts.features,
   };

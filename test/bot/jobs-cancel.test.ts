@@ -1,6 +1,7 @@
 // /jobs lists the user's jobs from the JobStore with state and cost; /cancel reaches the job engine.
 import { afterEach, describe, expect, it } from "vitest";
-import { CANCEL_USAGE, cancelButtonData } from "../../src/bot/features/cancel.js";
+import { CANCEL_USAGE } from "../../src/bot/features/cancel.js";
+import { cancelJobButton } from "../../src/bot/callback-data.js";
 import { friend, owner, startBotWorld, type BotWorld } from "./bot-world.js";
 
 let world: BotWorld | undefined;
@@ -36,7 +37,7 @@ describe("/jobs and /cancel", () => {
   });
 
   it("/cancel <id> calls cancelJob and shows its answer; bad input gets the usage", async () => {
-    world = await startBotWorld({ cancelJob: async (id) => ({ ok: false, message: `Job #${id} already finished.` }) });
+    world = await startBotWorld({ cancelJob: async (id) => ({ kind: "finished", message: `Job #${id} already finished.` }) });
     const { tg } = world;
     tg.sendText(owner, "/cancel 42");
     expect((await tg.nextMessage(owner.id)).text).toBe("Job #42 already finished.");
@@ -58,7 +59,7 @@ describe("/jobs and /cancel", () => {
     const list = await tg.nextMessage(owner.id);
     expect(list.text).toContain(`#${running.id} torrent — downloading`);
     expect(list.text).not.toContain(`#${done.id}`);
-    const queryId = tg.pressButton(owner, list, cancelButtonData(running.id));
+    const queryId = tg.pressButton(owner, list, cancelJobButton.pack({ jobId: running.id }));
     const answer = await tg.waitFor(() => tg.answeredCallbacks.find((a) => a.callback_query_id === queryId));
     expect(answer.text).toBe(`Job #${running.id} is being cancelled.`);
     expect(world.cancelCalls).toEqual([{ jobId: running.id, userId: owner.id }]);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostRegistry, HostRegistryError, hostAddressText, parseHostAddress } from "../../src/hosts/host-registry.js";
 import { loadOrCreateBotKey } from "../../src/remote/bot-key.js";
-import { SshConnectError } from "../../src/remote/ssh-host.js";
+import { SshConnectError, sshHostConnector } from "../../src/remote/ssh-host.js";
 import { fingerprintOf, generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
@@ -21,7 +21,7 @@ const botKey = () => loadOrCreateBotKey(path.join(dir, "keys"));
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-hosts-"));
   db = openDatabase(path.join(dir, "db.sqlite"));
-  registry = new HostRegistry({ db, privateKey: botKey().privateKey, connectTimeoutMs: 5000, now: () => 1_700_000_000_000 });
+  registry = new HostRegistry({ db, connect: sshHostConnector(botKey().privateKey, 5000), now: () => 1_700_000_000_000 });
 });
 
 afterAll(async () => {

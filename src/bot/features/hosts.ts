@@ -2,7 +2,7 @@
 // the host key it offers; only the owner adds or removes, every allowed user may list.
 import { Composer } from "grammy";
 import { HostRegistryError, hostAddressText, parseHostAddress, type HostRegistry } from "../../hosts/host-registry.js";
-import { SshConnectError } from "../../remote/ssh-host.js";
+import { HostConnectError } from "../../hosts/host.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, fitMessage } from "../render/telegram-html.js";
@@ -51,7 +51,7 @@ export function hostsFeature(deps: HostsFeatureDeps): BotFeature {
       );
     } catch (err) {
       await ctx.reply(addFailure(err, hostAddressText(where), name, deps.botPublicKey), { parse_mode: "HTML" });
-      if (!(err instanceof HostRegistryError || err instanceof SshConnectError)) ctx.logger.warn({ err }, "adding a host failed");
+      if (!(err instanceof HostRegistryError || err instanceof HostConnectError)) ctx.logger.warn({ err }, "adding a host failed");
     }
   });
 
@@ -77,12 +77,12 @@ export function hostsFeature(deps: HostsFeatureDeps): BotFeature {
 
 function addFailure(err: unknown, where: string, name: string, publicKey: string): string {
   const shown = escapeHtml(where);
-  if (err instanceof SshConnectError && err.kind === "not-authorised") {
+  if (err instanceof HostConnectError && err.kind === "not-authorised") {
     return (
       `🔑 <code>${shown}</code> does not accept the bot's key yet. Add this line to <code>~/.ssh/authorized_keys</code> ` +
       `of that user there, then send /addhost again:\n<pre>${escapeHtml(publicKey)}</pre>`
     );
   }
-  if (err instanceof SshConnectError || err instanceof HostRegistryError) return `⚠️ Not added: ${escapeHtml(err.message)}`;
+  if (err instanceof HostConnectError || err instanceof HostRegistryError) return `⚠️ Not added: ${escapeHtml(err.message)}`;
   return `⚠️ Could not add ${escapeHtml(name)} (${shown}): ${escapeHtml((err as Error).message)}`;
 }

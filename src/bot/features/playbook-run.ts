@@ -12,17 +12,11 @@ import type { BotContext, BotConversation, ConversationContext } from "../contex
 import type { BotFeature } from "../deps.js";
 import { ProgressMessage } from "../message-editor.js";
 import { escapeHtml } from "../render/telegram-html.js";
-import { cancelButtonData } from "./cancel.js";
+import { cancelJobButton, runAbortButton, runDefaultButton, runHostButton, runPlaybookButton, runStartButton } from "../callback-data.js";
 import { ADDHOST_USAGE } from "./hosts.js";
 import { renderApprovalCard, renderFinalProgress, renderProgress, renderRecap, renderRunHeader, renderStep } from "../render/playbook-run.js";
 
 export const RUN_CONVERSATION = "playbook-run";
-const RUN_BUTTON = /^pr:run:(\d{1,15})$/;
-
-/** Callback data of the "▶️ Run…" button on an analysis summary. */
-export function runButtonData(jobId: number): string {
-  return `pr:run:${jobId}`;
-}
 
 export interface PlaybookRunFeatureDeps {
   jobs: Pick<JobStore, "get" | "transition" | "transitionIf" | "patchData">;
@@ -53,8 +47,8 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
   const presenter = deps.presenter;
 
-  composer.callbackQuery(RUN_BUTTON, async (ctx) => {
-    const jobId = Number(ctx.match[1]);
+  composer.callbackQuery(runPlaybookButton.filter, async (ctx) => {
+    const jobId = Number(runPlaybookButton.unpack(ctx.callbackQuery.data)!.jobId);
     const job = deps.jobs.get(jobId);
     if (!job || job.kind !== "playbook" || job.ownerId !== ctx.from.id) {
       ctx.logger.info({ job_id: jobId }, "run press refused: not the job's owner");
@@ -102,16 +96,15 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
 
     // (a) the host
     const hostKb = new InlineKeyboard();
-    job.hosts.forEach((h, i) => hostKb.text(`🖥 ${h.name}`, `pr:host:${jobId}:${i}`).row());
-    hostKb.text("Cancel", `pr:abort:${jobId}`);
+    job.hosts.forEach((h, i) => hostKb.text(`🖥 ${h.name}`, runHostButton.pack({ jobId, index: i })).row());
+    hostKb.text("Cancel", runAbortButton.pack({ jobId }));
     const asked = await ctx.reply(`Job #${jobId}: which host should run <code>${escapeHtml(job.entry)}</code>? (/cancel to stop)`, {
       parse_mode: "HTML",
       reply_markup: hostKb,
     });
-    const hostPattern = new RegExp(`^pr:host:${jobId}:(\\d+)$`);
     const picked = await waitAnswer(conversation, jobId, job.ownerId, (c) => {
-      const m = hostPattern.exec(c.callbackQuery?.data ?? "");
-      return m && job.hosts[Number(m[1])] ? job.hosts[Number(m[1])] : undefined;
+      const press = runHostButton.unpack(c.callbackQuery?.data);
+      return press && Number(press.jobId) === jobId ? job.hosts[Number(press.index)] : undefined;
     });
     if (!picked) return leave();
     await picked.ctx.answerCallbackQuery();
@@ -137,9 +130,9 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
         venv: job.venv, collections: job.collections, packages: job.packages,
         answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : vars[q.name]! })),
       }),
-      { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", `pr:start:${jobId}`).text("Cancel", `pr:abort:${jobId}`) },
+      { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", runStartButton.pack({ jobId })).text("Cancel", runAbortButton.pack({ jobId })) },
     );
-    const go = await waitAnswer(conversation, jobId, job.ownerId, (c) => (c.callbackQuery?.data === `pr:start:${jobId}` ? true : undefined));
+    const go = await waitAnswer(conversation, jobId, job.ownerId, (c) => (c.callbackQuery?.data === runStartButton.pack({ jobId }) ? true : undefined));
     if (!go) {
       await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
       return leave();
@@ -164,14 +157,14 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
 /** One vars_prompt question; a private answer is deleted from the chat as soon as it is read. */
 async function ask(conversation: BotConversation, ctx: ConversationContext, jobId: number, ownerId: number, q: VarsPrompt, n: number, of: number): Promise<string | null> {
   const kb = new InlineKeyboard();
-  if (q.default !== null) kb.text(q.private ? "Use the default" : `Use default: ${q.default.slice(0, 40)}`, `pr:def:${jobId}`);
-  kb.text("Cancel", `pr:abort:${jobId}`);
+  if (q.default !== null) kb.text(q.private ? "Use the default" : `Use default: ${q.default.slice(0, 40)}`, runDefaultButton.pack({ jobId }));
+  kb.text("Cancel", runAbortButton.pack({ jobId }));
   const lines = [`Job #${jobId}, question ${n} of ${of} (<code>${escapeHtml(q.name)}</code>):`, `<b>${escapeHtml(q.prompt)}</b>`];
   if (q.private) lines.push("🔒 Private: I delete your reply as soon as I have read it, and never show or log it.");
   lines.push(q.default !== null ? "Reply with the value, or use the default." : "Reply with the value.");
   await ctx.reply(lines.join("\n"), { parse_mode: "HTML", reply_markup: kb });
   const got = await waitAnswer(conversation, jobId, ownerId, (c) => {
-    if (c.callbackQuery?.data === `pr:def:${jobId}` && q.default !== null) return q.default;
+    if (c.callbackQuery?.data === runDefaultButton.pack({ jobId }) && q.default !== null) return q.default;
     const text = c.message?.text;
     return text !== undefined ? text : undefined;
   });
@@ -187,7 +180,7 @@ async function ask(conversation: BotConversation, ctx: ConversationContext, jobI
 async function waitAnswer<T>(conversation: BotConversation, jobId: number, ownerId: number, accept: (c: ConversationContext) => T | undefined): Promise<Answer<T>> {
   const c = await conversation.wait();
   if (c.from?.id === ownerId) {
-    if (c.callbackQuery?.data === `pr:abort:${jobId}`) {
+    if (c.callbackQuery?.data === runAbortButton.pack({ jobId })) {
       await c.answerCallbackQuery();
       return null;
     }
@@ -254,5 +247,5 @@ export class RunPresenter {
 }
 
 function cancelKeyboard(jobId: number): InlineKeyboard {
-  return new InlineKeyboard().text("🛑 Cancel", cancelButtonData(jobId));
+  return new InlineKeyboard().text("🛑 Cancel", cancelJobButton.pack({ jobId }));
 }

@@ -9,7 +9,7 @@ import { UnpackError, projectUploadKind } from "../../jobs/playbook/unpack-proje
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, fitMessage } from "../render/telegram-html.js";
-import { runButtonData } from "./playbook-run.js";
+import { runPlaybookButton } from "../callback-data.js";
 import { renderPlaybookReportText, renderPlaybookSummary, reportFileName } from "../render/playbook-summary.js";
 
 /** Telegram's getFile serves bots files up to 20 MB; anything larger cannot be downloaded at all. */
@@ -94,7 +94,7 @@ export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
     const job = recordJob(ctx, input);
     deps.jobs.transition(job, "analysed", { data: jobData(analysis) });
     const summary = renderPlaybookSummary(analysis, fileName, job);
-    const run = "name" in analysis.venv ? { reply_markup: new InlineKeyboard().text("▶️ Run…", runButtonData(job)) } : {};
+    const run = "name" in analysis.venv ? { reply_markup: new InlineKeyboard().text("▶️ Run…", runPlaybookButton.pack({ jobId: job })) } : {};
     await ctx.reply(summary.html, { parse_mode: "HTML", link_preview_options: { is_disabled: true }, ...run });
     if (summary.shortened) {
       const report = Buffer.from(renderPlaybookReportText(analysis, fileName, job), "utf8");

@@ -10,7 +10,7 @@ import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, formatSpeed, renderCancelled, renderTorrentCard } from "../render/index.js";
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
-import { parseTorrentButton, torrentButton } from "../callback-data.js";
+import { torrentCardButton } from "../callback-data.js";
 
 /** A .torrent is metadata only; anything bigger is not one (and getFile stops at 20 MB anyway). */
 const TORRENT_FILE_MAX_BYTES = 10 * 1024 * 1024;
@@ -62,8 +62,8 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
   });
 
   composer.callbackQuery(/^t:/, async (ctx) => {
-    const press = parseTorrentButton(ctx.callbackQuery.data);
-    const job = press ? deps.jobs.get<TorrentJobInput>(press.jobId) : undefined;
+    const press = torrentCardButton.unpack(ctx.callbackQuery.data);
+    const job = press ? deps.jobs.get<TorrentJobInput>(Number(press.jobId)) : undefined;
     if (!press || !job || job.kind !== "torrent") {
       await ctx.answerCallbackQuery({ text: "This button is not valid any more." });
       return;
@@ -104,8 +104,8 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
       notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
     });
     const keyboard = new InlineKeyboard()
-      .text("▶️ Start", torrentButton("start", job.id))
-      .text("✖️ Cancel", torrentButton("cancel", job.id));
+      .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: job.id }))
+      .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: job.id }));
     const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: keyboard, link_preview_options: { is_disabled: true } });
     deps.jobs.patchData(job.id, { cardMessageId: sent.message_id, size: quote.size, region: quote.region, priceHourly: quote.priceHourly, estimateUsd: quote.usd, estimateSeconds: quote.seconds });
   }

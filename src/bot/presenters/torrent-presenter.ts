@@ -13,7 +13,7 @@ import {
   renderTorrentProgress,
   type TorrentPhase,
 } from "../render/index.js";
-import { torrentButton } from "../callback-data.js";
+import { torrentCardButton } from "../callback-data.js";
 
 /** Telegram's upload limit for bots (FACTS.md): larger files are only linked. */
 export const TELEGRAM_UPLOAD_LIMIT = 50 * 1000 * 1000;
@@ -112,7 +112,7 @@ export class TorrentPresenter {
       elapsedSeconds: e.elapsedSeconds,
       detail: e.detail ?? null,
     }).text;
-    a.editor.update(text, new InlineKeyboard().text("Cancel", torrentButton("cancel", e.jobId)));
+    a.editor.update(text, new InlineKeyboard().text("Cancel", torrentCardButton.pack({ action: "cancel", jobId: e.jobId })));
   }
 
   /** Waits for final messages still being sent. */

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
+import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import { run, type Host } from "../../hosts/host.js";
 import type { VenvManager, EnsuredVenv } from "../../venv/venv-manager.js";
@@ -210,4 +211,14 @@ function failureText(p: RunProgress, code: number | null, signal: string | null,
 /** Where the callback plugin lives in this checkout. */
 export function defaultCallbackPluginFile(playbooksDir: string): string {
   return path.join(playbooksDir, "callback_plugins", "dropship_events.py");
+}
+
+/** How the generic cancel (jobs/cancel-job.ts) stops playbook runs: only a running one can be stopped. */
+export function playbookCancellation(runner: Pick<PlaybookRunner, "isRunning" | "cancel">): CancellableKind {
+  return {
+    waitingStates: [],
+    isRunning: (jobId) => runner.isRunning(jobId),
+    stop: async (jobId) => void (await runner.cancel(jobId)),
+    describeStopped: () => "ansible-playbook was stopped and its work directory removed.",
+  };
 }

@@ -4,11 +4,11 @@ import type { Logger } from "../../shared/logger.js";
 import { DROPSHIP_TAG, jobTag, type DropletLedger } from "./droplet-ledger.js";
 import type { JobStore } from "../job-store.js";
 import { billDropletSeconds } from "./pricing.js";
-import type { CloudProvider } from "../../cloud/cloud-provider.js";
+import type { DropletFleet } from "./torrent-ports.js";
 import { reapOrphanDroplets } from "./orphan-droplets.js";
 
 export interface ReaperDeps {
-  cloud: Pick<CloudProvider, "listDropletsByTag" | "destroyDroplet">;
+  cloud: DropletFleet;
   ledger: DropletLedger;
   store: JobStore;
   /** Jobs this process is running right now; their droplets are left alone. */

@@ -1,19 +1,21 @@
 // Finds and destroys droplets that carry Dropship's tag but belong to no live job (a crash between create
 // and record, a failed destroy). The job engine runs it on a schedule and supplies what counts as "known".
 import type { Logger } from "../../shared/logger.js";
-import type { CloudDroplet, CloudProvider } from "../../cloud/cloud-provider.js";
+import type { DropletFleet } from "./torrent-ports.js";
+
+type TaggedDroplet = Awaited<ReturnType<DropletFleet["listDropletsByTag"]>>[number];
 
 export interface OrphanQuery {
   /** The tag every Dropship droplet carries, e.g. "dropship". */
   tag: string;
   /** True for droplets a live job still owns (by id, or by its dropship-job-<id> tag). */
-  isKnown: (droplet: CloudDroplet) => boolean;
+  isKnown: (droplet: TaggedDroplet) => boolean;
   /** Younger droplets are left alone: their job may be between the create call and recording its id. */
   minAgeMs: number;
   now?: () => number;
 }
 
-export async function findOrphanDroplets(cloud: Pick<CloudProvider, "listDropletsByTag">, q: OrphanQuery): Promise<CloudDroplet[]> {
+export async function findOrphanDroplets(cloud: Pick<DropletFleet, "listDropletsByTag">, q: OrphanQuery): Promise<TaggedDroplet[]> {
   const now = (q.now ?? Date.now)();
   const tagged = await cloud.listDropletsByTag(q.tag);
   return tagged.filter((d) => !q.isKnown(d) && now - d.createdAt.getTime() >= q.minAgeMs);
@@ -26,7 +28,7 @@ export interface ReapResult {
 
 /** Destroys every orphan; one failure does not stop the others. */
 export async function reapOrphanDroplets(
-  cloud: Pick<CloudProvider, "listDropletsByTag" | "destroyDroplet">,
+  cloud: DropletFleet,
   q: OrphanQuery & { logger: Logger },
 ): Promise<ReapResult> {
   const orphans = await findOrphanDroplets(cloud, q);

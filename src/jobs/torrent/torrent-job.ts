@@ -5,6 +5,7 @@ import type { Logger } from "../../shared/logger.js";
 import { billDropletSeconds } from "./pricing.js";
 import { sanitizeTorrentPath } from "./sanitize-path.js";
 import { DROPSHIP_TAG, jobTag, type DropletLedger, type DropletRecord } from "./droplet-ledger.js";
+import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import type {
   CloudInitPort,
@@ -362,4 +363,14 @@ function uniquePath(p: string, taken: Set<string>): string {
 function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** How the generic cancel (jobs/cancel-job.ts) stops torrent jobs: a card not yet started, or a running job. */
+export function torrentCancellation(runner: Pick<TorrentJobRunner, "isRunning" | "cancel">, jobs: Pick<JobStore, "spendForJob">): CancellableKind {
+  return {
+    waitingStates: ["estimated"],
+    isRunning: (jobId) => runner.isRunning(jobId),
+    stop: async (jobId) => void (await runner.cancel(jobId)),
+    describeStopped: (jobId) => `its droplet is destroyed. It cost $${(jobs.spendForJob(jobId).actual ?? 0).toFixed(4)}.`,
+  };
 }

@@ -1,9 +1,36 @@
-// What the torrent job needs from the world, as small interfaces; main.ts adapts the real adapters to them.
+// What the torrent job needs from the world, as small interfaces; the composition root (src/app) adapts the real
+// adapters (src/cloud, src/remote, src/aria2, src/ansible) to them.
 import type http from "node:http";
-import type { CreateDropletRequest } from "../../cloud/cloud-provider.js";
 
-/** What a droplet is created with: the adapter's own request shape. */
-export type DropletSpec = CreateDropletRequest;
+/** What a droplet is created with. */
+export interface DropletSpec {
+  /** A hostname: ^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$. */
+  name: string;
+  region: string;
+  size: string;
+  image: string;
+  /** Each ^[a-zA-Z0-9_\-:]+$; the LAST one is unique to the droplet (dropship-job-<id>), so a lost create is found by it. */
+  tags: string[];
+  sshKeyIds: number[];
+  /** cloud-init user_data, at most 64 KiB. */
+  userData: string;
+}
+
+/** A droplet size as the card prices it. */
+export interface DropletSize {
+  slug: string;
+  priceHourly: number;
+  priceMonthly: number;
+  /** Monthly outbound transfer allowance in TB. */
+  transferTb: number;
+}
+
+/** Droplets as the reaper sees them: everything carrying a tag, and destroying one. */
+export interface DropletFleet {
+  listDropletsByTag(tag: string): Promise<{ id: number; name: string; tags: string[]; createdAt: Date }[]>;
+  /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
+  destroyDroplet(id: number): Promise<void>;
+}
 
 /** DigitalOcean, narrowed to what one torrent job does with it. */
 export interface DropletPort {

@@ -1,6 +1,6 @@
 // The card's numbers: what a torrent should cost and take on the configured droplet, and whether budgets allow it.
 import { estimateTorrentCost, type PerGibCostEstimate, type TorrentCostEstimate } from "./pricing.js";
-import type { CloudSize } from "../../cloud/cloud-provider.js";
+import type { DropletSize } from "./torrent-ports.js";
 import type { JobStore } from "../job-store.js";
 
 export interface QuoteSettings {
@@ -12,7 +12,7 @@ export interface QuoteSettings {
 }
 
 export interface SizeCatalog {
-  getSize(slug: string): Promise<CloudSize | null>;
+  getSize(slug: string): Promise<DropletSize | null>;
   sizeProblem(size: string, region: string): Promise<string | null>;
 }
 
