@@ -14,13 +14,17 @@ export interface ReaperDeps {
   /** Jobs this process is running right now; their droplets are left alone. */
   runningJobIds: () => number[];
   logger: Logger;
-  /** Told about jobs a restart interrupted, so their owners hear about it. */
-  onInterrupted?: (jobId: number, message: string) => void;
 }
 
 export interface ReapReport {
   destroyed: number[];
-  interruptedJobs: number[];
+}
+
+/** A job a restart interrupted, and what its owner should be told. */
+export interface InterruptedJob {
+  jobId: number;
+  chatId: number;
+  message: string;
 }
 
 export class DropletReaper {
@@ -32,7 +36,7 @@ export class DropletReaper {
    * Jobs left unfinished by an earlier process cannot be resumed safely mid-transfer,
    * so they are failed with a plain reason and their droplets destroyed.
    */
-  async recoverAfterRestart(): Promise<ReapReport> {
+  async recoverAfterRestart(): Promise<ReapReport & { interrupted: InterruptedJob[] }> {
     const running = new Set(this.deps.runningJobIds());
     const interrupted: number[] = [];
     for (const job of this.deps.store.listUnfinished("torrent")) {
@@ -42,11 +46,14 @@ export class DropletReaper {
       interrupted.push(job.id);
     }
     const report = await this.reap();
-    for (const id of interrupted) {
-      this.recordCost(id);
-      this.deps.onInterrupted?.(id, this.deps.store.get(id)!.error ?? "interrupted");
-    }
-    return { destroyed: report.destroyed, interruptedJobs: interrupted };
+    for (const id of interrupted) this.recordCost(id);
+    return {
+      destroyed: report.destroyed,
+      interrupted: interrupted.map((id) => {
+        const job = this.deps.store.get(id)!;
+        return { jobId: id, chatId: job.chatId, message: job.error ?? "interrupted" };
+      }),
+    };
   }
 
   /** Destroys every droplet tagged `dropship` that no running job owns, and settles the ledger. */
@@ -74,7 +81,7 @@ export class DropletReaper {
     if (result.failed.length > 0) {
       throw new Error(`could not destroy droplets ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}; will retry`);
     }
-    return { destroyed: result.destroyed, interruptedJobs: [] };
+    return { destroyed: result.destroyed };
   }
 
   /** Runs reap() on a cron schedule (default every 5 minutes); errors are logged, never thrown. */

@@ -73,15 +73,15 @@ describe("DropletReaper", () => {
     const c = mk("downloading");
     await createTagged(c.id);
     const d = mk("estimated");
-    const notified: number[] = [];
-    const reaper = new DropletReaper({ cloud, ledger, store: jobs, runningJobIds: () => [c.id], logger, onInterrupted: (id) => notified.push(id) });
+    const reaper = new DropletReaper({ cloud, ledger, store: jobs, runningJobIds: () => [c.id], logger });
 
     const report = await reaper.recoverAfterRestart();
 
     expect(alive()).toEqual([`dropship-job-${c.id}`]);
     expect(report.destroyed).toHaveLength(2);
-    expect(report.interruptedJobs.sort()).toEqual([a.id, b.id].sort());
-    expect(notified.sort()).toEqual([a.id, b.id].sort());
+    // Each interrupted job comes back with its chat and the reason its owner is told.
+    expect(report.interrupted.map((j) => j.jobId).sort()).toEqual([a.id, b.id].sort());
+    for (const j of report.interrupted) expect(j).toMatchObject({ chatId: jobs.get(j.jobId)!.chatId, message: expect.stringMatching(/restarted/) });
     expect(jobs.get(a.id)!.state).toBe("failed");
     expect(jobs.get(b.id)!.error).toMatch(/restarted/);
     expect(jobs.get(c.id)!.state).toBe("downloading");

@@ -1,0 +1,59 @@
+// Wiring, part 4: the bot and its features, each handed the use-cases and stores it calls.
+import type { Config } from "../config.js";
+import { createBot, type DropshipBot } from "../bot/create-bot.js";
+import { filesFeature } from "../bot/features/files.js";
+import { hostsFeature } from "../bot/features/hosts.js";
+import { playbookRunFeature } from "../bot/features/playbook-run.js";
+import { playbookFeature } from "../bot/features/playbook.js";
+import { torrentFeature } from "../bot/features/torrent.js";
+import { venvsFeature } from "../bot/features/venvs.js";
+import { fetchTelegramFile } from "../bot/telegram-files.js";
+import { JobCanceller } from "../jobs/cancel-job.js";
+import { playbookCancellation } from "../jobs/playbook/playbook-runner.js";
+import { torrentCancellation } from "../jobs/torrent/torrent-job.js";
+import type { Logger } from "../shared/logger.js";
+import { createKvStore } from "../storage/kv-store.js";
+import { probeHost } from "../venv/host-probe.js";
+import type { VenvServices } from "./wire-services.js";
+import type { Storage } from "./wire-storage.js";
+import type { PlaybookJobs, TorrentJobs } from "./wire-jobs.js";
+
+export function wireBot(
+  config: Config,
+  s: { storage: Storage; venvs: VenvServices; torrents: TorrentJobs; playbooks: PlaybookJobs; logger: Logger; cardTtlMs: number },
+): DropshipBot {
+  const { storage, venvs, torrents, playbooks } = s;
+  const { jobs } = storage;
+  const ownerId = config.access.ownerId;
+  const fetchFile = (filePath: string) => fetchTelegramFile(config, filePath);
+  // Each job kind says how it is stopped; /cancel and Cancel buttons go through the one canceller.
+  const canceller = new JobCanceller(jobs, { torrent: torrentCancellation(torrents.runner, jobs), playbook: playbookCancellation(playbooks.runner) });
+  return createBot(config, {
+    logger: s.logger,
+    kv: <T>(ns: string) => createKvStore<T>(storage.db, ns),
+    jobs,
+    cancelJob: (jobId, userId) => canceller.cancel(jobId, userId, { via: "/cancel" }),
+    features: [
+      torrentFeature({
+        jobs,
+        quoter: torrents.quoter,
+        runner: torrents.runner,
+        presenter: torrents.presenter,
+        cardTtlMs: s.cardTtlMs,
+        fetchTelegramFile: fetchFile,
+      }),
+      filesFeature({ settings: storage.userSettings, ownerId }),
+      venvsFeature({ venvs: venvs.manager, host: (label) => (label === venvs.localHost.label ? venvs.localHost : undefined), ownerId }),
+      playbookFeature({
+        jobs,
+        fetchTelegramFile: fetchFile,
+        tmpDir: storage.workDir,
+        // The analysis comes before a host is chosen: the venv name shown is for the bot's own Python (the run
+        // reports the name actually used on the chosen host).
+        controllerPython: async () => (await probeHost(venvs.localHost, config.venv.root)).pythonVersion,
+      }),
+      hostsFeature({ hosts: playbooks.hosts, ownerId, botPublicKey: storage.botKey.publicKey }),
+      playbookRunFeature({ jobs, hosts: playbooks.hosts, runner: playbooks.runner, presenter: playbooks.presenter }),
+    ],
+  });
+}

@@ -1,0 +1,112 @@
+// Wiring, part 3: the two job kinds — their runners with the adapters behind their ports, their presenters, and
+// the torrent kind's quoter and reaper.
+import type { Api } from "grammy";
+import type { Config } from "../config.js";
+import { createDropletTorrentClient } from "../aria2/droplet-torrent-client.js";
+import { PLAYBOOKS_DIR } from "../ansible/run-playbook.js";
+import { createDropletProvisioner } from "../ansible/provision-droplet.js";
+import { fetchTelegramFileById } from "../bot/telegram-files.js";
+import { RunPresenter } from "../bot/features/playbook-run.js";
+import { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
+import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
+import { HostRegistry } from "../hosts/host-registry.js";
+import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
+import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
+import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
+import { createDropletSsh } from "../remote/droplet-ssh.js";
+import { sshHostConnector } from "../remote/ssh-host.js";
+import type { Logger } from "../shared/logger.js";
+import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
+import { markDelivered } from "../web/index.js";
+import type { CloudServices, VenvServices, WebServices } from "./wire-services.js";
+import type { Storage } from "./wire-storage.js";
+
+export interface TorrentJobs {
+  runner: TorrentJobRunner;
+  presenter: TorrentPresenter;
+  quoter: TorrentQuoter;
+  reaper: DropletReaper;
+}
+
+export function wireTorrentJobs(
+  config: Config,
+  s: { storage: Storage; cloud: CloudServices; venvs: VenvServices; web: WebServices; api: Api; logger: Logger },
+): TorrentJobs {
+  const { storage, logger } = s;
+  const { jobs, botKey, downloadsDir } = storage;
+  const presenter = new TorrentPresenter({
+    api: s.api,
+    jobs,
+    downloadsDir,
+    editIntervalMs: config.progress.editIntervalMs,
+    sendDocuments: (userId) => storage.userSettings.sendFiles(userId),
+    links: { signJobLinks: (id, paths) => s.web.server.signJobLinks(id, paths) },
+    markDelivered: (id) => markDelivered(downloadsDir, id),
+    logger,
+  });
+  const torrentVenv = createTorrentVenvProvider({ manager: s.venvs.manager, host: s.venvs.localHost, logger });
+  const runner = new TorrentJobRunner({
+    store: jobs,
+    ledger: storage.ledger,
+    cloud: s.cloud.droplets,
+    cloudInit: {
+      generateHostKey: () => generateHostKeyPair(),
+      userData: (hostKey) => buildUserData({ hostKey, authorizedKeys: [botKey.publicKey], packages: ["aria2"] }),
+    },
+    ssh: createDropletSsh({ privateKey: botKey.privateKey }),
+    provisioner: createDropletProvisioner({ venvPath: torrentVenv, privateKeyFile: botKey.privateKeyPath }),
+    torrents: createDropletTorrentClient({
+      metadataTimeoutSeconds: config.torrent.metadataTimeoutSeconds,
+      stallTimeoutSeconds: config.torrent.stallTimeoutSeconds,
+      trackers: config.torrent.trackers,
+      dhtEntryPoint: config.torrent.dhtEntryPoint,
+      extraOptions: config.torrent.aria2ExtraOptions,
+    }),
+    settings: {
+      region: config.digitalOcean.region,
+      size: config.digitalOcean.size,
+      image: config.digitalOcean.image,
+      bootTimeoutMs: config.digitalOcean.bootTimeoutMs,
+      downloadsDir,
+      perJobBudgetUsd: config.budget.perJobUsd,
+    },
+    logger,
+    onEvent: (e) => presenter.handle(e),
+  });
+  const quoter = new TorrentQuoter({
+    sizes: s.cloud.cloud,
+    store: jobs,
+    settings: {
+      size: config.digitalOcean.size,
+      region: config.digitalOcean.region,
+      speedBytesPerSecond: config.torrent.speedBytesPerSecond,
+      perJobBudgetUsd: config.budget.perJobUsd,
+      monthlyBudgetUsd: config.budget.monthlyUsd,
+    },
+  });
+  const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
+  return { runner, presenter, quoter, reaper };
+}
+
+export interface PlaybookJobs {
+  hosts: HostRegistry;
+  runner: PlaybookRunner;
+  presenter: RunPresenter;
+}
+
+export function wirePlaybookJobs(config: Config, s: { storage: Storage; venvs: VenvServices; api: Api; logger: Logger }): PlaybookJobs {
+  const hosts = new HostRegistry({ db: s.storage.db, connect: sshHostConnector(s.storage.botKey.privateKey) });
+  const presenter = new RunPresenter(s.api, config.progress.editIntervalMs, s.logger);
+  const runner = new PlaybookRunner({
+    jobs: s.storage.jobs,
+    connectHost: (name) => hosts.connect(name),
+    venvs: s.venvs.manager,
+    fetchUpload: (fileId) => fetchTelegramFileById(config, s.api, fileId),
+    callbackPluginFile: defaultCallbackPluginFile(PLAYBOOKS_DIR),
+    tmpDir: s.storage.workDir,
+    logger: s.logger,
+    onEvent: (e) => presenter.handle(e),
+  });
+  return { hosts, runner, presenter };
+}
