@@ -10,9 +10,17 @@ echo "== tsc --noEmit"; npx tsc --noEmit
 echo "== eslint"; npx eslint .
 echo "== vitest"
 report=$(mktemp)
+# test/global-setup.ts writes here the processes the tests left running (and kills them); empty means none.
+leaks=$(mktemp)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+DROPSHIP_LEAK_REPORT="$leaks" npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 # One plain closing line that any CI reader understands, whatever vitest printed above it.
 node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$report" || true
-rm -f "$report"
+if [ -s "$leaks" ]; then
+  echo "== FAILED: leaked processes"; cat "$leaks"
+  status=1
+else
+  echo "leaked processes: none"
+fi
+rm -f "$report" "$leaks"
 exit $status

@@ -79,14 +79,17 @@ export class JobStore {
     return row ? toJob<I, D>(row) : undefined;
   }
 
-  /** Moves a job to `state`, merging `data` and logging an event; refuses to leave a final state. */
+  /**
+   * Moves a job to `state`, merging `data` and logging an event. A final state is never left nor entered again:
+   * failing a failed job a second time would overwrite the error its owner was already told.
+   */
   transition(id: number, state: string, opts: { detail?: string; data?: Record<string, unknown>; error?: string } = {}): Job {
     const at = this.now();
     return this.db.transaction(() => {
       const job = this.get(id);
       if (!job) throw new Error(`job ${id} does not exist`);
-      if (FINAL_STATES.has(job.state) && job.state !== state) {
-        throw new Error(`job ${id} is already ${job.state}; it cannot become ${state}`);
+      if (FINAL_STATES.has(job.state)) {
+        throw new FinalStateError(`job ${id} is already ${job.state}; it cannot become ${state}${job.state === state ? " again" : ""}`);
       }
       const mayMove = this.flows[job.kind];
       if (mayMove && job.state !== state && !mayMove(job.state, state)) {
@@ -187,6 +190,11 @@ export class JobStore {
   private addEvent(jobId: number, state: string, detail: string | null, at: number): void {
     this.db.prepare("INSERT INTO job_events (job_id, at, state, detail) VALUES (?, ?, ?, ?)").run(jobId, at, state, detail);
   }
+}
+
+/** A transition out of, or back into, a final state: the job has already ended. */
+export class FinalStateError extends Error {
+  override name = "FinalStateError";
 }
 
 /** States a job never leaves. */

@@ -1,20 +1,27 @@
-// `npm start` as a real process: config errors, clean SIGTERM, and a crash mid-job recovered by the next start.
+// `npm start` as a real process (one node process, see package.json): config errors, clean SIGTERM, and a real crash
+// mid-job (SIGKILL to the bot's whole process group) recovered by the next start.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALICE, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
+import { botProcesses, listProcesses, TEST_RUN_ENV } from "../world/processes.js";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const tsx = path.join(repo, "node_modules", ".bin", "tsx");
 const main = path.join(repo, "src", "main.ts");
+// `npm start` is `node --import tsx src/main.ts`: one process, so a signal reaches the bot itself. The tests run it
+// from another directory, where a bare "tsx" would not resolve, hence the loader's absolute URL.
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 interface Proc {
   child: ChildProcess;
+  pid: number;
   out: () => string;
   exited: Promise<number | null>;
+  hasExited: () => boolean;
 }
 
 const workDirs: string[] = [];
@@ -23,18 +30,52 @@ const newWorkDir = () => {
   workDirs.push(d);
   return d;
 };
-afterAll(() => {
+const procs: Proc[] = [];
+afterAll(async () => {
+  // Whatever a failed test left: the bot and anything it started are in its process group.
+  for (const p of procs) killGroup(p, "SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
   for (const d of workDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** Runs src/main.ts in an empty directory (no .env there) with exactly `env` plus PATH and HOME. */
+/** Runs src/main.ts in an empty directory (no .env there) with exactly `env` plus PATH and HOME, in its own process group. */
 function startMain(env: Record<string, string>, cwd = newWorkDir()): Proc {
   let out = "";
-  const child = spawn(tsx, [main], { cwd, env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const runMarker = process.env[TEST_RUN_ENV] ? { [TEST_RUN_ENV]: process.env[TEST_RUN_ENV] } : {};
+  const child = spawn(process.execPath, ["--import", tsxLoader, main], {
+    cwd,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, ...runMarker, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // its own process group, so a kill of the group reaches everything the bot started
+  });
   child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
   child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, out: () => out, exited };
+  let done = false;
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => ((done = true), resolve(code))));
+  const p: Proc = { child, pid: child.pid!, out: () => out, exited, hasExited: () => done };
+  procs.push(p);
+  return p;
+}
+
+function killGroup(p: Proc, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-p.pid, signal);
+  } catch {
+    /* the group is empty already */
+  }
+}
+
+/** After the exit event: no process with the bot's pid, and nothing alive left in its process group. */
+function expectGone(p: Proc): void {
+  expect(p.hasExited()).toBe(true);
+  let err: NodeJS.ErrnoException | null = null;
+  try {
+    process.kill(p.pid, 0);
+  } catch (e) {
+    err = e as NodeJS.ErrnoException;
+  }
+  expect(err?.code, `process ${p.pid} still exists`).toBe("ESRCH");
+  expect(listProcesses().filter((q) => q.pgid === p.pid)).toEqual([]);
 }
 
 async function waitForOutput(p: Proc, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
@@ -49,6 +90,7 @@ describe("npm start without configuration", () => {
   it("lists every missing variable with what to put there, and exits 1", async () => {
     const p = startMain({});
     expect(await p.exited).toBe(1);
+    expectGone(p);
     const out = p.out();
     for (const v of ["TELEGRAM_BOT_TOKEN", "OWNER_ID", "DO_TOKEN", "LINK_SIGNING_KEY"]) expect(out).toContain(`- ${v}: missing;`);
     expect(out).toContain("@BotFather");
@@ -60,6 +102,7 @@ describe("npm start without configuration", () => {
     fs.writeFileSync(path.join(cwd, ".env"), "TELEGRAM_BOT_TOKEN=nope\nOWNER_ID=1\nDO_TOKEN=x\nLINK_SIGNING_KEY=0123456789abcdef0123456789abcdef\n");
     const p = startMain({}, cwd);
     expect(await p.exited).toBe(1);
+    expectGone(p);
     expect(p.out()).toContain("TELEGRAM_BOT_TOKEN: invalid value");
     expect(p.out()).not.toContain("OWNER_ID");
   });
@@ -103,16 +146,19 @@ describe("npm start against the local world", () => {
     const before = lastMessageId(world, ALICE.id);
     world.telegram.sendText(ALICE, "/help");
     await nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("magnet"));
-    p.child.kill("SIGTERM");
+    // To the bot's pid only, as a supervisor would: the bot itself must stop what it started.
+    process.kill(p.pid, "SIGTERM");
     expect(await p.exited).toBe(0);
+    expectGone(p);
     expect(p.out()).toContain('"msg":"stopped"');
     for (const secret of [env.TELEGRAM_BOT_TOKEN!, env.DO_TOKEN!, env.LINK_SIGNING_KEY!]) expect(p.out()).not.toContain(secret);
   });
 
   it("on SIGTERM during a job, destroys its droplet, tells the owner why, and exits 0", async () => {
     const { p, card, live } = await startMainWithRunningJob("term");
-    p.child.kill("SIGTERM");
+    process.kill(p.pid, "SIGTERM");
     expect(await p.exited).toBe(0);
+    expectGone(p);
     expect(live()).toEqual([]);
     const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.reply_to_message_id === card.message_id);
     expect(notice.text).toMatch(/shut down/);
@@ -120,8 +166,11 @@ describe("npm start against the local world", () => {
 
   it("after a crash mid-job, the next start destroys the droplet, fails the job and tells its owner", async () => {
     const { p, env, jobId, live } = await startMainWithRunningJob("crash");
-    p.child.kill("SIGKILL");
+    killGroup(p, "SIGKILL");
     await p.exited;
+    // A real crash: no bot with this data dir may survive, under its pid or re-parented under another one.
+    expectGone(p);
+    expect(botProcesses(env.DATA_DIR!)).toEqual([]);
     expect(live()).toHaveLength(1); // the crash left it running
 
     const afterCrash = lastMessageId(world, ALICE.id);
@@ -134,5 +183,10 @@ describe("npm start against the local world", () => {
     expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
     const notice = await nextBotMessage(world, ALICE.id, afterCrash, (m) => m.text.includes(`Job ${jobId}`));
     expect(notice.text).toMatch(/interrupted/);
+    // A surviving old process would now lose its droplet's SSH session and fail the job again: give it the time to.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(app.jobs.events(jobId).filter((e) => e.state === "failed")).toHaveLength(1);
+    expect(app.jobs.get(jobId)!.error).toMatch(/restarted/);
+    expect(world.telegram.messages(ALICE.id).filter((m) => m.message_id > afterCrash).map((m) => m.message_id)).toEqual([notice.message_id]);
   });
 });

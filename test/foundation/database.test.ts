@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { migrate, openDatabase } from "../../src/storage/database.js";
 import { MIGRATIONS, type Migration } from "../../src/storage/migrations.js";
 import { createKvStore } from "../../src/storage/kv-store.js";
-import { JobStore } from "../../src/jobs/job-store.js";
+import { FinalStateError, JobStore } from "../../src/jobs/job-store.js";
 
 const dirs: string[] = [];
 const tmpFile = () => {
@@ -89,11 +89,35 @@ describe("database", () => {
     expect(jobs.events(job.id).map((e) => e.state)).toEqual(["estimated", "approved", "done"]);
     expect(jobs.get(job.id)!.data).toEqual({ name: "x" });
     expect(() => jobs.transition(job.id, "downloading")).toThrow(/already done/);
+    expect(() => jobs.transition(job.id, "done")).toThrow(FinalStateError);
+    expect(jobs.events(job.id).map((e) => e.state)).toEqual(["estimated", "approved", "done"]);
     jobs.recordSpend({ jobId: job.id, userId: 1, kind: "estimate", usd: 0.02 });
     jobs.recordSpend({ jobId: job.id, userId: 1, kind: "actual", usd: 0.01 });
     expect(jobs.spendForJob(job.id)).toEqual({ estimate: 0.02, actual: 0.01 });
     expect(jobs.actualSpendSince(0, 1)).toBeCloseTo(0.01);
     expect(jobs.actualSpendSince(0, 2)).toBe(0);
+    db.close();
+  });
+});
+
+describe("final states", () => {
+  it("are never entered again: a second failure keeps the first error and its single event", () => {
+    const db = openDatabase(tmpFile());
+    const jobs = new JobStore(db);
+    for (const final of ["done", "failed", "cancelled"]) {
+      const job = jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "downloading", input: {} });
+      jobs.transition(job.id, final, final === "failed" ? { error: "first" } : {});
+      for (const next of ["done", "failed", "cancelled", "downloading"]) {
+        expect(() => jobs.transition(job.id, next, { error: "second" })).toThrow(
+          new RegExp(`job ${job.id} is already ${final}; it cannot become ${next}${next === final ? " again" : ""}`),
+        );
+      }
+      expect(() => jobs.transitionIf(job.id, final, "failed")).toThrow(FinalStateError);
+      const after = jobs.get(job.id)!;
+      expect(after.state).toBe(final);
+      expect(after.error).toBe(final === "failed" ? "first" : null);
+      expect(jobs.events(job.id).map((e) => e.state)).toEqual(["downloading", final]);
+    }
     db.close();
   });
 });
