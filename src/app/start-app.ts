@@ -42,7 +42,8 @@ import { HostRegistry } from "../hosts/host-registry.js";
 import { PlaybookRunner, defaultCallbackPluginFile, playbookCancellation } from "../jobs/playbook/playbook-runner.js";
 import { PLAYBOOKS_DIR } from "../ansible/run-playbook.js";
 import { hostsFeature } from "../bot/features/hosts.js";
-import { playbookRunFeature, RunPresenter } from "../bot/features/playbook-run.js";
+import { playbookRunFeature } from "../bot/features/playbook-run.js";
+import { RunPresenter } from "../bot/presenters/run-presenter.js";
 
 export interface App {
   config: Config;
