@@ -6,7 +6,7 @@ import { createDropletTorrentClient } from "../aria2/droplet-torrent-client.js";
 import { PLAYBOOKS_DIR } from "../ansible/run-playbook.js";
 import { createDropletProvisioner } from "../ansible/provision-droplet.js";
 import { fetchTelegramFileById } from "../bot/telegram-files.js";
-import { RunPresenter } from "../bot/features/playbook-run.js";
+import { RunPresenter } from "../bot/presenters/run-presenter.js";
 import { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
 import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
 import { HostRegistry } from "../hosts/host-registry.js";

@@ -1,20 +1,18 @@
-// "Run…" on a playbook analysis: a conversation (host → vars_prompt answers → approval card), then the run's
-// progress in one edited message with a Cancel button, the recap, and the full log as a document.
-import { Composer, InlineKeyboard, InputFile, type Api } from "grammy";
-import type { JobStore } from "../../jobs/job-store.js";
+// "Run…" on a playbook analysis: a conversation (host → vars_prompt answers → approval card) that only talks; what
+// each answer means for the job is RunDialogueSteps' (src/jobs/playbook). The run is shown by RunPresenter.
+import { Composer, InlineKeyboard } from "grammy";
 import type { HostRecord } from "../../hosts/host-registry.js";
-import { hostAddressText } from "../../hosts/host-registry.js";
 import type { VarsPrompt } from "../../analysis/index.js";
-import type { PlaybookRunner, RunEvent } from "../../jobs/playbook/playbook-runner.js";
-import { RUNNABLE_STATES } from "../../jobs/playbook/playbook-states.js";
-import type { Logger } from "../../shared/logger.js";
+import type { JobStore } from "../../jobs/job-store.js";
+import type { PlaybookRunner } from "../../jobs/playbook/playbook-runner.js";
+import { RunDialogueSteps, type RunDialogueFacts } from "../../jobs/playbook/run-dialogue-steps.js";
 import type { BotContext, BotConversation, ConversationContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
-import { ProgressMessage } from "../message-editor.js";
+import type { RunPresenter } from "../presenters/run-presenter.js";
 import { escapeHtml } from "../render/telegram-html.js";
-import { cancelJobButton, runAbortButton, runDefaultButton, runHostButton, runPlaybookButton, runStartButton } from "../callback-data.js";
+import { runAbortButton, runDefaultButton, runHostButton, runPlaybookButton, runStartButton } from "../callback-data.js";
 import { ADDHOST_USAGE } from "./hosts.js";
-import { renderApprovalCard, renderFinalProgress, renderProgress, renderRecap, renderRunHeader, renderStep } from "../render/playbook-run.js";
+import { renderApprovalCard, renderRunHeader } from "../render/playbook-run.js";
 
 export const RUN_CONVERSATION = "playbook-run";
 
@@ -28,34 +26,22 @@ export interface PlaybookRunFeatureDeps {
   dialogueTimeoutMs?: number;
 }
 
-interface JobFacts {
-  ownerId: number;
-  chatId: number;
-  state: string;
-  fileName: string;
-  entry: string;
-  venv: string | null;
-  collections: string[];
-  packages: string[];
-  questions: VarsPrompt[];
-  hosts: { name: string; address: string }[];
-}
-
 type Answer<T> = { value: T; ctx: ConversationContext } | null;
+type HostChoice = RunDialogueFacts["hosts"][number];
 
 export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
-  const presenter = deps.presenter;
+  const steps = new RunDialogueSteps(deps);
 
   composer.callbackQuery(runPlaybookButton.filter, async (ctx) => {
     const jobId = Number(runPlaybookButton.unpack(ctx.callbackQuery.data)!.jobId);
-    const job = deps.jobs.get(jobId);
-    if (!job || job.kind !== "playbook" || job.ownerId !== ctx.from.id) {
+    const permission = steps.mayRun(jobId, ctx.from.id);
+    if (!permission.allowed && permission.reason === "not-owner") {
       ctx.logger.info({ job_id: jobId }, "run press refused: not the job's owner");
       return void (await ctx.answerCallbackQuery({ text: "Only the person who sent this playbook can run it." }));
     }
-    if (!RUNNABLE_STATES.has(job.state)) {
-      return void (await ctx.answerCallbackQuery({ text: `Job #${jobId} is ${job.state}; send the playbook again to run it once more.` }));
+    if (!permission.allowed) {
+      return void (await ctx.answerCallbackQuery({ text: `Job #${jobId} is ${permission.state}; send the playbook again to run it once more.` }));
     }
     await ctx.answerCallbackQuery();
     // A dialogue left open for another job gives way to this one.
@@ -63,72 +49,32 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     await ctx.conversation.enter(RUN_CONVERSATION, jobId);
   });
 
-  const facts = (jobId: number): JobFacts | null => {
-    const job = deps.jobs.get<{ fileName: string }, Record<string, unknown>>(jobId);
-    if (!job || job.kind !== "playbook") return null;
-    const ds = job.data.dependencySet as { collections: { name: string }[]; python: { controller: string[] } };
-    return {
-      ownerId: job.ownerId,
-      chatId: job.chatId,
-      state: job.state,
-      fileName: job.input.fileName,
-      entry: String(job.data.entry),
-      venv: typeof job.data.venv === "string" ? job.data.venv : null,
-      collections: ds.collections.map((c) => c.name),
-      packages: ds.python.controller,
-      questions: (job.data.varsPrompt as VarsPrompt[] | undefined) ?? [],
-      hosts: deps.hosts.list().map((h) => ({ name: h.name, address: hostAddressText(h) })),
-    };
-  };
-
+  // The plugin replays this function on every update: each side effect on the job stays inside conversation.external.
   async function dialogue(conversation: BotConversation, ctx: ConversationContext, jobId: number): Promise<void> {
-    const job = await conversation.external(() => facts(jobId));
-    if (!job || !RUNNABLE_STATES.has(job.state)) return void (await ctx.reply(`Job #${jobId} cannot be run now.`));
+    const job = await conversation.external(() => steps.facts(jobId));
+    if (!job) return void (await ctx.reply(`Job #${jobId} cannot be run now.`));
     if (job.hosts.length === 0) {
       await ctx.reply(`There are no hosts to run it on yet. The owner adds one with /addhost.\n${ADDHOST_USAGE}`);
       return;
     }
     const leave = async () => {
-      await conversation.external(() => void deps.jobs.transitionIf(jobId, "host_chosen", "analysed", { detail: "run dialogue left" }));
-      await conversation.external(() => void deps.jobs.transitionIf(jobId, "answered", "analysed", { detail: "run dialogue left" }));
+      await conversation.external(() => steps.leave(jobId));
       await ctx.reply(`Left the run of job #${jobId}; nothing ran. Press ▶️ Run… on its summary to start again.`);
     };
 
-    // (a) the host
-    const hostKb = new InlineKeyboard();
-    job.hosts.forEach((h, i) => hostKb.text(`🖥 ${h.name}`, runHostButton.pack({ jobId, index: i })).row());
-    hostKb.text("Cancel", runAbortButton.pack({ jobId }));
-    const asked = await ctx.reply(`Job #${jobId}: which host should run <code>${escapeHtml(job.entry)}</code>? (/cancel to stop)`, {
-      parse_mode: "HTML",
-      reply_markup: hostKb,
-    });
-    const picked = await waitAnswer(conversation, jobId, job.ownerId, (c) => {
-      const press = runHostButton.unpack(c.callbackQuery?.data);
-      return press && Number(press.jobId) === jobId ? job.hosts[Number(press.index)] : undefined;
-    });
-    if (!picked) return leave();
-    await picked.ctx.answerCallbackQuery();
-    await ctx.api.editMessageText(asked.chat.id, asked.message_id, `Job #${jobId} runs on <b>${escapeHtml(picked.value.name)}</b>.`, { parse_mode: "HTML" });
-    await conversation.external(() => deps.jobs.transition(jobId, "host_chosen", { detail: picked.value.name, data: { run: { host: picked.value.name } } }).state);
+    const host = await askHost(conversation, ctx, jobId, job);
+    if (!host) return leave();
+    await conversation.external(() => steps.chooseHost(jobId, host.name));
 
-    // (b) the vars_prompt questions, in order
-    const vars: Record<string, string> = {};
-    const secrets: string[] = [];
-    for (const [i, q] of job.questions.entries()) {
-      const answer = await ask(conversation, ctx, jobId, job.ownerId, q, i + 1, job.questions.length);
-      if (!answer) return leave();
-      vars[q.name] = answer;
-      if (q.private) secrets.push(answer);
-    }
-    const answered = job.questions.map((q) => q.name);
-    await conversation.external(() => deps.jobs.transition(jobId, "answered", { detail: answered.join(", ") || "no questions", data: { run: { host: picked.value.name, answered } } }).state);
+    const answers = await askQuestions(conversation, ctx, jobId, job);
+    if (!answers) return leave();
+    await conversation.external(() => steps.recordAnswers(jobId));
 
-    // (c) the approval card
     const card = await ctx.reply(
       renderApprovalCard({
-        jobId, fileName: job.fileName, entry: job.entry, host: picked.value.name, hostAddress: picked.value.address,
+        jobId, fileName: job.fileName, entry: job.entry, host: host.name, hostAddress: host.address,
         venv: job.venv, collections: job.collections, packages: job.packages,
-        answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : vars[q.name]! })),
+        answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : answers[q.name]! })),
       }),
       { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", runStartButton.pack({ jobId })).text("Cancel", runAbortButton.pack({ jobId })) },
     );
@@ -137,13 +83,8 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
       await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
       return leave();
     }
-    const started = await conversation.external(() => {
-      if (!deps.jobs.transitionIf(jobId, "answered", "approved", { detail: "Start pressed" })) return false;
-      deps.jobs.patchData(jobId, { progressMessageId: card.message_id });
-      presenter.begin(jobId, card.chat.id, card.message_id, renderRunHeader(jobId, job.entry, picked.value.name));
-      deps.runner.start(jobId, vars, secrets);
-      return true;
-    });
+    const showProgress = () => deps.presenter.begin(jobId, card.chat.id, card.message_id, renderRunHeader(jobId, job.entry, host.name));
+    const started = await conversation.external(() => steps.approve(jobId, answers, card.message_id, showProgress));
     await go.ctx.answerCallbackQuery({ text: started ? "Started" : `Job #${jobId} was already started or left.` });
   }
 
@@ -152,6 +93,36 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     composer,
     conversations: [{ id: RUN_CONVERSATION, builder: dialogue, maxMillisecondsToWait: deps.dialogueTimeoutMs ?? 30 * 60_000 }],
   };
+}
+
+/** One button per host; the chosen host, or null when the owner leaves. */
+async function askHost(conversation: BotConversation, ctx: ConversationContext, jobId: number, job: RunDialogueFacts): Promise<HostChoice | null> {
+  const hostKb = new InlineKeyboard();
+  job.hosts.forEach((h, i) => hostKb.text(`🖥 ${h.name}`, runHostButton.pack({ jobId, index: i })).row());
+  hostKb.text("Cancel", runAbortButton.pack({ jobId }));
+  const asked = await ctx.reply(`Job #${jobId}: which host should run <code>${escapeHtml(job.entry)}</code>? (/cancel to stop)`, {
+    parse_mode: "HTML",
+    reply_markup: hostKb,
+  });
+  const picked = await waitAnswer(conversation, jobId, job.ownerId, (c) => {
+    const press = runHostButton.unpack(c.callbackQuery?.data);
+    return press && Number(press.jobId) === jobId ? job.hosts[Number(press.index)] : undefined;
+  });
+  if (!picked) return null;
+  await picked.ctx.answerCallbackQuery();
+  await ctx.api.editMessageText(asked.chat.id, asked.message_id, `Job #${jobId} runs on <b>${escapeHtml(picked.value.name)}</b>.`, { parse_mode: "HTML" });
+  return picked.value;
+}
+
+/** Each vars_prompt question in order; the answers by variable name, or null when the owner leaves. */
+async function askQuestions(conversation: BotConversation, ctx: ConversationContext, jobId: number, job: RunDialogueFacts): Promise<Record<string, string> | null> {
+  const answers: Record<string, string> = {};
+  for (const [i, q] of job.questions.entries()) {
+    const answer = await ask(conversation, ctx, jobId, job.ownerId, q, i + 1, job.questions.length);
+    if (!answer) return null;
+    answers[q.name] = answer;
+  }
+  return answers;
 }
 
 /** One vars_prompt question; a private answer is deleted from the chat as soon as it is read. */
@@ -191,61 +162,4 @@ async function waitAnswer<T>(conversation: BotConversation, jobId: number, owner
   }
   // Not for this dialogue (another job's buttons, a magnet link, someone else): the rest of the bot handles it.
   return conversation.skip();
-}
-
-/** Edits each run's message as events arrive, then sends the recap and the log document (its own Api: runs outlive updates). */
-export class RunPresenter {
-  private readonly runs = new Map<number, { chatId: number; header: string; message: ProgressMessage<InlineKeyboard> }>();
-  private pending = new Set<Promise<void>>();
-
-  constructor(
-    private readonly api: Api,
-    private readonly editIntervalMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  begin(jobId: number, chatId: number, messageId: number, header: string): void {
-    const message = new ProgressMessage<InlineKeyboard>({
-      minIntervalMs: this.editIntervalMs,
-      edit: async (text, markup) => void (await this.api.editMessageText(chatId, messageId, text, { parse_mode: "HTML", reply_markup: markup })),
-      onError: (err) => this.logger.warn({ err, job_id: jobId }, "could not edit a run's progress message"),
-    });
-    this.runs.set(jobId, { chatId, header, message });
-    message.update(renderStep(header, "starting"), cancelKeyboard(jobId));
-  }
-
-  handle(e: RunEvent): void {
-    const run = this.runs.get(e.jobId);
-    if (!run) return;
-    if (e.kind === "step") run.message.update(renderStep(run.header, e.text), cancelKeyboard(e.jobId));
-    else if (e.kind === "progress") run.message.update(renderProgress(run.header, e.progress), cancelKeyboard(e.jobId));
-    else {
-      this.runs.delete(e.jobId);
-      run.message.update(renderFinalProgress(run.header, e.state, e.progress));
-      const p = this.finish(run.chatId, run.message, e).finally(() => this.pending.delete(p));
-      this.pending.add(p);
-    }
-  }
-
-  /** Resolves when every final message has been sent (for shutdown and tests). */
-  async idle(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
-  }
-
-  private async finish(chatId: number, message: ProgressMessage<InlineKeyboard>, e: Extract<RunEvent, { kind: "finished" }>): Promise<void> {
-    try {
-      await message.flush().catch(() => undefined);
-      message.close();
-      await this.api.sendMessage(chatId, renderRecap(e.jobId, e.state, e.progress, e.error), { parse_mode: "HTML" });
-      if (e.log.trim()) {
-        await this.api.sendDocument(chatId, new InputFile(Buffer.from(e.log, "utf8"), `job-${e.jobId}-ansible.txt`), { caption: `ansible-playbook output of job #${e.jobId}` });
-      }
-    } catch (err) {
-      this.logger.warn({ err, job_id: e.jobId }, "could not send a run's results");
-    }
-  }
-}
-
-function cancelKeyboard(jobId: number): InlineKeyboard {
-  return new InlineKeyboard().text("🛑 Cancel", cancelJobButton.pack({ jobId }));
 }

@@ -4,7 +4,7 @@
 import { Composer, GrammyError, InlineKeyboard, InputFile } from "grammy";
 import { AnalysisInputError } from "../../analysis/index.js";
 import type { JobStore } from "../../jobs/job-store.js";
-import { analyseUpload, type UploadAnalysis } from "../../jobs/playbook/analyse-upload.js";
+import { analysePlaybookUpload, cachedControllerPython, type PlaybookJobInput, type PlaybookUploadDeps } from "../../jobs/playbook/playbook-upload-job.js";
 import { UnpackError, projectUploadKind } from "../../jobs/playbook/unpack-project.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
@@ -14,15 +14,6 @@ import { renderPlaybookReportText, renderPlaybookSummary, reportFileName } from 
 
 /** Telegram's getFile serves bots files up to 20 MB; anything larger cannot be downloaded at all. */
 export const TELEGRAM_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
-
-export interface PlaybookJobInput {
-  fileName: string;
-  /** Lets a later step (running it) fetch the same upload again; temp copies are never kept. */
-  fileId: string;
-  fileSize: number | null;
-  /** The entry asked for in the caption, if any. */
-  entry: string | null;
-}
 
 export interface PlaybookFeatureDeps {
   jobs: Pick<JobStore, "create" | "transition">;
@@ -52,16 +43,10 @@ const megabytes = (n: number) => `${(Math.ceil((n / 1024 / 1024) * 10) / 10).toF
 
 export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
-  let python: Promise<string> | null = null;
-  /** Probed once per process; a failure is retried next time rather than remembered. */
-  const controllerPython = async (): Promise<string | { error: string }> => {
-    python ??= deps.controllerPython();
-    try {
-      return await python;
-    } catch (err) {
-      python = null;
-      return { error: `the controller's Python version is unknown (${(err as Error).message})` };
-    }
+  const uploads: PlaybookUploadDeps = {
+    jobs: deps.jobs,
+    controllerPython: cachedControllerPython(deps.controllerPython),
+    ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
   };
 
   composer.on("message:document", async (ctx, next) => {
@@ -76,35 +61,21 @@ export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
     const bytes = await download(ctx, shown);
     if (!bytes) return;
     const input: PlaybookJobInput = { fileName, fileId: doc.file_id, fileSize: doc.file_size ?? null, entry: entryFromCaption(ctx.msg.caption) ?? null };
-    let analysis: UploadAnalysis;
-    try {
-      analysis = await analyseUpload(bytes, fileName, {
-        ...(input.entry ? { entry: input.entry } : {}),
-        pythonVersion: await controllerPython(),
-        ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
-      });
-    } catch (err) {
-      if (!(err instanceof UnpackError || err instanceof AnalysisInputError)) throw err;
-      const job = recordJob(ctx, input);
-      deps.jobs.transition(job, "failed", { error: err.message });
-      ctx.logger.info({ job_id: job, reason: err.message }, "playbook upload refused");
-      await ctx.reply(refusal(shown, err), { parse_mode: "HTML" });
+    const outcome = await analysePlaybookUpload(uploads, { ownerId: ctx.from!.id, chatId: ctx.chat.id, input, bytes });
+    const job = outcome.jobId;
+    if (outcome.kind === "refused") {
+      ctx.logger.info({ job_id: job, reason: outcome.error.message }, "playbook upload refused");
+      await ctx.reply(refusal(shown, outcome.error), { parse_mode: "HTML" });
       return;
     }
-    const job = recordJob(ctx, input);
-    deps.jobs.transition(job, "analysed", { data: jobData(analysis) });
-    const summary = renderPlaybookSummary(analysis, fileName, job);
-    const run = "name" in analysis.venv ? { reply_markup: new InlineKeyboard().text("▶️ Run…", runPlaybookButton.pack({ jobId: job })) } : {};
+    const summary = renderPlaybookSummary(outcome.analysis, fileName, job);
+    const run = "name" in outcome.analysis.venv ? { reply_markup: new InlineKeyboard().text("▶️ Run…", runPlaybookButton.pack({ jobId: job })) } : {};
     await ctx.reply(summary.html, { parse_mode: "HTML", link_preview_options: { is_disabled: true }, ...run });
     if (summary.shortened) {
-      const report = Buffer.from(renderPlaybookReportText(analysis, fileName, job), "utf8");
+      const report = Buffer.from(renderPlaybookReportText(outcome.analysis, fileName, job), "utf8");
       await ctx.replyWithDocument(new InputFile(report, reportFileName(fileName)), { caption: `Full analysis of ${fileName} (job #${job})` });
     }
   });
-
-  function recordJob(ctx: BotContext, input: PlaybookJobInput): number {
-    return deps.jobs.create({ kind: "playbook", ownerId: ctx.from!.id, chatId: ctx.chat!.id, state: "received", input }).id;
-  }
 
   async function download(ctx: BotContext, shown: string): Promise<Buffer | null> {
     try {
@@ -143,27 +114,4 @@ function refusal(shown: string, err: UnpackError | AnalysisInputError): string {
   }
   const what = err instanceof UnpackError ? "I can't use" : "I could not analyse";
   return fitMessage(`⚠️ ${what} <code>${shown}</code>: ${escapeHtml(message)}`);
-}
-
-function jobData(a: UploadAnalysis): Record<string, unknown> {
-  const r = a.result;
-  return {
-    entry: r.entry,
-    dependencySet: r.dependencySet,
-    venv: "name" in a.venv ? a.venv.name : null,
-    ...("name" in a.venv ? { venvPythonVersion: a.venv.pythonVersion } : { venvError: a.venv.error }),
-    varsPrompt: r.varsPrompt,
-    counts: {
-      files: r.stats.files,
-      tasks: r.stats.tasks,
-      collections: r.collections.length,
-      roles: r.roles.length,
-      pythonController: r.python.controller.length,
-      pythonTarget: r.python.target.length,
-      varsPrompt: r.varsPrompt.length,
-      unresolved: r.unresolved.length,
-      warnings: r.warnings.length,
-    },
-    project: a.project,
-  };
 }

@@ -1,0 +1,114 @@
+// The run dialogue's steps as the job store sees them: who may run a job, what the dialogue shows, and each answer
+// recorded as a state (host_chosen → answered → approved, or back to analysed when the dialogue is left). The
+// conversation in src/bot only talks; every decision and every write is here. No Telegram here.
+import type { VarsPrompt } from "../../analysis/index.js";
+import { hostAddressText, type HostRecord } from "../../hosts/host-registry.js";
+import type { JobStore } from "../job-store.js";
+import type { PlaybookRunner } from "./playbook-runner.js";
+import { RUNNABLE_STATES } from "./playbook-states.js";
+
+export interface RunDialogueDeps {
+  jobs: Pick<JobStore, "get" | "transition" | "transitionIf" | "patchData">;
+  hosts: { list(): HostRecord[] };
+  runner: Pick<PlaybookRunner, "start">;
+}
+
+/** What the dialogue asks about and shows on the approval card. */
+export interface RunDialogueFacts {
+  ownerId: number;
+  fileName: string;
+  entry: string;
+  venv: string | null;
+  collections: string[];
+  packages: string[];
+  questions: VarsPrompt[];
+  /** The hosts it may run on, in the order the host buttons list them. */
+  hosts: { name: string; address: string }[];
+}
+
+export type RunPermission =
+  | { allowed: true }
+  /** No such playbook job, or someone else's: the same answer, so a stranger learns nothing. */
+  | { allowed: false; reason: "not-owner" }
+  | { allowed: false; reason: "not-runnable"; state: string };
+
+/** The job row's view of the analysis, as jobData() in playbook-upload-job.ts wrote it. */
+interface AnalysedJobData {
+  entry: string;
+  venv?: string | null;
+  dependencySet: { collections: { name: string }[]; python: { controller: string[] } };
+  varsPrompt?: VarsPrompt[];
+  run?: { host: string };
+}
+
+const LEFT = { detail: "run dialogue left" };
+
+export class RunDialogueSteps {
+  constructor(private readonly deps: RunDialogueDeps) {}
+
+  /** Only the job's owner may run it, and only before a run has started (Run… again restarts the dialogue). */
+  mayRun(jobId: number, userId: number): RunPermission {
+    const job = this.deps.jobs.get(jobId);
+    if (!job || job.kind !== "playbook" || job.ownerId !== userId) return { allowed: false, reason: "not-owner" };
+    if (!RUNNABLE_STATES.has(job.state)) return { allowed: false, reason: "not-runnable", state: job.state };
+    return { allowed: true };
+  }
+
+  /** The facts the dialogue needs; null when the job cannot be run now. */
+  facts(jobId: number): RunDialogueFacts | null {
+    const job = this.deps.jobs.get<{ fileName: string }, AnalysedJobData>(jobId);
+    if (!job || job.kind !== "playbook" || !RUNNABLE_STATES.has(job.state)) return null;
+    return {
+      ownerId: job.ownerId,
+      fileName: job.input.fileName,
+      entry: String(job.data.entry),
+      venv: typeof job.data.venv === "string" ? job.data.venv : null,
+      collections: job.data.dependencySet.collections.map((c) => c.name),
+      packages: job.data.dependencySet.python.controller,
+      questions: this.questions(job.data),
+      hosts: this.deps.hosts.list().map((h) => ({ name: h.name, address: hostAddressText(h) })),
+    };
+  }
+
+  chooseHost(jobId: number, host: string): void {
+    this.deps.jobs.transition(jobId, "host_chosen", { detail: host, data: { run: { host } } });
+  }
+
+  /** Records which questions were answered (their names, never the values: those stay out of the job row). */
+  recordAnswers(jobId: number): void {
+    const job = this.analysedJob(jobId);
+    const answered = this.questions(job.data).map((q) => q.name);
+    const host = job.data.run?.host;
+    this.deps.jobs.transition(jobId, "answered", { detail: answered.join(", ") || "no questions", data: { run: { host, answered } } });
+  }
+
+  /**
+   * Start pressed: answered → approved once (a double press starts one run), then the runner with the answers;
+   * the private ones are hidden in its log. `showProgress` attaches the progress message before the runner's first
+   * event. False when the job was already started or left.
+   */
+  approve(jobId: number, answers: Record<string, string>, progressMessageId: number, showProgress: () => void): boolean {
+    if (!this.deps.jobs.transitionIf(jobId, "answered", "approved", { detail: "Start pressed" })) return false;
+    this.deps.jobs.patchData(jobId, { progressMessageId });
+    const secrets = this.questions(this.analysedJob(jobId).data).flatMap((q) => (q.private && q.name in answers ? [answers[q.name]!] : []));
+    showProgress();
+    this.deps.runner.start(jobId, answers, secrets);
+    return true;
+  }
+
+  /** The dialogue was left before Start: nothing ran, so the job can be run later. */
+  leave(jobId: number): void {
+    this.deps.jobs.transitionIf(jobId, "host_chosen", "analysed", LEFT);
+    this.deps.jobs.transitionIf(jobId, "answered", "analysed", LEFT);
+  }
+
+  private analysedJob(jobId: number) {
+    const job = this.deps.jobs.get<{ fileName: string }, AnalysedJobData>(jobId);
+    if (!job) throw new Error(`job ${jobId} does not exist`);
+    return job;
+  }
+
+  private questions(data: AnalysedJobData): VarsPrompt[] {
+    return data.varsPrompt ?? [];
+  }
+}

@@ -1,0 +1,193 @@
+// The run dialogue's steps against a real SQLite job store with the playbook flow, without Telegram: who may run a
+// job, what the dialogue is shown, and each step's state and data (host, answers, approval once, leaving).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../../../src/storage/database.js";
+import { JobStore } from "../../../src/jobs/job-store.js";
+import { playbookMayMove } from "../../../src/jobs/playbook/playbook-states.js";
+import type { HostRecord } from "../../../src/hosts/host-registry.js";
+import { RunDialogueSteps } from "../../../src/jobs/playbook/run-dialogue-steps.js";
+
+const OWNER = 7;
+const STRANGER = 8;
+
+const host = (name: string, address: string, port = 22): HostRecord => ({
+  id: 1, name, address, port, username: "deploy", hostKey: "", fingerprint: "SHA256:x", addedBy: OWNER, createdAt: 0,
+});
+
+let dir: string;
+let db: Db;
+let jobs: JobStore;
+let started: { jobId: number; vars: Record<string, string>; secrets: string[] }[];
+let order: string[];
+let steps: RunDialogueSteps;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-run-steps-"));
+  db = openDatabase(path.join(dir, "db.sqlite"));
+  jobs = new JobStore(db, Date.now, { playbook: playbookMayMove });
+  started = [];
+  order = [];
+  steps = new RunDialogueSteps({
+    jobs,
+    hosts: { list: () => [host("web1", "203.0.113.5"), host("db1", "2001:db8::1", 2222)] },
+    runner: {
+      start: (jobId, vars, secrets) => {
+        order.push("runner");
+        started.push({ jobId, vars, secrets });
+      },
+    },
+  });
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** An analysed playbook job with two questions, one private, as the upload's analysis leaves it. */
+function analysedJob(ownerId = OWNER): number {
+  const id = jobs.create({ kind: "playbook", ownerId, chatId: 70, state: "received", input: { fileName: "site.tgz", fileId: "f", fileSize: 1, entry: null } }).id;
+  jobs.transition(id, "analysed", {
+    data: {
+      entry: "site.yml",
+      venv: "dropship-0123456789ab",
+      dependencySet: { collections: [{ name: "ansible.posix" }], python: { controller: ["jmespath"] } },
+      varsPrompt: [
+        { name: "release", prompt: "Which release?", private: false, default: "main" },
+        { name: "token", prompt: "API token?", private: true, default: null },
+      ],
+    },
+  });
+  return id;
+}
+
+const ANSWERS = { release: "v2", token: "s3cret-token" };
+
+/** Through the dialogue up to the approval card. */
+function answeredJob(): number {
+  const id = analysedJob();
+  steps.chooseHost(id, "web1");
+  steps.recordAnswers(id);
+  return id;
+}
+
+describe("mayRun", () => {
+  it("lets the owner run an analysed job, and restart a dialogue left half-way", () => {
+    const id = analysedJob();
+    expect(steps.mayRun(id, OWNER)).toEqual({ allowed: true });
+    steps.chooseHost(id, "web1");
+    expect(steps.mayRun(id, OWNER)).toEqual({ allowed: true });
+  });
+
+  it("refuses a stranger, and says the same for a job that does not exist", () => {
+    const id = analysedJob();
+    expect(steps.mayRun(id, STRANGER)).toEqual({ allowed: false, reason: "not-owner" });
+    expect(steps.mayRun(id + 100, OWNER)).toEqual({ allowed: false, reason: "not-owner" });
+  });
+
+  it("refuses a job that is not a playbook", () => {
+    const torrent = jobs.create({ kind: "torrent", ownerId: OWNER, chatId: 70, state: "estimated", input: {} }).id;
+    expect(steps.mayRun(torrent, OWNER)).toEqual({ allowed: false, reason: "not-owner" });
+    expect(steps.facts(torrent)).toBeNull();
+  });
+
+  it("refuses a job that is running, finished or was never analysed, naming its state", () => {
+    const running = answeredJob();
+    steps.approve(running, ANSWERS, 1, () => undefined);
+    expect(steps.mayRun(running, OWNER)).toEqual({ allowed: false, reason: "not-runnable", state: "approved" });
+    const refused = jobs.create({ kind: "playbook", ownerId: OWNER, chatId: 70, state: "received", input: {} }).id;
+    jobs.transition(refused, "failed", { error: "not a zip" });
+    expect(steps.mayRun(refused, OWNER)).toEqual({ allowed: false, reason: "not-runnable", state: "failed" });
+    expect(steps.facts(refused)).toBeNull();
+  });
+});
+
+describe("facts", () => {
+  it("gives the dialogue the job's entry, venv, needs, questions and the hosts in list order", () => {
+    expect(steps.facts(analysedJob())).toEqual({
+      ownerId: OWNER,
+      fileName: "site.tgz",
+      entry: "site.yml",
+      venv: "dropship-0123456789ab",
+      collections: ["ansible.posix"],
+      packages: ["jmespath"],
+      questions: [
+        { name: "release", prompt: "Which release?", private: false, default: "main" },
+        { name: "token", prompt: "API token?", private: true, default: null },
+      ],
+      hosts: [
+        { name: "web1", address: "deploy@203.0.113.5" },
+        { name: "db1", address: "deploy@[2001:db8::1]:2222" },
+      ],
+    });
+  });
+});
+
+describe("the dialogue's steps", () => {
+  it("records the chosen host, and may choose again", () => {
+    const id = analysedJob();
+    steps.chooseHost(id, "web1");
+    steps.chooseHost(id, "db1");
+    expect(jobs.get(id)).toMatchObject({ state: "host_chosen", data: { run: { host: "db1" } } });
+    expect(jobs.events(id).slice(-2).map((e) => [e.state, e.detail])).toEqual([["host_chosen", "web1"], ["host_chosen", "db1"]]);
+  });
+
+  it("records which questions were answered, never the answers", () => {
+    const id = answeredJob();
+    const job = jobs.get(id)!;
+    expect(job).toMatchObject({ state: "answered", data: { run: { host: "web1", answered: ["release", "token"] } } });
+    expect(jobs.events(id).at(-1)!.detail).toBe("release, token");
+    expect(JSON.stringify(job)).not.toContain("s3cret-token");
+  });
+
+  it("will not record answers before a host is chosen", () => {
+    const id = analysedJob();
+    expect(() => steps.recordAnswers(id)).toThrow(/cannot go from analysed to answered/);
+  });
+
+  it("approves once: stores the progress message, shows it, then starts the runner with the private answers as secrets", () => {
+    const id = answeredJob();
+    const show = () => void order.push("progress shown");
+
+    expect(steps.approve(id, ANSWERS, 555, show)).toBe(true);
+    expect(steps.approve(id, ANSWERS, 556, show)).toBe(false);
+
+    expect(started).toEqual([{ jobId: id, vars: ANSWERS, secrets: ["s3cret-token"] }]);
+    // The presenter must be attached before the runner emits its first event.
+    expect(order).toEqual(["progress shown", "runner"]);
+    expect(jobs.get(id)).toMatchObject({ state: "approved", data: { progressMessageId: 555 } });
+    expect(jobs.events(id).filter((e) => e.state === "approved")).toHaveLength(1);
+  });
+
+  it("does not approve a job whose questions are not answered yet", () => {
+    const id = analysedJob();
+    steps.chooseHost(id, "web1");
+    expect(steps.approve(id, ANSWERS, 1, () => order.push("progress shown"))).toBe(false);
+    expect(started).toEqual([]);
+    expect(order).toEqual([]);
+    expect(jobs.get(id)!.state).toBe("host_chosen");
+  });
+
+  it("leaving goes back to analysed from either dialogue state, so the job can be run later", () => {
+    const chosen = analysedJob();
+    steps.chooseHost(chosen, "web1");
+    steps.leave(chosen);
+    expect(jobs.get(chosen)!.state).toBe("analysed");
+    expect(jobs.events(chosen).at(-1)).toMatchObject({ state: "analysed", detail: "run dialogue left" });
+
+    const answered = answeredJob();
+    steps.leave(answered);
+    expect(jobs.get(answered)!.state).toBe("analysed");
+    expect(steps.mayRun(answered, OWNER)).toEqual({ allowed: true });
+  });
+
+  it("leaving changes nothing once the run was approved", () => {
+    const id = answeredJob();
+    steps.approve(id, ANSWERS, 1, () => undefined);
+    steps.leave(id);
+    expect(jobs.get(id)!.state).toBe("approved");
+  });
+});
