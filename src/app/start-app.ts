@@ -208,6 +208,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       torrentFeature({
         jobs,
         quoter,
+        canceller,
         runner,
         presenter,
         cardTtlMs: options.cardTtlMs ?? 3_600_000,
