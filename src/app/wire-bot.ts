@@ -37,6 +37,7 @@ export function wireBot(
       torrentFeature({
         jobs,
         quoter: torrents.quoter,
+        canceller,
         runner: torrents.runner,
         presenter: torrents.presenter,
         cardTtlMs: s.cardTtlMs,

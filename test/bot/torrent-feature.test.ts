@@ -6,6 +6,8 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { JobStore } from "../../src/jobs/job-store.js";
+import { JobCanceller } from "../../src/jobs/cancel-job.js";
+import { torrentCancellation } from "../../src/jobs/torrent/torrent-job.js";
 import { TorrentQuoter } from "../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../src/cloud/cloud-provider.js";
 import { torrentFeature } from "../../src/bot/features/torrent.js";
@@ -39,12 +41,14 @@ beforeAll(async () => {
     now: () => clock,
   });
   const running = new Set<number>();
+  const runner = { start: (id: number) => void (started.push(id), running.add(id)), cancel: async (id: number) => running.delete(id), isRunning: (id: number) => running.has(id) };
   world = await startBotWorld({
     features: [
       torrentFeature({
         jobs,
         quoter,
-        runner: { start: (id) => void (started.push(id), running.add(id)), cancel: async (id) => running.delete(id), isRunning: (id) => running.has(id) },
+        canceller: new JobCanceller(jobs, { torrent: torrentCancellation(runner, jobs) }),
+        runner,
         presenter: { attach: (id) => void attached.push(id) },
         fetchTelegramFile: async () => Buffer.alloc(0),
         cardTtlMs: 60_000,

@@ -2,6 +2,7 @@
 export * from "./format.js";
 export * from "./telegram-html.js";
 export * from "./torrent-card.js";
+export * from "./torrent-quote-card.js";
 export * from "./torrent-progress.js";
 export * from "./torrent-done.js";
 export * from "./failure.js";
