@@ -22,7 +22,7 @@ export interface TorrentCardInput {
     secondsPerGb?: number | null;
     breakdown: { label: string; seconds: number }[];
   };
-  /** Where the assumed download speed comes from, plain text, e.g. "at 12.0 MiB/s, the median of your last 5 downloads". */
+  /** Where the assumed download speed comes from, plain text, e.g. "at 12 MiB/s, the median of your last 5 downloads". */
   speedNote?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
