@@ -35,7 +35,7 @@ export interface DependencySetLike {
   python: { controller: string[]; target: string[] };
 }
 
-export class InvalidVenvSpecError extends Error {
+class InvalidVenvSpecError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InvalidVenvSpecError";
@@ -68,7 +68,7 @@ interface ParsedRequirement {
   marker: string;
 }
 
-export function parseRequirement(req: string): ParsedRequirement {
+function parseRequirement(req: string): ParsedRequirement {
   const m = REQUIREMENT.exec(req.trim());
   if (!m) {
     throw new InvalidVenvSpecError(
