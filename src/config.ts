@@ -51,6 +51,14 @@ const optionList = z
   .trim()
   .transform((v) => (v === "" ? [] : v.split(/\s+/).filter(Boolean)));
 
+/** A URL, or empty for the tool's own default. */
+const optionalUrl = (hint: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === "" || URL.canParse(v), { error: hint })
+    .default("");
+
 /** The schema, keyed by environment variable; defaults are the production values. */
 const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: str("set the bot token from @BotFather, e.g. 123456:ABC-DEF...").refine(
@@ -99,17 +107,9 @@ const envSchema = z.object({
     .refine((v) => v === "" || /^[^\s:]+:\d{1,5}$/.test(v), { error: "host:port, e.g. dht.transmissionbt.com:6881" })
     .default("dht.transmissionbt.com:6881"),
   ARIA2_EXTRA_OPTIONS: optionList.default([]),
-  PIP_INDEX_URL: z
-    .string()
-    .trim()
-    .refine((v) => v === "" || URL.canParse(v), { error: "a PEP 503 index URL, e.g. https://pypi.org/simple" })
-    .default(""),
+  PIP_INDEX_URL: optionalUrl("a PEP 503 index URL, e.g. https://pypi.org/simple"),
   PIP_EXTRA_ARGS: optionList.default([]),
-  GALAXY_SERVER: z
-    .string()
-    .trim()
-    .refine((v) => v === "" || URL.canParse(v), { error: "a Galaxy server URL, e.g. https://galaxy.ansible.com" })
-    .default(""),
+  GALAXY_SERVER: optionalUrl("a Galaxy server URL, e.g. https://galaxy.ansible.com"),
   COLLECTION_TARBALL_DIR: z.string().trim().default(""),
   VENV_ROOT: str("a directory on each host for Dropship's virtualenvs, e.g. ~/.dropship/venvs").default("~/.dropship/venvs"),
   VENV_GC_UNUSED_DAYS: num("days a virtualenv may stay unused before it is removed, e.g. 30", 0.001, 3650).default(30),

@@ -27,7 +27,7 @@ export interface IndexData {
 /** A redirect target: the plugin's FQCN, or why it is gone. */
 export type RouteTarget = { fqcn: string } | { removed: string };
 
-export const DEFAULT_INDEX_PATH = new URL("./data/ansible-index.json", import.meta.url);
+const DEFAULT_INDEX_PATH = new URL("./data/ansible-index.json", import.meta.url);
 
 /** Read-only lookups over the index, with name sets built once per kind. */
 export class AnsibleIndex {

@@ -6,7 +6,7 @@ import { AnalysisInputError } from "./types.js";
 
 const USAGE = "usage: npm run analyze -- <playbook.yml | project-dir> [--entry FILE] [--json]";
 
-export function main(argv: string[]): number {
+function main(argv: string[]): number {
   let args;
   try {
     args = parseArgs({ args: argv, allowPositionals: true, options: { entry: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });

@@ -14,7 +14,7 @@ const STRING_LITERAL = /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g;
 const NOT_TESTS = new Set(["not"]);
 
 /** Whether a string holds Jinja at all (cheap pre-check before the regexes). */
-export function hasJinja(text: string): boolean {
+function hasJinja(text: string): boolean {
   return text.includes("{{") || text.includes("{%");
 }
 

@@ -4,7 +4,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import type { LocalPlugins } from "./name-resolver.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
 
-export const ENTRY_CANDIDATES = ["site.yml", "site.yaml", "main.yml", "main.yaml", "playbook.yml", "playbook.yaml"];
+const ENTRY_CANDIDATES = ["site.yml", "site.yaml", "main.yml", "main.yaml", "playbook.yml", "playbook.yaml"];
 const NOT_PLAYBOOKS = new Set(["requirements.yml", "requirements.yaml", "galaxy.yml", "galaxy.yaml", ".ansible-lint", "molecule.yml"]);
 
 /** Paths of one project: everything read must stay inside `root` (symlinks included). */

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { LoadedYaml } from "./yaml-source.js";
 import type { ProjectPaths } from "./project-files.js";
 
-export const REQUIREMENTS_LOCATIONS = [
+const REQUIREMENTS_LOCATIONS = [
   "requirements.yml",
   "requirements.yaml",
   "collections/requirements.yml",

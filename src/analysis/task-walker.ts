@@ -12,7 +12,7 @@ export const isRecord = (v: unknown): v is Record<string, unknown> => v !== null
 export const isTemplated = (s: string): boolean => s.includes("{{") || s.includes("{%");
 
 /** The builtin short name of an action (`ansible.builtin.x` / `ansible.legacy.x` → `x`). */
-export function shortBuiltin(name: string): string {
+function shortBuiltin(name: string): string {
   return name.replace(/^ansible\.(?:builtin|legacy)\./, "");
 }
 

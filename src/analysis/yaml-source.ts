@@ -44,7 +44,7 @@ function resolvePlain(text: string): unknown {
 }
 
 /** Reads a file as text, refusing oversized, binary and non-UTF-8 content. */
-export function readTextFile(absPath: string, relPath: string, maxBytes: number): string {
+function readTextFile(absPath: string, relPath: string, maxBytes: number): string {
   const size = statSync(absPath).size;
   if (size > maxBytes) {
     throw new AnalysisInputError(`${relPath}: file is ${size} bytes, over the ${maxBytes}-byte limit`, relPath);

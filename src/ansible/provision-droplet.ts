@@ -3,7 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ProvisionPort } from "../jobs/torrent/torrent-ports.js";
-import { PLAYBOOKS_DIR, failureSummary, runPlaybook } from "./run-playbook.js";
+import { describeFailedRun, firstFailedTask } from "../shared/ansible-events.js";
+import { knownHostsLine } from "../shared/ssh-keys.js";
+import { PLAYBOOKS_DIR, runPlaybook } from "./run-playbook.js";
 
 export interface DropletProvisionerOptions {
   /** Resolves to the pinned torrent virtualenv's path (built on first use, reporting its steps). */
@@ -21,7 +23,7 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
       try {
         const knownHosts = path.join(work, "known_hosts");
         // Pin the key the bot generated for this droplet: the first connection is already verified.
-        fs.writeFileSync(knownHosts, `${target.ip} ${target.hostKeyPublic.trim().split(/\s+/).slice(0, 2).join(" ")}\n`);
+        fs.writeFileSync(knownHosts, `${knownHostsLine(target.ip, target.hostKeyPublic)}\n`);
         const inventory = path.join(work, "inventory.yml");
         fs.writeFileSync(
           inventory,
@@ -50,7 +52,7 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
             if (e.event === "task") onTask?.(e.name);
           },
         });
-        if (outcome.code !== 0) throw new Error(`provisioning the droplet failed: ${failureSummary(outcome)}`);
+        if (outcome.code !== 0) throw new Error(`provisioning the droplet failed: ${describeFailedRun(firstFailedTask(outcome.events), { code: outcome.code, signal: null, output: outcome.output })}`);
       } finally {
         fs.rmSync(work, { recursive: true, force: true });
       }

@@ -93,12 +93,3 @@ export async function runPlaybook(run: PlaybookRun): Promise<PlaybookOutcome> {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
-
-/** The most useful line for a person from a failed run: the first failure's message, else the output's tail. */
-export function failureSummary(outcome: PlaybookOutcome): string {
-  const failed = outcome.events.find(
-    (e): e is Extract<PlaybookEvent, { event: "result" }> => e.event === "result" && (e.status === "failed" || e.status === "unreachable"),
-  );
-  if (failed) return `task "${failed.task}" ${failed.status} on ${failed.host}: ${failed.msg ?? ""}`.trim();
-  return outcome.output.trim().split("\n").slice(-3).join(" ").slice(0, 500);
-}

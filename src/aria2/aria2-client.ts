@@ -16,7 +16,7 @@ export interface Aria2ClientOptions {
   host?: string;
   port: number;
   secret: string;
-  /** Injected transport, e.g. streamAgent(() => sshForwardOut(...)); default: a plain TCP connection. */
+  /** Injected transport, e.g. an SSH tunnel (shared/stream-agent.ts); default: a plain TCP connection. */
   agent?: http.Agent;
   timeoutMs?: number;
   /** The --bt-stop-timeout aria2 was started with; used to word "dead torrent" messages. */

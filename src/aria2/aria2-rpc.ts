@@ -1,7 +1,6 @@
 // aria2's JSON-RPC over HTTP with node:http. The http.Agent is injectable so that the job engine can carry
 // the requests through an SSH port forward (ssh2 forwardOut) to the droplet's localhost.
 import http from "node:http";
-import type { Duplex } from "node:stream";
 
 export interface Aria2RpcOptions {
   /** Host and port as seen through the agent (for a tunnelled agent, the droplet's 127.0.0.1:rpcPort). */
@@ -73,24 +72,4 @@ export function callAria2<T>(o: Aria2RpcOptions, method: string, params: unknown
     req.on("error", (e) => reject(new Aria2UnreachableError(method, e)));
     req.end(body);
   });
-}
-
-/**
- * An http.Agent whose connections are streams from `open` (e.g. ssh2 `forwardOut` to 127.0.0.1:rpcPort).
- * The stream is handed over through createConnection's callback and undefined is returned — returning it
- * synchronously is impossible for an async tunnel, and returning anything else makes the request hang.
- */
-export function streamAgent(open: () => Promise<Duplex>): http.Agent {
-  const agent = new http.Agent({ keepAlive: false });
-  (agent as unknown as { createConnection: unknown }).createConnection = (
-    _opts: unknown,
-    cb: (err: Error | null, stream?: Duplex) => void,
-  ) => {
-    open().then(
-      (stream) => cb(null, stream),
-      (err: Error) => cb(err),
-    );
-    return undefined;
-  };
-  return agent;
 }

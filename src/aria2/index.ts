@@ -5,7 +5,7 @@ export {
   redactAria2Command,
   type Aria2LaunchOptions,
 } from "./aria2-command.js";
-export { callAria2, streamAgent, Aria2RpcError, Aria2UnreachableError, type Aria2RpcOptions } from "./aria2-rpc.js";
+export { callAria2, Aria2RpcError, Aria2UnreachableError, type Aria2RpcOptions } from "./aria2-rpc.js";
 export {
   Aria2Client,
   TorrentDownloadError,

@@ -6,7 +6,7 @@ import type { Logger } from "../shared/logger.js";
 
 export const REFUSAL = "This is a private bot.";
 
-export function isAllowed(access: Config["access"], userId: number | undefined): boolean {
+function isAllowed(access: Config["access"], userId: number | undefined): boolean {
   return userId !== undefined && (userId === access.ownerId || access.allowedUserIds.includes(userId));
 }
 

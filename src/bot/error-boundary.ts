@@ -5,7 +5,7 @@ import type { BotError } from "grammy";
 import type { Logger } from "../shared/logger.js";
 import type { BotContext } from "./context.js";
 
-export function userErrorMessage(errorId: string): string {
+function userErrorMessage(errorId: string): string {
   return `Something went wrong; the error was logged as ${errorId}.`;
 }
 

@@ -2,9 +2,8 @@
 // verified against a key we already know), the keys allowed to log in as root, and the packages to install.
 import * as yaml from "js-yaml";
 import { generateEd25519OpenSsh } from "../shared/ed25519-openssh.js";
-import { canonicalPublicKey, publicKeyBlob, sha256Fingerprint } from "./ssh-key-fingerprint.js";
-
-export { sha256Fingerprint, md5Fingerprint, canonicalPublicKey } from "./ssh-key-fingerprint.js";
+import { canonicalPublicKey } from "../shared/ssh-keys.js";
+import { publicKeyBlob, sha256Fingerprint } from "./ssh-key-fingerprint.js";
 
 /** DigitalOcean rejects user_data over 64 KiB (droplet_create.user_data in the OpenAPI spec). */
 export const USER_DATA_MAX_BYTES = 64 * 1024;
@@ -69,12 +68,6 @@ export function buildUserData(opts: UserDataOptions): string {
     throw new Error(`cloud-init user_data is ${bytes} bytes; DigitalOcean accepts at most ${USER_DATA_MAX_BYTES}`);
   }
   return text;
-}
-
-/** A known_hosts line pinning `publicKey` for `address` (OpenSSH writes "[addr]:port" for ports other than 22). */
-export function knownHostsLine(address: string, publicKey: string, port = 22): string {
-  const host = port === 22 ? address : `[${address}]:${port}`;
-  return `${host} ${canonicalPublicKey(publicKey)}`;
 }
 
 /** An ssh2 `hostVerifier` that accepts exactly `publicKey` and nothing else. */

@@ -48,11 +48,6 @@ export function isAxiosLike(err: unknown): err is AxiosLikeError {
   return typeof err === "object" && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
 }
 
-export function httpStatusOf(err: unknown): number | undefined {
-  if (err instanceof CloudError) return err.details.status;
-  return isAxiosLike(err) ? err.response?.status : undefined;
-}
-
 /** 429, 5xx and failures to get any answer are worth another try; everything else will fail the same way. */
 export function isRetryable(err: unknown): boolean {
   if (!isAxiosLike(err)) return false;

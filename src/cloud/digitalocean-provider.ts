@@ -275,7 +275,7 @@ function toSize(s: ISize & { description?: string }): CloudSize {
   };
 }
 
-export function toDroplet(d: IDroplet): CloudDroplet {
+function toDroplet(d: IDroplet): CloudDroplet {
   const pub = d.networks?.v4?.find((n) => n.type === "public");
   const region = typeof d.region === "string" ? d.region : d.region?.slug;
   return {

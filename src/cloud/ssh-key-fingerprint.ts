@@ -10,13 +10,6 @@ export function publicKeyBlob(publicKey: string): Buffer {
   return parsed.getPublicSSH();
 }
 
-/** "ssh-ed25519 AAAA..." without the comment: the canonical form to compare keys by. */
-export function canonicalPublicKey(publicKey: string): string {
-  const parsed = ssh2.utils.parseKey(publicKey.trim());
-  if (parsed instanceof Error) throw new Error(`not an OpenSSH public key: ${parsed.message}`);
-  return `${parsed.type} ${parsed.getPublicSSH().toString("base64")}`;
-}
-
 /** "3b:16:e4:..." — the fingerprint DigitalOcean reports for keys under /v2/account/keys. */
 export function md5Fingerprint(publicKey: string): string {
   return createHash("md5").update(publicKeyBlob(publicKey)).digest("hex").match(/../g)!.join(":");

@@ -31,7 +31,7 @@ export class HostRegistryError extends Error {
   }
 }
 
-export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 

@@ -99,7 +99,7 @@ async function remoteSha256(host: SftpHost, remotePath: string): Promise<string>
   return hash;
 }
 
-export function sha256OfFile(file: string): Promise<string> {
+function sha256OfFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash("sha256");
     fs.createReadStream(file)

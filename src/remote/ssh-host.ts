@@ -1,5 +1,5 @@
 // A Host over SSH (ssh2): quoted exec, SFTP files, port forwarding; reconnects with the same pinned key when dropped.
-import http from "node:http";
+import type http from "node:http";
 import pRetry from "p-retry";
 import type { Duplex } from "node:stream";
 import { quote } from "shell-quote";
@@ -9,6 +9,7 @@ import { abortError } from "./local-host.js";
 import { OutputCollector } from "./output-collector.js";
 import { openSshConnection, type SshConnectOptions } from "./ssh-connect.js";
 import type { PublicKeyInfo } from "../shared/ssh-keys.js";
+import { streamAgent } from "../shared/stream-agent.js";
 import { downloadOverSftp, listRemoteFiles, type DownloadOptions, type DownloadResult, type RemoteFile } from "./sftp-transfer.js";
 
 export { SshConnectError, type SshConnectOptions, type HostKeyPolicy } from "./ssh-connect.js";
@@ -214,19 +215,7 @@ export class SshHost implements Host {
 
   /** An http.Agent whose every connection is a forwardOut tunnel; pass it as `agent` to http.request. */
   httpAgentFor(remoteHost: string, remotePort: number): http.Agent {
-    const agent = new http.Agent({ keepAlive: false });
-    // Deliver the stream through the callback and return undefined; returning a value makes Node use it at once.
-    (agent as unknown as { createConnection: unknown }).createConnection = (
-      _opts: unknown,
-      callback: (err: Error | null, socket?: Duplex) => void,
-    ) => {
-      this.forwardOut(remoteHost, remotePort).then(
-        (s) => callback(null, asSocket(s)),
-        (e: Error) => callback(e),
-      );
-      return undefined;
-    };
-    return agent;
+    return streamAgent(() => this.forwardOut(remoteHost, remotePort));
   }
 
   /** Downloads a remote file, resuming after dropped connections, then verifies size and sha256 against the host. */
@@ -255,7 +244,7 @@ export class SshHost implements Host {
   }
 }
 
-export function sftpError(err: Error & { code?: number }, what: string, path: string, label: string): Error {
+function sftpError(err: Error & { code?: number }, what: string, path: string, label: string): Error {
   const reason = err.code === 2 ? "no such file" : err.code === 3 ? "permission denied" : err.message;
   return new Error(`cannot ${what} ${path} on ${label}: ${reason}`);
 }
@@ -270,34 +259,4 @@ export async function connectSsh(opts: SshConnectOptions): Promise<SshHost> {
 /** The domain's ConnectHost port over SSH: every connection uses the bot's key. */
 export function sshHostConnector(privateKey: string, readyTimeoutMs = 20_000): ConnectHost {
   return (t) => connectSsh({ host: t.address, port: t.port, username: t.username, privateKey, hostKey: t.hostKey, readyTimeoutMs });
-}
-
-/**
- * An ssh2 channel is a Duplex, not a net.Socket: http.Agent calls setTimeout/setNoDelay/setKeepAlive on it
- * (e.g. for a request timeout). Give it those, with setTimeout meaning "idle for ms", as on a socket.
- */
-function asSocket(stream: Duplex): Duplex {
-  const s = stream as Duplex & {
-    setTimeout?: (ms: number, cb?: () => void) => Duplex;
-    setNoDelay?: () => Duplex;
-    setKeepAlive?: () => Duplex;
-  };
-  if (typeof s.setTimeout === "function") return s;
-  let timer: NodeJS.Timeout | undefined;
-  let idleMs = 0;
-  const arm = () => {
-    clearTimeout(timer);
-    if (idleMs > 0) timer = setTimeout(() => s.emit("timeout"), idleMs);
-  };
-  s.on("data", arm);
-  s.once("close", () => clearTimeout(timer));
-  s.setTimeout = (ms: number, cb?: () => void) => {
-    idleMs = ms;
-    if (cb) s.once("timeout", cb);
-    arm();
-    return s;
-  };
-  s.setNoDelay = () => s;
-  s.setKeepAlive = () => s;
-  return s;
 }

@@ -19,6 +19,36 @@ export function parseEventLine(line: string): PlaybookEvent | null {
   }
 }
 
+/** A task that failed, or whose host was unreachable, as a run reports it to a person. */
+export interface FailedTask {
+  host: string;
+  task: string;
+  status: string;
+  msg: string | null;
+}
+
+/** A result that stops its host's play: failed or unreachable (an ignored failure is not one). */
+export function isFailedResult(e: PlaybookEvent): e is Extract<PlaybookEvent, { event: "result" }> {
+  return e.event === "result" && (e.status === "failed" || e.status === "unreachable");
+}
+
+/** The first failed task among a run's events, or null. */
+export function firstFailedTask(events: readonly PlaybookEvent[]): FailedTask | null {
+  const e = events.find(isFailedResult);
+  return e ? { host: e.host, task: e.task, status: e.status, msg: e.msg } : null;
+}
+
+/**
+ * Why a run failed, for a person: the first failed task and its message; without one (a syntax error, a missing
+ * file), how ansible-playbook ended and the last lines it printed.
+ */
+export function describeFailedRun(failure: FailedTask | null, end: { code: number | null; signal: string | null; output: string }): string {
+  if (failure) return `task "${failure.task}" ${failure.status} on ${failure.host}${failure.msg ? `: ${failure.msg}` : ""}`;
+  const tail = end.output.trim().split("\n").slice(-4).join("\n").slice(-600);
+  const how = end.code === null ? `was stopped (${end.signal ?? "timeout"})` : `exited with ${end.code}`;
+  return `ansible-playbook ${how}${tail ? `:\n${tail}` : ""}`;
+}
+
 /** Splits a byte stream into whole lines; the last, unfinished line waits for the next chunk. */
 export class LineSplitter {
   private rest = "";

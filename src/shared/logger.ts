@@ -22,7 +22,7 @@ const REDACTED_KEYS = [
   "userData",
 ];
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   ...REDACTED_KEYS,
   ...REDACTED_KEYS.map((k) => `*.${k}`),
   ...REDACTED_KEYS.map((k) => `*.*.${k}`),

@@ -1,4 +1,4 @@
-// SSH public-key helpers: normalising pinned host keys, fingerprints, and the public line of a private key.
+// SSH public-key helpers: normalising pinned host keys, fingerprints, known_hosts lines, and the public line of a private key.
 import { createHash } from "node:crypto";
 import ssh2 from "ssh2";
 import { generateEd25519OpenSsh } from "./ed25519-openssh.js";
@@ -41,6 +41,19 @@ export function parsePinnedHostKey(pinned: string): Buffer {
   const blob = Buffer.from(b64, "base64");
   if (blobType(blob) === "unknown") throw new Error("the pinned host key does not decode to an SSH key blob");
   return blob;
+}
+
+/** "ssh-ed25519 AAAA..." without the comment: the canonical form to compare keys by. */
+export function canonicalPublicKey(publicKey: string): string {
+  const parsed = ssh2.utils.parseKey(publicKey.trim());
+  if (parsed instanceof Error) throw new Error(`not an OpenSSH public key: ${parsed.message}`);
+  return `${parsed.type} ${parsed.getPublicSSH().toString("base64")}`;
+}
+
+/** A known_hosts line pinning `publicKey` for `address` (OpenSSH writes "[addr]:port" for ports other than 22). */
+export function knownHostsLine(address: string, publicKey: string, port = 22): string {
+  const host = port === 22 ? address : `[${address}]:${port}`;
+  return `${host} ${canonicalPublicKey(publicKey)}`;
 }
 
 /** The "type base64 comment" line of a private key, as the host's authorized_keys needs it. */

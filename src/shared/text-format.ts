@@ -1,19 +1,11 @@
 // Text formatting shared by the chat, the download pages and the domain's plain-text views: one way to say a size or an age.
+import prettyBytes from "pretty-bytes";
 
-const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/** Bytes in binary units with three significant digits: 0 → "0 B", 1536 → "1.50 KiB", 52428800 → "50.0 MiB". */
+/** Bytes in binary units, three significant digits (pretty-bytes): 0 → "0 B", 1536 → "1.5 KiB", 52428800 → "50 MiB". */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(bytes)} B`;
-  const digits = value < 10 ? 2 : value < 100 ? 1 : 0;
-  return `${value.toFixed(digits)} ${BYTE_UNITS[unit]}`;
+  // Whole bytes: a speed averaged to 0.4 B/s reads "0 B/s", as a size would.
+  return prettyBytes(Math.round(bytes), { binary: true });
 }
 
 /** How long ago, roughly: "just now", "5 min ago", "3 h ago", "4 days ago". */

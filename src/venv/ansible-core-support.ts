@@ -3,7 +3,7 @@
 import { satisfies } from "@renovatebot/pep440";
 
 /** Controller Python range per ansible-core minor series (inclusive). */
-export const CONTROLLER_PYTHON: Record<string, [string, string]> = {
+const CONTROLLER_PYTHON: Record<string, [string, string]> = {
   "2.12": ["3.8", "3.10"],
   "2.13": ["3.8", "3.10"],
   "2.14": ["3.9", "3.11"],

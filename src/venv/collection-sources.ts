@@ -12,7 +12,7 @@ export interface Tarball {
 }
 
 /** Tarballs named as `ansible-galaxy collection build` names them: namespace-name-version.tar.gz. */
-export function tarballsIn(dir: string): Tarball[] {
+function tarballsIn(dir: string): Tarball[] {
   if (!fs.existsSync(dir)) throw new VenvError("collections-failed", `COLLECTION_TARBALL_DIR ${dir} does not exist`);
   return fs.readdirSync(dir).flatMap((f) => {
     const m = /^([a-z0-9_]+)-([a-z0-9_]+)-(\d[^/]*)\.tar\.gz$/.exec(f);

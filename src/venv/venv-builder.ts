@@ -8,7 +8,7 @@ import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
 import type { ResolvedVenvSpec } from "./venv-spec.js";
 
-export const MARKER_FILE = "dropship-venv.json";
+const MARKER_FILE = "dropship-venv.json";
 
 export interface PackageSources {
   pipIndexUrl: string | null;

@@ -3,7 +3,7 @@ import type { VenvRecord } from "./venv-store.js";
 import { formatAgo, formatBytes } from "../shared/text-format.js";
 
 /** What the spec holds, in a few words: "ansible-core >=2.15 · 2 packages · 3 collections". */
-export function describeSpec(specJson: string): string {
+function describeSpec(specJson: string): string {
   try {
     const s = JSON.parse(specJson) as { pythonVersion?: string; ansibleCore?: string | null; python?: string[]; collections?: { name: string }[] };
     const parts = [`ansible-core ${s.ansibleCore ?? "any"}`, `Python ${s.pythonVersion ?? "?"}`];
@@ -15,7 +15,7 @@ export function describeSpec(specJson: string): string {
   }
 }
 
-export function formatVenvLine(v: VenvRecord, now: number): string {
+function formatVenvLine(v: VenvRecord, now: number): string {
   const flags = [v.pinned ? "pinned" : "", v.inUse > 0 ? `in use (${v.inUse})` : "", v.status !== "ready" ? v.status : ""].filter(Boolean);
   return `${v.name} — ${v.sizeBytes === null ? "size unknown" : formatBytes(v.sizeBytes)}, used ${formatAgo(now - v.lastUsedAt)}${flags.length ? ` [${flags.join(", ")}]` : ""}\n  ${describeSpec(v.spec)}`;
 }

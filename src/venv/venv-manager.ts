@@ -48,7 +48,7 @@ export interface EnsuredVenv {
 }
 
 /** The environment a command needs to run ansible from the venv at `path`. */
-export function venvEnvironment(path: string): Record<string, string> {
+function venvEnvironment(path: string): Record<string, string> {
   return {
     VIRTUAL_ENV: path,
     PATH: `${path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,

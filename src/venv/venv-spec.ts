@@ -1,6 +1,7 @@
 // What a virtualenv must contain (VenvSpec), normalised so that equal needs give one stable name: dropship-<hash>.
 import { createHash } from "node:crypto";
 import { validRange } from "@renovatebot/pep440";
+import { normalizePackageName } from "../analysis/requirement-merge.js";
 
 export type CollectionSourceType = "galaxy" | "url" | "file" | "git" | "dir";
 
@@ -34,7 +35,7 @@ export interface DependencySetLike {
   python: { controller: string[]; target: string[] };
 }
 
-export class InvalidVenvSpecError extends Error {
+class InvalidVenvSpecError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InvalidVenvSpecError";
@@ -49,10 +50,6 @@ const GALAXY_RANGE = /^(\*|[<>=!]*\s*[0-9A-Za-z.+-]+(\s*,\s*[<>=!]*\s*[0-9A-Za-z
 const BUILTIN_COLLECTIONS = new Set(["ansible.builtin", "ansible.legacy"]);
 /** Installed through the ansibleCore field, never as a plain package. */
 const ANSIBLE_ITSELF = new Set(["ansible-core", "ansible-base", "ansible"]);
-
-export function normalisePackageName(name: string): string {
-  return name.toLowerCase().replace(/[-_.]+/g, "-");
-}
 
 function normaliseSpecifiers(s: string | undefined): string {
   if (!s) return "";
@@ -71,7 +68,7 @@ interface ParsedRequirement {
   marker: string;
 }
 
-export function parseRequirement(req: string): ParsedRequirement {
+function parseRequirement(req: string): ParsedRequirement {
   const m = REQUIREMENT.exec(req.trim());
   if (!m) {
     throw new InvalidVenvSpecError(
@@ -79,7 +76,7 @@ export function parseRequirement(req: string): ParsedRequirement {
     );
   }
   const extras = m[2] ? `[${m[2].slice(1, -1).split(",").map((e) => e.trim().toLowerCase()).filter(Boolean).sort().join(",")}]` : "";
-  return { name: normalisePackageName(m[1]!), extras, specifiers: normaliseSpecifiers(m[3]), marker: (m[4] ?? "").trim().replace(/\s+/g, " ") };
+  return { name: normalizePackageName(m[1]!), extras, specifiers: normaliseSpecifiers(m[3]), marker: (m[4] ?? "").trim().replace(/\s+/g, " ") };
 }
 
 function normaliseAnsibleCore(range: string | null | undefined, fromPython: string[]): string | null {

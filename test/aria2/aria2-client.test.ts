@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import {
   Aria2Client,
   Aria2RpcError,
-  streamAgent,
   TorrentDownloadError,
   type TorrentProgress,
 } from "../../src/aria2/index.js";
+import { streamAgent } from "../../src/shared/stream-agent.js";
 import { startSwarm, type Swarm } from "../world/swarm.js";
 import { startAria2Daemon, type Aria2Daemon } from "./aria2-helpers.js";
 

@@ -9,12 +9,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   buildUserData,
   generateHostKeyPair,
-  knownHostsLine,
-  md5Fingerprint,
   pinnedHostVerifier,
   USER_DATA_MAX_BYTES,
 } from "../../src/cloud/cloud-init.js";
-import { publicKeyBlob } from "../../src/cloud/ssh-key-fingerprint.js";
+import { md5Fingerprint, publicKeyBlob } from "../../src/cloud/ssh-key-fingerprint.js";
+import { knownHostsLine } from "../../src/shared/ssh-keys.js";
 import { readCloudInit } from "../world/fake-digitalocean-cloud-init.js";
 import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
 

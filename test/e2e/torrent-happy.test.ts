@@ -44,7 +44,7 @@ describe("a 50 MB single-file magnet", () => {
     world.telegram.sendText(ALICE, `please get this ${t.magnet} thanks`);
     const card = await nextBotMessage(world, ALICE.id, before, isCard);
     expect(card.text).toContain("big-file.bin");
-    expect(card.text).toContain("50.0 MiB");
+    expect(card.text).toContain("50 MiB");
     expect(card.text).toMatch(/s-1vcpu-1gb in fra1 · \$0\.0089\d*\/h/);
     expect(card.text).toMatch(/Estimate: ~.*about \$/);
 

@@ -242,7 +242,7 @@ describe("download server", () => {
     const html = await res.text();
     expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;.txt");
     expect(html).not.toContain("<img");
-    expect(html).toContain("3.00 MiB");
+    expect(html).toContain("3 MiB");
     expect(html).toContain("ünïcødé 文件 &quot;q&quot; 100%.txt");
     expect(html).not.toContain(".dropship-delivered");
     expect(html).not.toContain("link.txt");

@@ -8,7 +8,7 @@ export const UNKNOWN_COMMAND = "I don't know that command. /help lists what I ca
 export const UNUSABLE_FILE =
   "I can't use this file. What works: a .torrent file (to download it), or an Ansible playbook (.yml, .yaml) or project archive " +
   "(.zip, .tar.gz, .tgz) to analyse what it needs. /help has examples.";
-export const STALE_BUTTON = "This button no longer works.";
+const STALE_BUTTON = "This button no longer works.";
 
 export function fallbackFeature(): Composer<BotContext> {
   const composer = new Composer<BotContext>();

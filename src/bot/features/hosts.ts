@@ -5,7 +5,7 @@ import { HostRegistryError, hostAddressText, parseHostAddress, type HostRegistry
 import { HostConnectError } from "../../hosts/host.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
-import { escapeHtml, fitMessage } from "../render/telegram-html.js";
+import { code, escapeHtml, fitMessage } from "../render/telegram-html.js";
 
 export interface HostsFeatureDeps {
   hosts: Pick<HostRegistry, "list" | "add" | "remove">;
@@ -18,7 +18,6 @@ export const ADDHOST_USAGE = "Usage: /addhost <name> <user>@<address>[:port], e.
 
 export function hostsFeature(deps: HostsFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
-  const code = (s: string) => `<code>${escapeHtml(s)}</code>`;
 
   composer.command("hosts", async (ctx) => {
     const hosts = deps.hosts.list();

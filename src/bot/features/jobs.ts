@@ -21,7 +21,7 @@ export function jobsFeature(jobs: BotDeps["jobs"], now: () => number = Date.now)
   return composer;
 }
 
-export function formatJobLine(job: Job, spend: { estimate: number | null; actual: number | null }, nowMs: number): string {
+function formatJobLine(job: Job, spend: { estimate: number | null; actual: number | null }, nowMs: number): string {
   const name = jobName(job);
   const cost =
     spend.actual !== null ? `$${spend.actual.toFixed(2)}` : spend.estimate !== null ? `est. $${spend.estimate.toFixed(2)}` : "no cost yet";

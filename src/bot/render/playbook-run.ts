@@ -1,8 +1,6 @@
 // Chat text of a playbook run, as pure functions: the approval card, the progress message, the recap.
 import type { RunProgress } from "../../jobs/playbook/run-progress.js";
-import { escapeHtml, fitMessage } from "./telegram-html.js";
-
-const code = (s: string) => `<code>${escapeHtml(s)}</code>`;
+import { code, escapeHtml, fitMessage } from "./telegram-html.js";
 
 export interface ApprovalFacts {
   jobId: number;

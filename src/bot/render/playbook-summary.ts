@@ -1,7 +1,7 @@
 // Chat text for a playbook analysis: a Telegram HTML summary within the message limit, and the full plain-text report.
 import { renderReport, type AnalysisResult } from "../../analysis/index.js";
 import type { UploadAnalysis } from "../../jobs/playbook/analyse-upload.js";
-import { escapeHtml, fitMessage } from "./telegram-html.js";
+import { code, escapeHtml, fitMessage } from "./telegram-html.js";
 
 /** Items shown per list in the chat; the attached report has them all. */
 const MAX_ITEMS = 12;
@@ -12,8 +12,6 @@ export interface PlaybookSummary {
   /** Something was left out of the chat message: send the full report too. */
   shortened: boolean;
 }
-
-const code = (s: string) => `<code>${escapeHtml(s)}</code>`;
 
 function list(title: string, items: string[], state: { shortened: boolean }): string[] {
   if (items.length === 0) return [];

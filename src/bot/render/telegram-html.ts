@@ -4,6 +4,12 @@
 export const TELEGRAM_MESSAGE_LIMIT = 4096;
 
 export { escapeHtml } from "../../shared/text-format.js";
+import { escapeHtml } from "../../shared/text-format.js";
+
+/** `text` escaped in a <code> element: names, paths and commands the user may copy. */
+export function code(text: string): string {
+  return `<code>${escapeHtml(text)}</code>`;
+}
 
 /** Splits Telegram HTML into tags, entities and single characters (surrogate pairs kept whole). */
 function tokens(html: string): string[] {

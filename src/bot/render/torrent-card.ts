@@ -1,6 +1,6 @@
 // The card answering a magnet or .torrent: what it is, the droplet it will use, and what it should cost.
 import { formatBytes, formatDuration, formatUsd, shortenMiddle } from "./format.js";
-import { escapeHtml, fitMessage } from "./telegram-html.js";
+import { code, escapeHtml, fitMessage } from "./telegram-html.js";
 
 export interface TorrentCardInput {
   /** Display name (magnet `dn` or the .torrent's name); null when the magnet carries none. */
@@ -22,7 +22,7 @@ export interface TorrentCardInput {
     secondsPerGb?: number | null;
     breakdown: { label: string; seconds: number }[];
   };
-  /** Where the assumed download speed comes from, plain text, e.g. "at 12.0 MiB/s, the median of your last 5 downloads". */
+  /** Where the assumed download speed comes from, plain text, e.g. "at 12 MiB/s, the median of your last 5 downloads". */
   speedNote?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
@@ -35,10 +35,10 @@ export interface RenderedMessage {
 
 export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
   const lines = [`🧲 <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`];
-  if (input.infoHash) lines.push(`<code>${escapeHtml(input.infoHash)}</code>`);
+  if (input.infoHash) lines.push(code(input.infoHash));
   lines.push(sizeLine(input));
   const price = input.priceHourlyUsd === null ? "price unknown" : `${formatUsd(input.priceHourlyUsd)}/h`;
-  lines.push(`Droplet: <code>${escapeHtml(input.sizeSlug)}</code> in <code>${escapeHtml(input.region)}</code> · ${price}`);
+  lines.push(`Droplet: ${code(input.sizeSlug)} in ${code(input.region)} · ${price}`);
   lines.push(estimateLine(input));
   const breakdown = input.estimate.breakdown.filter((b) => b.seconds > 0);
   if (breakdown.length > 0) {

@@ -23,7 +23,7 @@ export interface AnalyseUploadOptions extends UnpackOptions {
 }
 
 /** Names the venv for a dependency set, or says why it cannot be built (e.g. a requirement pip would not take). */
-export function venvFor(result: AnalysisResult, pythonVersion: string | { error: string }): UploadAnalysis["venv"] {
+function venvFor(result: AnalysisResult, pythonVersion: string | { error: string }): UploadAnalysis["venv"] {
   if (typeof pythonVersion !== "string") return { error: pythonVersion.error };
   try {
     const resolved = resolveForPython(venvSpecFromDependencySet(result.dependencySet), pythonVersion);

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
+import { describeFailedRun } from "../../shared/ansible-events.js";
 import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import { run, type Host } from "../../hosts/host.js";
@@ -176,7 +177,7 @@ export class PlaybookRunner {
           d.onEvent({ kind: "progress", jobId, progress });
         },
       });
-      outcome = result.code === 0 ? { state: "done", error: null } : { state: "failed", error: failureText(progress, result.code, result.signal, log) };
+      outcome = result.code === 0 ? { state: "done", error: null } : { state: "failed", error: describeFailedRun(progress.firstFailure, { code: result.code, signal: result.signal, output: log.join("") }) };
     } catch (err) {
       outcome = signal.aborted ? { state: "cancelled", error: null } : { state: "failed", error: (err as Error).message };
     } finally {
@@ -199,13 +200,6 @@ export class PlaybookRunner {
     this.deps.logger.info({ job_id: jobId, state: outcome.state }, "playbook run finished");
     this.deps.onEvent({ kind: "finished", jobId, state: outcome.state, progress, log, error });
   }
-}
-
-function failureText(p: RunProgress, code: number | null, signal: string | null, log: string[]): string {
-  if (p.firstFailure) return `task "${p.firstFailure.task}" ${p.firstFailure.status} on ${p.firstFailure.host}${p.firstFailure.msg ? `: ${p.firstFailure.msg}` : ""}`;
-  const tail = log.join("").trim().split("\n").slice(-4).join("\n").slice(-600);
-  const how = code === null ? `was stopped (${signal ?? "timeout"})` : `exited with ${code}`;
-  return `ansible-playbook ${how}${tail ? `:\n${tail}` : ""}`;
 }
 
 /** Where the callback plugin lives in this checkout. */

@@ -1,14 +1,13 @@
 // The playbook job's states after the analysis, as data: what may follow what, and which states a run is in.
 // analysed → host_chosen → answered → approved → venv_ready → running → done | failed | cancelled.
 
-export const PLAYBOOK_RUN_STATES = ["analysed", "host_chosen", "answered", "approved", "venv_ready", "running", "done", "failed", "cancelled"] as const;
-export type PlaybookRunState = (typeof PLAYBOOK_RUN_STATES)[number];
+type PlaybookRunState = "analysed" | "host_chosen" | "answered" | "approved" | "venv_ready" | "running" | "done" | "failed" | "cancelled";
 
 /**
  * Allowed moves. The dialogue states (host_chosen, answered) may go back to analysed when the user leaves the
  * dialogue: nothing ran, so the job can be run later. Any state of a started run may end failed or cancelled.
  */
-export const PLAYBOOK_RUN_TRANSITIONS: Record<PlaybookRunState, readonly PlaybookRunState[]> = {
+const PLAYBOOK_RUN_TRANSITIONS: Record<PlaybookRunState, readonly PlaybookRunState[]> = {
   analysed: ["host_chosen"],
   host_chosen: ["host_chosen", "answered", "analysed"],
   answered: ["host_chosen", "approved", "analysed"],
@@ -29,6 +28,6 @@ export function playbookMayMove(from: string, to: string): boolean {
   return canMove(from, to);
 }
 
-export function canMove(from: string, to: string): boolean {
+function canMove(from: string, to: string): boolean {
   return (PLAYBOOK_RUN_TRANSITIONS as Record<string, readonly string[]>)[from]?.includes(to) ?? false;
 }

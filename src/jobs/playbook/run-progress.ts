@@ -1,6 +1,6 @@
 // Folds the callback plugin's JSON-lines events (playbooks/callback_plugins/dropship_events.py) into what the
 // progress message shows: the current task, n of m, and ok/changed/failed/unreachable counts; and the recap.
-import type { PlaybookEvent } from "../../shared/ansible-events.js";
+import { isFailedResult, type FailedTask, type PlaybookEvent } from "../../shared/ansible-events.js";
 
 export type RecapCounts = Extract<PlaybookEvent, { event: "recap" }>["hosts"][string];
 
@@ -17,7 +17,7 @@ export interface RunProgress {
   skipped: number;
   recap: Record<string, RecapCounts> | null;
   /** The first failure, for the final message. */
-  firstFailure: { host: string; task: string; status: string; msg: string | null } | null;
+  firstFailure: FailedTask | null;
 }
 
 export function emptyProgress(): RunProgress {
@@ -38,7 +38,7 @@ export function applyEvent(p: RunProgress, e: PlaybookEvent): RunProgress {
       if (e.status === "failed") next.failed += 1;
       if (e.status === "unreachable") next.unreachable += 1;
       if (e.status === "skipped") next.skipped += 1;
-      if ((e.status === "failed" || e.status === "unreachable") && !p.firstFailure) {
+      if (isFailedResult(e) && !p.firstFailure) {
         next.firstFailure = { host: e.host, task: e.task, status: e.status, msg: e.msg };
       }
       return next;

@@ -13,7 +13,7 @@ const INVENTORY_CANDIDATES = ["inventory", "inventory.ini", "inventory.yml", "in
  * Ansible's implicit localhost made explicit, so `hosts: all` works too: local connection, the venv's Python.
  * Used when the project brings no inventory.
  */
-export const LOCALHOST_INVENTORY = 'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"\n';
+const LOCALHOST_INVENTORY = 'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"\n';
 
 /** The project's own inventory: "cfg" when its ansible.cfg names one, a root-relative path, or null for none. */
 export function findInventory(projectRoot: string): string | null {

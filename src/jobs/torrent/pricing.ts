@@ -1,12 +1,12 @@
 // What a droplet costs: DigitalOcean's billing rule (in one function) and the torrent job's estimate,
 // broken down into boot, metadata, download and transfer time plus outbound transfer.
 
-export const SECONDS_PER_HOUR = 3600;
+const SECONDS_PER_HOUR = 3600;
 export const GIB = 1024 ** 3;
 /** Hours in DigitalOcean's billing month: a droplet never costs more than its monthly price. */
-export const HOURS_PER_BILLING_MONTH = 672;
+const HOURS_PER_BILLING_MONTH = 672;
 /** Outbound transfer beyond the allowance: $0.01 per GiB (inbound is free). */
-export const EGRESS_USD_PER_GIB = 0.01;
+const EGRESS_USD_PER_GIB = 0.01;
 
 /**
  * DigitalOcean's charge for a droplet that existed `seconds`.
@@ -126,6 +126,6 @@ export function estimateTorrentCost(input: TorrentCostInput): TorrentCostEstimat
 }
 
 /** Dollars to a millionth: enough for per-second prices, free of float noise in comparisons and logs. */
-export function roundUsd(v: number): number {
+function roundUsd(v: number): number {
   return Math.round(v * 1e6) / 1e6;
 }

@@ -25,7 +25,7 @@ export function torrentMayMove(from: string, to: string): boolean {
 }
 
 /** The one state a torrent job may move to from `current` on its happy path; null at the end. */
-export function nextTorrentState(current: string): TorrentState | null {
+function nextTorrentState(current: string): TorrentState | null {
   const i = (TORRENT_FLOW as readonly string[]).indexOf(current);
   if (i < 0) throw new Error(`${current} is not a state of the torrent flow`);
   return TORRENT_FLOW[i + 1] ?? null;
