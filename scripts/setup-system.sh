@@ -15,9 +15,24 @@ command -v ansible-playbook >/dev/null || need+=(ansible-core)
 /usr/bin/python3 -c 'import requests, six, _cffi_backend, cryptography, jinja2, yaml, resolvelib' 2>/dev/null \
   || need+=(python3-requests python3-six python3-cffi-backend python3-cryptography python3-jinja2 python3-yaml python3-resolvelib)
 command -v zip >/dev/null || need+=(zip)
-command -v unshare >/dev/null || need+=(util-linux)
+# The fake droplets: unshare/nsenter/flock (util-linux), ip netns + veth + bridge (iproute2), mknod (coreutils).
+{ command -v unshare && command -v nsenter && command -v flock; } >/dev/null || need+=(util-linux)
+command -v ip >/dev/null || need+=(iproute2)
 command -v pgrep >/dev/null || need+=(procps)
+check_kernel() {
+  # Network namespaces, veth pairs, bridges and overlayfs come from the kernel, not from a package: say so early.
+  [ "$(id -u)" = 0 ] || return 0
+  command -v ip >/dev/null || return 0
+  local probe="dswprobe$$"
+  if ! ip link add "$probe" type bridge 2>/dev/null; then
+    echo "This kernel cannot create a bridge (ip link add type bridge): the fake droplets need bridge and veth support." >&2
+  else
+    ip link delete "$probe"
+  fi
+  grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || echo "No overlayfs in this kernel: fake droplets need it." >&2
+}
 if [ ${#need[@]} -eq 0 ]; then
+  check_kernel
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -28,3 +43,4 @@ echo "Installing Debian packages: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq "${need[@]}" >/dev/null
+check_kernel

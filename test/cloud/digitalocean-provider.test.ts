@@ -57,7 +57,9 @@ function dropletRequest(job: number, over: Partial<Parameters<CloudProvider["cre
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "do-provider-"));
-  fake = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 300 });
+  // Lists and destroys take effect at once here, so each test sees only its own step; the lags (the fake's
+  // defaults) have their own tests below ("finds the lost create even while…", "waits for a destroy that…").
+  fake = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 300, listLagMs: 0, destroyDelayMs: 0 });
 });
 
 afterEach(() => {
@@ -288,7 +290,8 @@ describe("DigitalOcean provider", () => {
   });
 
   it("times out waiting with an actionable message, and stops waiting when aborted", async () => {
-    const sluggish = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 60_000 });
+    // No list lag: destroyByTag right after the create must see the droplet (the lag has its own test above).
+    const sluggish = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 60_000, listLagMs: 0 });
     try {
       logLines = [];
       const cloud = makeProvider({ url: sluggish.url });

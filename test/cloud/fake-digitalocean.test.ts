@@ -37,7 +37,9 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeou
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-do-"));
-  fake = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 300 });
+  // This file checks the API's answers step by step, so lists and destroys take effect at once here; the
+  // lags (on by default) have their own tests below and are exercised end to end by the e2e tests.
+  fake = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 300, listLagMs: 0, destroyDelayMs: 0 });
 });
 
 afterAll(async () => {
@@ -229,6 +231,37 @@ describe("fake DigitalOcean API: droplets are real hosts", () => {
     const c = await sshConnect(d.ip, client.privateKey, pinnedHostVerifier(d.hostPublicKey));
     c.client.end();
     expect((await api("DELETE", `/droplets/${d.id}`)).status).toBe(204);
+  });
+
+  it("runs cloud-init's packages on the droplet: aria2 absent until installed, apt locked meanwhile", async () => {
+    const userData = buildUserData({ hostKey: generateHostKeyPair(), authorizedKeys: [client.publicKey], packages: ["aria2"] });
+    const r = await api("POST", "/droplets", { name: "ci", region: "fra1", size: "s-1vcpu-1gb", image: "debian-12-x64", user_data: userData });
+    const d = await fake.whenSshReady(r.json.droplet.id);
+    const c = await sshConnect(d.ip, client.privateKey);
+    try {
+      const run = (cmd: string) => sshExec(c.client, cmd);
+      expect((await run("command -v aria2c")).code).not.toBe(0);
+      expect((await run("cloud-init status")).stdout).toContain("status: running");
+      const locked = await run("apt-get install -y aria2");
+      expect(locked.code).toBe(100);
+      expect(locked.stderr).toMatch(/Could not get lock \/var\/lib\/dpkg\/lock-frontend/);
+      const waited = await run("cloud-init status --wait");
+      expect(waited.code).toBe(0);
+      expect(waited.stdout).toContain("status: done");
+      expect((await run("aria2c --version")).stdout).toMatch(/^aria2 version/);
+      // Package state is the droplet's own; what is not in the image or pool cannot be found.
+      const unknown = await run("apt-get -o DPkg::Lock::Timeout=5 install -y no-such-package");
+      expect(unknown.stderr).toContain("Unable to locate package no-such-package");
+      // The droplet's 127.0.0.1 is its own: a listener there is not reachable from here, on either address.
+      await run("setsid nohup python3 -m http.server --bind 127.0.0.1 8765 </dev/null >/dev/null 2>&1 &");
+      expect((await run("for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/8765) 2>/dev/null && exit 0; sleep 0.1; done; exit 1")).code).toBe(0);
+      expect(await portOpen("127.0.0.1", 8765)).toBe(false);
+      expect(await portOpen(d.ip, 8765)).toBe(false);
+    } finally {
+      c.client.end();
+    }
+    expect((await api("DELETE", `/droplets/${d.id}`)).status).toBe(204);
+    expect(fs.existsSync(d.netns.nsPath)).toBe(false);
   });
 
   it("lists by tag and destroys by tag, leaving other droplets alone", async () => {

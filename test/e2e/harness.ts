@@ -1,4 +1,5 @@
 // The whole local world plus the real app, wired the way a user's .env would wire it, for end-to-end tests and benchmarks.
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -7,8 +8,9 @@ import { loadConfig } from "../../src/config.js";
 import { startApp, type App } from "../../src/app/start-app.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
-import { startFakeDigitalOcean, type FakeDigitalOcean } from "../world/fake-digitalocean.js";
-import { CLOSED_SWARM_ARIA2_OPTIONS, startSwarm, type Swarm } from "../world/swarm.js";
+import { startFakeDigitalOcean, type FakeDigitalOcean, type FakeDroplet } from "../world/fake-digitalocean.js";
+import { DROPLET_SWARM_ARIA2_OPTIONS, startSwarm, type Swarm } from "../world/swarm.js";
+import { startWorldNet, type WorldNet } from "../world/world-net.js";
 import { startPackageIndex, type PackageIndex } from "../world/package-index.js";
 import { buildCollectionTarballs } from "../world/collection-tarballs.js";
 import { WORLD_CACHE_DIR } from "../world/world-cache.js";
@@ -23,6 +25,8 @@ export const MALLORY: FakeUser = { id: 6666, first_name: "Mallory" };
 
 export interface World {
   dir: string;
+  /** The bridge and namespaces the droplets live in; the swarm listens on its gateway address. */
+  net: WorldNet;
   telegram: FakeTelegram;
   digitalOcean: FakeDigitalOcean;
   swarm: Swarm;
@@ -41,11 +45,14 @@ export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
   try {
+    const net = await startWorldNet();
+    started.push(net);
     const telegram = await startFakeTelegram({ token: BOT_TOKEN });
     started.push(telegram);
-    const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), activeDelayMs: opts.activeDelayMs ?? 500 });
+    // The fake's realistic defaults: SSH a while after "active", lagging lists and destroys, cloud-init installing aria2.
+    const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), net, activeDelayMs: opts.activeDelayMs ?? 500 });
     started.push(digitalOcean);
-    const swarm = await startSwarm({ dir });
+    const swarm = await startSwarm({ dir, listenAddress: net.gateway });
     started.push(swarm);
     const packages = await startPackageIndex();
     started.push(packages);
@@ -53,6 +60,7 @@ export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise
     const logLines: string[] = [];
     const world: World = {
       dir,
+      net,
       telegram,
       digitalOcean,
       swarm,
@@ -80,7 +88,7 @@ export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise
           TORRENT_STALL_TIMEOUT_SECONDS: "20",
           TORRENT_METADATA_TIMEOUT_SECONDS: "30",
           TORRENT_DHT_ENTRY_POINT: "",
-          ARIA2_EXTRA_OPTIONS: CLOSED_SWARM_ARIA2_OPTIONS.join(" "),
+          ARIA2_EXTRA_OPTIONS: DROPLET_SWARM_ARIA2_OPTIONS.join(" "),
           PIP_INDEX_URL: packages.url,
           COLLECTION_TARBALL_DIR: collectionsDir,
           // The torrent venv is the same on every run: share it between test files like any other cache.
@@ -151,4 +159,40 @@ export function buttonData(m: SentMessage, label: RegExp): string {
 /** The URLs of text links in a message (HTML <a href> become text_link entities). */
 export function linksOf(m: SentMessage): string[] {
   return m.entities.filter((e) => e.type === "text_link").map((e) => (e as { url: string }).url);
+}
+
+/** The RPC port of the aria2c running on a droplet (read from its command line), or null while there is none. */
+export function dropletAria2RpcPort(droplet: FakeDroplet): number | null {
+  let pids: string[];
+  try {
+    pids = execFileSync("ip", ["netns", "pids", droplet.netns.name], { encoding: "utf8" }).split("\n").filter(Boolean);
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (!argv[0]?.endsWith("aria2c")) continue;
+      const port = argv.find((a) => a.startsWith("--rpc-listen-port="));
+      if (port) return Number(port.split("=")[1]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return null;
+}
+
+/** Whether a TCP connection to host:port succeeds from the bot's namespace, or (given nsPath) from inside that one. */
+export function tcpReachable(host: string, port: number, nsPath?: string): Promise<boolean> {
+  if (nsPath) {
+    // bash's /dev/tcp: one connect from inside the droplet's network namespace.
+    const r = spawnSync("nsenter", [`--net=${nsPath}`, "bash", "-c", `exec 3<>/dev/tcp/${host}/${port}`], { timeout: 5000 });
+    return Promise.resolve(r.status === 0);
+  }
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+    s.setTimeout(2000, () => (s.destroy(), resolve(false)));
+  });
 }

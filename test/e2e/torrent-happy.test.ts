@@ -3,7 +3,11 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, BOB, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import { execFileSync } from "node:child_process";
+import {
+  ALICE, BOB, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, dropletAria2RpcPort, isCard, lastMessageId, linksOf, nextBotMessage,
+  startWorld, tcpReachable, type World,
+} from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 
 let world: World;
@@ -15,6 +19,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
+  // The world's bridge, namespaces and veths are gone with it.
+  if (world) {
+    const ours = (out: string) => out.split("\n").filter((l) => new RegExp(`\\b${world.net.bridge}[v-]?\\d*\\b`).test(l));
+    expect(ours(execFileSync("ip", ["netns", "list"], { encoding: "utf8" }))).toEqual([]);
+    expect(ours(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" }))).toEqual([]);
+  }
 });
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -50,7 +60,22 @@ describe("a 50 MB single-file magnet", () => {
 
     const started = await startFromCard(card);
     const jobId = started.jobId;
+
+    // aria2's RPC listens on the droplet's own loopback: reachable inside the droplet, never from the bot's network
+    // (neither its 127.0.0.1 nor the droplet's address) — the job can only drive it through the SSH tunnel.
+    const droplet = await poll(() => world.digitalOcean.droplets().find((d) => d.tags.includes(`dropship-job-${jobId}`)), "the job's droplet");
+    const rpcPort = await poll(async () => {
+      const port = dropletAria2RpcPort(droplet);
+      return port !== null && (await tcpReachable("127.0.0.1", port, droplet.netns.nsPath)) ? port : null;
+    }, "aria2's RPC port listening on the droplet");
+    expect(await tcpReachable("127.0.0.1", rpcPort)).toBe(false);
+    expect(await tcpReachable(droplet.ip, rpcPort)).toBe(false);
+    expect(await tcpReachable(droplet.ip, 22)).toBe(true);
+    // aria2 came from cloud-init: the image lacks it, and the package step ran on the droplet.
+    expect(fs.readFileSync(path.join(droplet.dir, "cloud-init.log"), "utf8")).toMatch(/Setting up aria2/);
+
     const links = await waitForLinks(started);
+    expect(fs.existsSync(droplet.netns.nsPath)).toBe(false);
 
     // One progress message, edited through the phases, finally showing the result without buttons.
     const progress = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!;
@@ -167,6 +192,16 @@ describe("secrets", () => {
     }
   });
 });
+
+async function poll<T>(check: () => T | null | undefined | Promise<T | null | undefined>, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await check();
+    if (v !== null && v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 function listFiles(root: string, prefix = ""): string[] {
   const out: string[] = [];

@@ -1,10 +1,13 @@
 // The fake DigitalOcean's droplets: validation of create requests as the spec states them, the
-// new → active lifecycle, and a real sshd per droplet on its own loopback address (its "public IP").
+// new → active lifecycle, and per droplet a network namespace (its "public IP" on the world's bridge) with a real
+// sshd in it and cloud-init run from its user_data (fake-droplet-image.ts).
+import { randomInt } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import ssh2 from "ssh2";
-import { freeLoopbackAddress } from "./loopback.js";
 import { startSshHost, type SshHost } from "./sshd-host.js";
+import { cloudInitRun, dropletImagePrepare } from "./fake-droplet-image.js";
+import type { DropletNetns, WorldNet } from "./world-net.js";
 import { readCloudInit, type CloudInitRequest } from "./fake-digitalocean-cloud-init.js";
 import { ApiError, notFound, unprocessable } from "./fake-digitalocean-http.js";
 import type { FakeRegion, FakeSize } from "./fake-digitalocean-catalog.js";
@@ -37,8 +40,9 @@ export interface FakeDroplet {
   region: FakeRegion;
   image: { id: number; slug: string; name: string; distribution: string };
   createdAt: Date;
-  /** The droplet's "public IPv4": its own loopback address, where its sshd listens on port 22. */
+  /** The droplet's "public IPv4": its address in its own network namespace, where its sshd listens on port 22. */
   ip: string;
+  netns: DropletNetns;
   dir: string;
   userData: string | undefined;
   cloudInit: CloudInitRequest;
@@ -46,6 +50,8 @@ export interface FakeDroplet {
   hostPublicKey: string;
   authorizedKeys: string[];
   host: SshHost | null;
+  /** cloud-init's later stages (packages), running on the droplet once its sshd is up; output in dir/cloud-init.log. */
+  cloudInitDone: Promise<number | null> | null;
   /** Why the droplet's sshd is not running although it should (bad host key, ...). */
   hostError: string | null;
   destroyed: boolean;
@@ -61,9 +67,12 @@ export interface RegisteredKey {
 
 export interface DropletWorldOptions {
   dir: string;
+  net: WorldNet;
   activeDelayMs: number;
-  /** Extra time between "active" and sshd listening (a real droplet is active before it answers SSH). */
-  sshDelayMs: number;
+  /** Extra time between "active" and sshd listening (a real droplet is active before it answers SSH); null: 300–1000 ms. */
+  sshDelayMs: number | null;
+  /** How long cloud-init's package step holds the package manager's lock. */
+  cloudInitPackagesMs: number;
   /** How long a destroyed droplet stays visible (status "off") before it is gone (404). */
   destroyDelayMs: number;
   dropletLimit: number;
@@ -131,7 +140,6 @@ export interface ValidCreate {
 export class DropletWorld {
   private readonly droplets = new Map<number, FakeDroplet>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly reserved = new Set<string>();
   private readonly booting = new Map<number, Promise<void>>();
   private nextId = 401_000_000 + Math.floor(Math.random() * 1_000_000);
   private nextActionId = 2_300_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -162,7 +170,13 @@ export class DropletWorld {
 
   async create(req: ValidCreate): Promise<FakeDroplet> {
     const id = this.nextId++;
-    const ip = await this.reserveAddress();
+    let netns: DropletNetns;
+    try {
+      netns = await this.opts.net.addDroplet();
+    } catch (err) {
+      throw new ApiError(500, "server_error", `no network for a new droplet: ${(err as Error).message}`);
+    }
+    const ip = netns.address;
     const dir = path.join(this.opts.dir, `droplet-${id}`);
     fs.mkdirSync(dir, { recursive: true });
     const cloudInit = readCloudInit(req.userData);
@@ -191,12 +205,14 @@ export class DropletWorld {
       image: req.image,
       createdAt: now,
       ip,
+      netns,
       dir,
       userData: req.userData,
       cloudInit,
       hostPublicKey,
       authorizedKeys: [...new Set([...req.accountKeys, ...cloudInit.authorizedKeys])],
       host: null,
+      cloudInitDone: null,
       hostError: null,
       destroyed: false,
       actions: [
@@ -224,7 +240,7 @@ export class DropletWorld {
     const create = d.actions[0]!;
     create.status = "completed";
     create.completed_at = iso(new Date());
-    this.later(this.opts.sshDelayMs, () => {
+    this.later(this.opts.sshDelayMs ?? randomInt(300, 1000), () => {
       const booting = this.boot(d, hostPrivateKey).finally(() => this.booting.delete(d.id));
       this.booting.set(d.id, booting);
     });
@@ -239,10 +255,14 @@ export class DropletWorld {
         dir: path.join(d.dir, "host"),
         hostPrivateKey,
         authorizedKeys: d.authorizedKeys,
+        netnsPath: d.netns.nsPath,
+        prepare: dropletImagePrepare(),
       });
       // Destroyed while sshd was starting: stop it at once.
-      if (d.destroyed) await host.stop();
-      else d.host = host;
+      if (d.destroyed) return void (await host.stop());
+      d.host = host;
+      const ci = host.spawnInside(cloudInitRun(d.cloudInit, { packagesMs: this.opts.cloudInitPackagesMs }), path.join(d.dir, "cloud-init.log"));
+      d.cloudInitDone = new Promise((resolve) => ci.once("exit", (code) => resolve(code)));
     } catch (err) {
       d.hostError = (err as Error).message;
       this.opts.log(`droplet ${d.id}: sshd did not start: ${d.hostError}`);
@@ -255,7 +275,8 @@ export class DropletWorld {
     d.destroyed = true;
     d.status = "off";
     await this.stopHost(d);
-    this.reserved.delete(d.ip);
+    // Every process of the droplet is gone with its PID namespace, so the network namespace can go too.
+    await d.netns.remove();
     this.opts.log(`droplet ${d.id} destroyed`);
     if (this.opts.destroyDelayMs > 0) this.later(this.opts.destroyDelayMs, () => this.droplets.delete(d.id));
     else this.droplets.delete(d.id);
@@ -267,6 +288,7 @@ export class DropletWorld {
     const host = d.host;
     d.host = null;
     if (host) await host.stop();
+    await d.cloudInitDone;
   }
 
   async stopAll(): Promise<void> {
@@ -284,17 +306,6 @@ export class DropletWorld {
       fn();
     }, ms);
     this.timers.add(t);
-  }
-
-  private async reserveAddress(): Promise<string> {
-    for (let i = 0; i < 20; i++) {
-      const ip = await freeLoopbackAddress(22);
-      if (!this.reserved.has(ip)) {
-        this.reserved.add(ip);
-        return ip;
-      }
-    }
-    throw new ApiError(500, "server_error", "no free loopback address for a new droplet");
   }
 }
 

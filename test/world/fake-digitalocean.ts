@@ -1,11 +1,14 @@
 // A stand-in for the DigitalOcean API v2 on loopback, following shared/do-openapi.yaml for the endpoints
 // Dropship uses: account, account/keys, sizes, regions, droplets (create, get, list by tag, delete by id and
-// by tag), droplet actions and actions. Each droplet is a real SSH host (see fake-digitalocean-droplets.ts).
+// by tag), droplet actions and actions. Each droplet is a real SSH host in its own network namespace (see
+// fake-digitalocean-droplets.ts). The defaults are as realistic as the tests can afford: SSH answers a while after
+// "active", destroying and listing lag, and cloud-init installs the requested packages (while holding apt's lock).
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import ssh2 from "ssh2";
+import { startWorldNet, type WorldNet } from "./world-net.js";
 import { defaultSizes, regionsFor, DEFAULT_IMAGES, type FakeRegion, type FakeSize } from "./fake-digitalocean-catalog.js";
 import { DropletWorld, iso, validateCreate, type FakeDroplet, type RegisteredKey } from "./fake-digitalocean-droplets.js";
 import {
@@ -31,12 +34,16 @@ export interface FakeDigitalOceanOptions {
   dir: string;
   /** new → active after this long (default 300 ms). */
   activeDelayMs?: number;
-  /** active → sshd listening after this long (default 0). */
+  /** active → sshd listening after this long (default: 300–1000 ms, drawn per droplet). */
   sshDelayMs?: number;
-  /** A destroyed droplet stays visible as "off" this long before GET says 404 (default 0). */
+  /** A destroyed droplet stays visible as "off" this long before GET says 404 (default 1000 ms). */
   destroyDelayMs?: number;
-  /** A new droplet is missing from list calls for this long (digitalocean/api-v2#202; default 0). */
+  /** A new droplet is missing from list calls for this long (digitalocean/api-v2#202; default 1000 ms). */
   listLagMs?: number;
+  /** cloud-init's package step (package_update + packages) holds apt's lock this long (default 1500 ms). */
+  cloudInitPackagesMs?: number;
+  /** The world's network (shared with the swarm, so droplets reach it); default: one of its own, stopped with it. */
+  net?: WorldNet;
   sizes?: FakeSize[];
   regions?: FakeRegion[];
   dropletLimit?: number;
@@ -66,6 +73,8 @@ export interface FakeDigitalOcean {
   injectFault(pattern: string | RegExp, fault: FakeFault, times?: number): FaultRule;
   clearFaults(): void;
   readonly requests: LoggedRequest[];
+  /** The network the droplets live on. */
+  readonly net: WorldNet;
   stop(): Promise<void>;
 }
 
@@ -77,13 +86,16 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
   const faults: (FaultRule & { matches: (m: string, p: string) => boolean })[] = [];
   const requests: LoggedRequest[] = [];
   const limiter = new RateLimiter(opts.rateLimit ?? { perHour: 5000, perMinute: 250 });
-  const listLagMs = opts.listLagMs ?? 0;
+  const listLagMs = opts.listLagMs ?? 1000;
   const log = opts.log ?? (() => {});
+  const net = opts.net ?? (await startWorldNet());
   const world = new DropletWorld({
     dir: opts.dir,
+    net,
     activeDelayMs: opts.activeDelayMs ?? 300,
-    sshDelayMs: opts.sshDelayMs ?? 0,
-    destroyDelayMs: opts.destroyDelayMs ?? 0,
+    sshDelayMs: opts.sshDelayMs ?? null,
+    cloudInitPackagesMs: opts.cloudInitPackagesMs ?? 1500,
+    destroyDelayMs: opts.destroyDelayMs ?? 1000,
     dropletLimit: opts.dropletLimit ?? 25,
     images: DEFAULT_IMAGES,
     log,
@@ -91,7 +103,7 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
   let base = "";
   let nextKeyId = 41_000_000 + Math.floor(Math.random() * 1_000_000);
 
-  const render = (d: FakeDroplet) => dropletJson(d);
+  const render = (d: FakeDroplet) => dropletJson(d, net);
   const findKey = (ref: string) => keys.find((k) => String(k.id) === ref || k.fingerprint === ref);
 
   async function route(url: URL, method: string, body: unknown): Promise<[number, unknown]> {
@@ -221,10 +233,15 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
   }
 
   const server = http.createServer((req, res) => void handle(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+  } catch (err) {
+    if (!opts.net) await net.stop();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}/v2`;
 
@@ -251,8 +268,10 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     },
     clearFaults: () => void faults.splice(0),
     requests,
+    net,
     async stop() {
       await world.stopAll();
+      if (!opts.net) await net.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -278,8 +297,8 @@ function account(dropletLimit: number) {
   };
 }
 
-/** components/schemas/droplet, with the droplet's loopback address as its public IPv4 once active. */
-function dropletJson(d: FakeDroplet): Record<string, unknown> {
+/** components/schemas/droplet, with the droplet's address on the world's bridge as its public IPv4 once active. */
+function dropletJson(d: FakeDroplet, net: WorldNet): Record<string, unknown> {
   const { size, region } = d;
   return {
     id: d.id,
@@ -317,7 +336,7 @@ function dropletJson(d: FakeDroplet): Record<string, unknown> {
         d.status === "new"
           ? []
           : [
-              { ip_address: d.ip, netmask: "255.0.0.0", gateway: "127.0.0.1", type: "public" },
+              { ip_address: d.ip, netmask: net.netmask, gateway: net.gateway, type: "public" },
               { ip_address: "10.114.0.2", netmask: "255.255.240.0", gateway: "", type: "private" },
             ],
       v6: [],

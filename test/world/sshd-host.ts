@@ -1,5 +1,6 @@
-// A real SSH host on loopback: one sshd in its own PID and mount namespace, with its own /root and /tmp.
-// Stopping it kills the namespace, so every process started over SSH on it dies too.
+// A real SSH host: one sshd in its own PID and mount namespace, with its own /root, /tmp and /run, listening on a
+// loopback address or, given a network namespace, inside that namespace (a fake droplet: see world-net.ts).
+// Stopping it kills the PID namespace, so every process started over SSH on it dies too.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -17,6 +18,10 @@ export interface SshHostOptions {
   hostPrivateKey: string;
   /** authorized_keys lines for root. */
   authorizedKeys: string[];
+  /** Run sshd inside this network namespace (path, e.g. /run/netns/NAME); `address` is then one of its own. */
+  netnsPath?: string;
+  /** Shell run inside the host's mount namespace before sshd starts (the host's dir is at $HOST_DIR). */
+  prepare?: string;
 }
 
 export interface SshHost {
@@ -28,6 +33,8 @@ export interface SshHost {
   readonly tmp: string;
   /** Kills the SSH sessions (and what they run) but keeps the listening sshd: a dropped connection. */
   killSessions(): void;
+  /** Starts `sh -c script` inside the host (its mount, network and PID namespaces), as its console would. */
+  spawnInside(script: string, logFile: string): ChildProcess;
   stop(): Promise<void>;
   readonly stopped: boolean;
 }
@@ -40,7 +47,6 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
   fs.mkdirSync(path.join(home, ".ssh"), { recursive: true, mode: 0o700 });
   fs.mkdirSync(tmp, { recursive: true, mode: 0o1777 });
   fs.chmodSync(tmp, 0o1777);
-  fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   // Inside the namespace the host's directory is seen at INNER, so that hiding /tmp cannot hide the config.
   const hostKey = path.join(dir, "ssh_host_key");
   fs.writeFileSync(hostKey, opts.hostPrivateKey.endsWith("\n") ? opts.hostPrivateKey : opts.hostPrivateKey + "\n", {
@@ -70,16 +76,17 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     ].join("\n"),
   );
   await assertPortFree(opts.address, port);
-  fs.mkdirSync(INNER, { recursive: true });
+  // A private /run (the host's own; sshd wants /run/sshd), then the host's dir, /root and /tmp.
   const script =
+    `mount -t tmpfs -o mode=755 run /run && mkdir -p ${INNER} /run/sshd && ` +
     `mount --bind ${sq(dir)} ${INNER} && mount --bind ${INNER}/root /root && mount --bind ${INNER}/tmp /tmp && ` +
+    (opts.prepare ? `HOST_DIR=${INNER} && { ${opts.prepare}\n} && ` : "") +
     `exec /usr/sbin/sshd -D -e -f ${INNER}/sshd_config`;
   const log = fs.openSync(path.join(dir, "sshd.log"), "a");
-  const child: ChildProcess = spawn(
-    "unshare",
-    ["--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--propagation", "private", "sh", "-c", script],
-    { stdio: ["ignore", log, log] },
-  );
+  const unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--mount-proc", "--propagation", "private", "sh", "-c", script];
+  // nsenter execs unshare (no fork without --pid), so the child is still the unshare process.
+  const argv = opts.netnsPath ? ["nsenter", `--net=${opts.netnsPath}`, ...unshare] : unshare;
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", log, log] });
   fs.closeSync(log);
   let exited = false;
   const exitedP = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
@@ -101,11 +108,23 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     get stopped() {
       return stopped;
     },
+    spawnInside(script, logFile) {
+      const sshd = nsInitPid(child.pid!);
+      if (sshd === null || exited) throw new Error(`the host at ${opts.address} is not running`);
+      const out = fs.openSync(logFile, "a");
+      const p = spawn("nsenter", ["-t", String(sshd), "-m", "-n", "-p", "--", "sh", "-c", `cd /root && ${script}`], {
+        stdio: ["ignore", out, out],
+      });
+      fs.closeSync(out);
+      p.once("error", () => undefined);
+      return p;
+    },
     killSessions() {
       const sshd = nsInitPid(child.pid!);
       if (sshd === null) return;
-      // Session processes are the children of the listening sshd (PID 1 in the namespace).
-      for (const pid of childrenOf(sshd)) {
+      // Session processes are the sshd children of the listening sshd (PID 1 in the namespace); orphans
+      // re-parented to it (a daemon started over SSH) are not sessions.
+      for (const pid of childrenOf(sshd).filter((p) => commOf(p) === "sshd")) {
         try {
           process.kill(pid, "SIGKILL");
         } catch {
@@ -130,6 +149,14 @@ function sq(s: string): string {
 /** The host PID of the namespace's PID 1 (the sshd), i.e. the unshare process's only child. */
 function nsInitPid(unsharePid: number): number | null {
   return childrenOf(unsharePid)[0] ?? null;
+}
+
+function commOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
 }
 
 function childrenOf(pid: number): number[] {

@@ -1,5 +1,6 @@
-// A closed BitTorrent swarm on loopback: Debian's opentracker (whitelist mode) plus one aria2c seeder per
-// torrent, for files the test describes. Yields magnets (xt, dn, xl, tr) and .torrent files made by mktorrent.
+// A closed BitTorrent swarm: Debian's opentracker (whitelist mode) plus one aria2c seeder per torrent, for files
+// the test describes. Yields magnets (xt, dn, xl, tr) and .torrent files made by mktorrent. It listens on 127.0.0.1,
+// or, for fake droplets to reach it, on the world's bridge address (world-net.ts), which its magnets then name.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createCipheriv, createHash } from "node:crypto";
 import fs from "node:fs";
@@ -21,6 +22,14 @@ export const CLOSED_SWARM_ARIA2_OPTIONS: readonly string[] = [
   "--interface=127.0.0.1",
   "--disable-ipv6=true",
 ];
+
+/**
+ * The same for aria2 on a fake droplet: its network namespace has only lo and eth0 (on the world's bridge, where
+ * the swarm listens) and no route anywhere else. RPC still binds to the droplet's own 127.0.0.1 (measured).
+ */
+export const DROPLET_SWARM_ARIA2_OPTIONS: readonly string[] = CLOSED_SWARM_ARIA2_OPTIONS.map((o) =>
+  o.startsWith("--interface=") ? "--interface=eth0" : o,
+);
 
 export interface SwarmFileSpec {
   /** Path inside the torrent, "/"-separated; for a single-file torrent just the file name is used. */
@@ -76,7 +85,8 @@ export interface Swarm {
   stop(): Promise<void>;
 }
 
-export async function startSwarm(opts: { dir?: string } = {}): Promise<Swarm> {
+export async function startSwarm(opts: { dir?: string; /** Default 127.0.0.1. */ listenAddress?: string } = {}): Promise<Swarm> {
+  const host = opts.listenAddress ?? "127.0.0.1";
   const dir = fs.mkdtempSync(path.join(opts.dir ?? os.tmpdir(), "swarm-"));
   // opentracker chroots into dir and drops to "nobody", which must still read the whitelist.
   fs.chmodSync(dir, 0o755);
@@ -88,22 +98,22 @@ export async function startSwarm(opts: { dir?: string } = {}): Promise<Swarm> {
   let tracker: ManagedProcess | null = null;
   let port = 0;
   try {
-    ({ tracker, port } = await startTracker(dir));
+    ({ tracker, port } = await startTracker(dir, host));
     procs.add(tracker);
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const trackerUrl = `http://127.0.0.1:${port}/announce`;
+  const trackerUrl = `http://${host}:${port}/announce`;
   const trackerProc = tracker;
 
   const seed = async (t: SwarmTorrent): Promise<void> => {
     if (seeders.has(t.infoHash)) return;
-    const p = await startSeeder(dir, t);
+    const p = await startSeeder(dir, t, host);
     procs.add(p);
     seeders.set(t.infoHash, p);
     try {
-      await waitForSeederOnTracker(port, t.infoHash, p);
+      await waitForSeederOnTracker(host, port, t.infoHash, p);
     } catch (err) {
       seeders.delete(t.infoHash);
       procs.delete(p);
@@ -121,7 +131,7 @@ export async function startSwarm(opts: { dir?: string } = {}): Promise<Swarm> {
       hashes.push(t.infoHash);
       fs.writeFileSync(whitelist, hashes.join("\n") + "\n");
       trackerProc.child.kill("SIGHUP"); // opentracker reloads its whitelist on SIGHUP
-      await waitForWhitelisted(port, t.infoHash);
+      await waitForWhitelisted(host, port, t.infoHash);
       if (o.seed !== false) await seed(t);
       return t;
     },
@@ -182,29 +192,29 @@ function readTail(file: string): string {
   }
 }
 
-async function startTracker(dir: string): Promise<{ tracker: ManagedProcess; port: number }> {
+async function startTracker(dir: string, host: string): Promise<{ tracker: ManagedProcess; port: number }> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freeTcpUdpPort();
+    const port = await freeTcpUdpPort(host);
     const tracker = launch(
       "opentracker",
-      ["-i", "127.0.0.1", "-p", String(port), "-P", String(port), "-d", dir, "-w", "whitelist"],
+      ["-i", host, "-p", String(port), "-P", String(port), "-d", dir, "-w", "whitelist"],
       path.join(dir, "opentracker.log"),
     );
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline && !tracker.exited) {
-      if (await tcpOpen(port)) return { tracker, port };
+      if (await tcpOpen(host, port)) return { tracker, port };
       await sleep(10);
     }
     await tracker.kill();
-    if (attempt === 4) throw new Error(`opentracker did not start on 127.0.0.1:${port}: ${tracker.logTail()}`);
+    if (attempt === 4) throw new Error(`opentracker did not start on ${host}:${port}: ${tracker.logTail()}`);
   }
   throw new Error("unreachable");
 }
 
-async function startSeeder(dir: string, t: SwarmTorrent): Promise<ManagedProcess> {
-  const listenPort = await freeTcpUdpPort();
+async function startSeeder(dir: string, t: SwarmTorrent, host: string): Promise<ManagedProcess> {
+  const listenPort = await freeTcpUdpPort(host);
   const args = [
-    ...CLOSED_SWARM_ARIA2_OPTIONS,
+    ...CLOSED_SWARM_ARIA2_OPTIONS.map((o) => (o.startsWith("--interface=") ? `--interface=${host}` : o)),
     "-V",
     "--seed-ratio=0.0",
     `--listen-port=${listenPort}`,
@@ -218,12 +228,12 @@ async function startSeeder(dir: string, t: SwarmTorrent): Promise<ManagedProcess
 }
 
 /** Polls the tracker's scrape until it counts one complete peer, so downloaders will find the seeder. */
-async function waitForSeederOnTracker(port: number, infoHash: string, seeder: ManagedProcess): Promise<void> {
+async function waitForSeederOnTracker(host: string, port: number, infoHash: string, seeder: ManagedProcess): Promise<void> {
   const q = escapeBytes(Buffer.from(infoHash, "hex"));
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (seeder.exited) throw new Error(`the aria2c seeder for ${infoHash} exited: ${seeder.logTail()}`);
-    const body = await httpGet(`http://127.0.0.1:${port}/scrape?info_hash=${q}`).catch(() => "");
+    const body = await httpGet(`http://${host}:${port}/scrape?info_hash=${q}`).catch(() => "");
     const m = /8:completei(\d+)e/.exec(body);
     if (m && Number(m[1]) > 0) return;
     await sleep(50);
@@ -232,12 +242,12 @@ async function waitForSeederOnTracker(port: number, infoHash: string, seeder: Ma
 }
 
 /** Probes with a "stopped" announce (which adds no peer) until the tracker accepts the hash. */
-async function waitForWhitelisted(port: number, infoHash: string): Promise<void> {
+async function waitForWhitelisted(host: string, port: number, infoHash: string): Promise<void> {
   const q = `info_hash=${escapeBytes(Buffer.from(infoHash, "hex"))}&peer_id=-DS0000-probeprobepr&port=9&uploaded=0&downloaded=0&left=0&event=stopped&compact=1`;
   const deadline = Date.now() + 5000;
   let body = "";
   while (Date.now() < deadline) {
-    body = await httpGet(`http://127.0.0.1:${port}/announce?${q}`).catch((e: Error) => e.message);
+    body = await httpGet(`http://${host}:${port}/announce?${q}`).catch((e: Error) => e.message);
     if (!body.includes("failure reason")) return;
     await sleep(20);
   }
@@ -351,13 +361,13 @@ async function writeContent(file: string, f: SwarmFileSpec, seed: string): Promi
 
 // ---------- ports ----------
 
-/** A port free for both TCP and UDP on 127.0.0.1 (opentracker and aria2 take both). */
-export async function freeTcpUdpPort(): Promise<number> {
+/** A port free for both TCP and UDP on `host` (opentracker and aria2 take both). */
+export async function freeTcpUdpPort(host = "127.0.0.1"): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const s = net.createServer();
       s.once("error", reject);
-      s.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => {
+      s.listen({ host, port: 0, exclusive: true }, () => {
         const p = (s.address() as net.AddressInfo).port;
         s.close(() => resolve(p));
       });
@@ -365,16 +375,16 @@ export async function freeTcpUdpPort(): Promise<number> {
     const udpFree = await new Promise<boolean>((resolve) => {
       const u = dgram.createSocket("udp4");
       u.once("error", () => resolve(false));
-      u.bind(port, "127.0.0.1", () => u.close(() => resolve(true)));
+      u.bind(port, host, () => u.close(() => resolve(true)));
     });
     if (udpFree) return port;
   }
-  throw new Error("no free TCP+UDP port on 127.0.0.1");
+  throw new Error(`no free TCP+UDP port on ${host}`);
 }
 
-function tcpOpen(port: number): Promise<boolean> {
+function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port });
+    const s = net.connect({ host, port });
     s.once("connect", () => (s.destroy(), resolve(true)));
     s.once("error", () => resolve(false));
   });

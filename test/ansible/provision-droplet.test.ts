@@ -1,0 +1,92 @@
+// The provisioning playbook against fake droplets as they boot: aria2 absent until cloud-init installs it (apt's
+// lock held meanwhile), or never installed by cloud-init, so the playbook must install it itself.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFakeDigitalOcean, type FakeDigitalOcean } from "../world/fake-digitalocean.js";
+import { sshConnect, sshExec } from "../cloud/ssh-test-client.js";
+import { buildUserData, generateHostKeyPair } from "../../src/cloud/cloud-init.js";
+import { createDropletProvisioner } from "../../src/ansible/provision-droplet.js";
+import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
+
+const TOKEN = "dop_v1_provision_test_token_0123456789ab";
+let dir: string;
+let fake: FakeDigitalOcean;
+const bot = generateEd25519OpenSsh("bot");
+let keyFile: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "provision-"));
+  keyFile = path.join(dir, "id_ed25519");
+  fs.writeFileSync(keyFile, bot.privateKey, { mode: 0o600 });
+  // The system's ansible-playbook stands in for the pinned torrent venv (built and tested in test/venv): this
+  // file is about what the playbook does on the droplet, and the playbook needs only ansible.builtin.
+  fs.mkdirSync(path.join(dir, "venv", "bin"), { recursive: true });
+  fs.symlinkSync("/usr/bin/ansible-playbook", path.join(dir, "venv", "bin", "ansible-playbook"));
+  fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do") });
+});
+
+afterAll(async () => {
+  await fake?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function boot(packages: string[]) {
+  const hostKey = generateHostKeyPair();
+  const res = await fetch(`${fake.url}/droplets`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: `prov-${packages.length}`,
+      region: "fra1",
+      size: "s-1vcpu-1gb",
+      image: "debian-12-x64",
+      user_data: buildUserData({ hostKey, authorizedKeys: [bot.publicKey], packages }),
+    }),
+  });
+  const id = ((await res.json()) as { droplet: { id: number } }).droplet.id;
+  const d = await fake.whenSshReady(id, 20_000);
+  const c = await sshConnect(d.ip, bot.privateKey);
+  const run = async (cmd: string) => {
+    try {
+      return await sshExec(c.client, cmd);
+    } catch {
+      return { code: -1, stdout: "", stderr: "" };
+    }
+  };
+  return { d, hostKey, run, close: () => c.client.end() };
+}
+
+const provisioner = () => createDropletProvisioner({ venvPath: async () => path.join(dir, "venv"), privateKeyFile: keyFile, timeoutMs: 120_000 });
+
+describe("provisioning a torrent droplet", () => {
+  it("waits for cloud-init's aria2 install (apt locked meanwhile) instead of racing it", async () => {
+    const { d, hostKey, run, close } = await boot(["aria2"]);
+    try {
+      // The droplet answers SSH while cloud-init still installs: aria2 is not there yet, apt is locked.
+      expect((await run("command -v aria2c")).code).not.toBe(0);
+      expect((await run("apt-get install -y aria2")).stderr).toContain("Could not get lock");
+      const tasks: string[] = [];
+      await provisioner().provision({ ip: d.ip, hostKeyPublic: hostKey.publicKey, downloadDir: "/root/dl" }, { onTask: (t) => tasks.push(t) });
+      expect(tasks).toContain("Let cloud-init finish installing packages");
+      expect((await run("aria2c --version")).stdout).toMatch(/^aria2 version/);
+      expect((await run("test -d /root/dl && echo yes")).stdout.trim()).toBe("yes");
+      expect(fs.readFileSync(path.join(d.dir, "cloud-init.log"), "utf8")).toContain("Setting up aria2");
+    } finally {
+      close();
+    }
+  }, 120_000);
+
+  it("installs aria2 itself when cloud-init did not", async () => {
+    const { d, hostKey, run, close } = await boot([]);
+    try {
+      expect((await run("command -v aria2c")).code).not.toBe(0);
+      await provisioner().provision({ ip: d.ip, hostKeyPublic: hostKey.publicKey, downloadDir: "/root/dl" }, {});
+      expect((await run("aria2c --version")).stdout).toMatch(/^aria2 version/);
+      expect(fs.readFileSync(path.join(d.dir, "cloud-init.log"), "utf8")).not.toContain("Setting up aria2");
+    } finally {
+      close();
+    }
+  }, 120_000);
+});
