@@ -6,7 +6,7 @@ import path from "node:path";
 import { loadConfig } from "../../src/config.js";
 import { startApp, type App } from "../../src/app/start-app.js";
 import { createLogger } from "../../src/shared/logger.js";
-import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramLimits, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
 import { startFakeDigitalOcean, type FakeDigitalOcean } from "../world/fake-digitalocean.js";
 import { CLOSED_SWARM_ARIA2_OPTIONS, startSwarm, type Swarm } from "../world/swarm.js";
 import { startPackageIndex, type PackageIndex } from "../world/package-index.js";
@@ -37,11 +37,12 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise<World> {
+/** `telegramLimits`: Telegram's limits are on by default; a test that relaxes one says why. */
+export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?: FakeTelegramLimits } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const telegram = await startFakeTelegram({ token: BOT_TOKEN });
+    const telegram = await startFakeTelegram({ token: BOT_TOKEN, limits: opts.telegramLimits });
     started.push(telegram);
     const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), activeDelayMs: opts.activeDelayMs ?? 500 });
     started.push(digitalOcean);
