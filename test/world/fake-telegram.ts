@@ -94,6 +94,11 @@ export interface FakeTelegram {
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number, what?: string): Promise<T>;
   failNext(method: string, fault: Fault, times?: number): void;
   commands(opts?: { scope?: Record<string, unknown>; language_code?: string }): { command: string; description: string }[];
+  /**
+   * Changes limits while running, for one test in a file that shares a world; restore them when it ends
+   * (`onTestFinished`). Turning flood control back on starts with empty windows.
+   */
+  setLimits(limits: FakeTelegramLimits): void;
   /** BotFather's /setprivacy for the bot, or (with chatId) for one group only. */
   setPrivacy(enabled: boolean, chatId?: number): void;
   /** Makes the bot an admin of a group (false: an ordinary member again); admins see every message. */
@@ -122,8 +127,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     has_main_web_app: false,
   };
   const state = new TelegramState(me, opts.callbackQueryTimeoutMs ?? 15_000, opts.now);
-  const floodOpt = opts.limits?.floodControl ?? true;
-  const flood = floodOpt === false ? null : new FloodControl({ ...TELEGRAM_FLOOD_RULES, ...(floodOpt === true ? {} : floodOpt) }, () => state.nowMs());
+  const makeFlood = (opt: FakeTelegramLimits["floodControl"] = true) =>
+    opt === false ? null : new FloodControl({ ...TELEGRAM_FLOOD_RULES, ...(opt === true ? {} : opt) }, () => state.nowMs());
+  const limits = { flood: makeFlood(opts.limits?.floodControl), makeFlood };
   const privacy: PrivacySettings = { enabled: opts.limits?.privacyMode ?? true, perChat: new Map() };
   me.can_read_all_group_messages = !privacy.enabled;
   const calls: ApiCall[] = [];
@@ -173,11 +179,12 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     const method = METHODS[key];
     if (!method) return answer(404, { ok: false, error_code: 404, description: "Not Found" });
     try {
+      const flood = limits.flood;
       const floodChat = flood && countsAsMessage(key) ? chatOrNull(params) : null;
-      const wait = floodChat ? flood!.retryAfter(floodChat) : 0;
+      const wait = flood && floodChat ? flood.retryAfter(floodChat) : 0;
       if (wait > 0) return answer(429, faultBody({ error_code: 429, retry_after: wait }));
       const result = method(state, params, uploads);
-      if (floodChat) flood!.record(floodChat); // only messages Telegram accepted count
+      if (flood && floodChat) flood.record(floodChat); // only messages Telegram accepted count
       answer(200, { ok: true, result });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -210,7 +217,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers, privacy });
+  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers, privacy, limits });
 }
 
 interface PollRegistry {
@@ -331,6 +338,7 @@ interface Internals {
   server: http.Server;
   stoppers: Set<() => void>;
   privacy: PrivacySettings;
+  limits: { flood: FloodControl | null; makeFlood: (opt?: FakeTelegramLimits["floodControl"]) => FloodControl | null };
 }
 
 function privateChat(user: FakeUser): FakeChat {
@@ -367,6 +375,15 @@ function buildTestApi(x: Internals): FakeTelegram {
 
   function botMessages(chatId: number): SentMessage[] {
     return (state.messages.get(chatId) ?? []).filter((m) => m.from_bot);
+  }
+
+  function setPrivacy(enabled: boolean, chatId?: number): void {
+    if (chatId === undefined) {
+      x.privacy.enabled = enabled;
+      x.me.can_read_all_group_messages = !enabled; // getMe reports it, as Telegram does
+    } else {
+      x.privacy.perChat.set(chatId, enabled);
+    }
   }
 
   /** A user's message becomes an update only if Telegram would deliver it to the bot (group privacy mode). */
@@ -447,14 +464,11 @@ function buildTestApi(x: Internals): FakeTelegram {
       x.faults.set(key, list);
     },
     commands: (opts = {}) => state.getCommands({ scope: opts.scope, language_code: opts.language_code }),
-    setPrivacy(enabled, chatId) {
-      if (chatId === undefined) {
-        x.privacy.enabled = enabled;
-        x.me.can_read_all_group_messages = !enabled; // getMe reports it, as Telegram does
-      } else {
-        x.privacy.perChat.set(chatId, enabled);
-      }
+    setLimits(limits) {
+      if (limits.floodControl !== undefined) x.limits.flood = x.limits.makeFlood(limits.floodControl);
+      if (limits.privacyMode !== undefined) setPrivacy(limits.privacyMode);
     },
+    setPrivacy,
     setBotAdmin(chatId, rights) {
       if (rights === false) state.botAdmin.delete(chatId);
       else state.botAdmin.set(chatId, { ...rights });
