@@ -10,7 +10,7 @@ import { JobStore } from "../../src/jobs/job-store.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { createKvStore } from "../../src/storage/kv-store.js";
-import { startFakeTelegram, type FakeTelegram } from "../world/fake-telegram.js";
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramLimits } from "../world/fake-telegram.js";
 
 export const TOKEN = "7000001:AAtest-token-for-bot-tests_0123456789";
 export const owner = { id: 1001, first_name: "Olga", username: "olga" };
@@ -35,11 +35,13 @@ export interface BotWorldOptions {
   features?: BotDeps["features"];
   cancelJob?: BotDeps["cancelJob"];
   retry?: Partial<AutoRetryOptions>;
+  /** Telegram's limits are on by default; a test that relaxes one says why. */
+  telegramLimits?: FakeTelegramLimits;
 }
 
 export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-bot-"));
-  const tg = await startFakeTelegram({ token: TOKEN });
+  const tg = await startFakeTelegram({ token: TOKEN, limits: opts.telegramLimits });
   const db = openDatabase(path.join(dir, "dropship.db"));
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];

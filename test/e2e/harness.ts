@@ -7,7 +7,7 @@ import path from "node:path";
 import { loadConfig } from "../../src/config.js";
 import { startApp, type App } from "../../src/app/start-app.js";
 import { createLogger } from "../../src/shared/logger.js";
-import { startFakeTelegram, type FakeTelegram, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramLimits, type FakeUser, type SentMessage } from "../world/fake-telegram.js";
 import { startFakeDigitalOcean, type FakeDigitalOcean, type FakeDroplet } from "../world/fake-digitalocean.js";
 import { DROPLET_SWARM_ARIA2_OPTIONS, startSwarm, type Swarm } from "../world/swarm.js";
 import { startWorldNet, type WorldNet } from "../world/world-net.js";
@@ -41,13 +41,14 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(opts: { activeDelayMs?: number } = {}): Promise<World> {
+/** `telegramLimits`: Telegram's limits are on by default; a test that relaxes one says why. */
+export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?: FakeTelegramLimits } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
   try {
     const net = await startWorldNet();
     started.push(net);
-    const telegram = await startFakeTelegram({ token: BOT_TOKEN });
+    const telegram = await startFakeTelegram({ token: BOT_TOKEN, limits: opts.telegramLimits });
     started.push(telegram);
     // The fake's realistic defaults: SSH a while after "active", lagging lists and destroys, cloud-init installing aria2.
     const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), net, activeDelayMs: opts.activeDelayMs ?? 500 });

@@ -87,10 +87,23 @@ function editMessageReplyMarkup(s: TelegramState, p: Params): unknown {
   return applyEdit(s, m, { text, entities, source, parse_mode, reply_markup: checkMarkup(p.reply_markup) });
 }
 
+/**
+ * The Bot API's deleteMessage rules: only messages sent less than 48 hours ago; the bot's own messages anywhere;
+ * users' messages in private chats; other users' messages in a group only as an admin (in a supergroup or channel,
+ * an admin with can_delete_messages). Telegram's refusals seen in bots' issue trackers: "message can't be deleted"
+ * for too old ones (eternnoir/pyTelegramBotAPI#1544), "message can't be deleted for everyone" for other users'
+ * group messages without the right (backmeupplz/DeleteNudesBot#4, eternnoir/pyTelegramBotAPI#1337).
+ */
 function deleteMessage(s: TelegramState, p: Params): true {
   const chat = s.chatFor(p);
   const m = s.findMessage(chat.id, Number(p.message_id));
   if (!m) throw bad("message to delete not found");
+  if (s.nowMs() - m.date * 1000 >= LIMITS.deleteWindowMs) throw bad("message can't be deleted");
+  if (!m.from_bot && chat.type !== "private") {
+    const admin = s.botAdmin.get(chat.id);
+    const allowed = chat.type === "group" ? admin !== undefined : admin?.can_delete_messages === true;
+    if (!allowed) throw bad("message can't be deleted for everyone");
+  }
   m.deleted = true;
   return true;
 }

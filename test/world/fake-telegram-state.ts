@@ -93,6 +93,11 @@ export const bad = (what: string) => new ApiError(400, `Bad Request: ${what}`);
 
 export const LIMITS = {
   textLength: 4096,
+  /** Inline keyboards: 8 buttons a row, 100 in all (tginfo/Telegram-Limits; beyond: "reply markup is too long"). */
+  inlineButtonsPerRow: 8,
+  inlineButtons: 100,
+  /** deleteMessage works only on messages sent less than 48 hours ago (Bot API docs, deleteMessage). */
+  deleteWindowMs: 48 * 3600 * 1000,
   captionLength: 1024,
   callbackDataBytes: 64,
   uploadBytes: 50 * 1024 * 1024,
@@ -131,6 +136,8 @@ export class TelegramState extends EventEmitter {
   readonly callbackQueries = new Map<string, CallbackQueryRecord>();
   readonly answeredCallbacks: AnsweredCallback[] = [];
   readonly commands = new Map<string, { command: string; description: string }[]>();
+  /** Chats where the bot is an administrator (set by the test); absent: an ordinary member. */
+  readonly botAdmin = new Map<number, { can_delete_messages: boolean }>();
   updates: Record<string, unknown>[] = [];
   private nextUpdateId = 1;
   private readonly nextMessageId = new Map<number, number>();
@@ -361,7 +368,10 @@ export function checkMarkup(raw: unknown): ReplyMarkup | undefined {
   if (!Array.isArray(markup.inline_keyboard) || !markup.inline_keyboard.every(Array.isArray)) {
     throw bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays");
   }
-  for (const row of markup.inline_keyboard) {
+  const rows = markup.inline_keyboard;
+  const total = rows.reduce((n, row) => n + row.length, 0);
+  if (total > LIMITS.inlineButtons || rows.some((row) => row.length > LIMITS.inlineButtonsPerRow)) throw bad("reply markup is too long");
+  for (const row of rows) {
     for (const b of row) {
       if (typeof b.text !== "string" || b.text === "") throw bad("BUTTON_TEXT_EMPTY");
       if (b.callback_data !== undefined) {

@@ -1,10 +1,11 @@
 // The fake Telegram Bot API behaves like the real one over real HTTP: plain fetch and a real grammY Bot.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Bot, GrammyError, InputFile } from "grammy";
-import { startFakeTelegram, type FakeTelegram } from "./fake-telegram.js";
+import { Api, Bot, GrammyError, InputFile } from "grammy";
+import { startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from "./fake-telegram.js";
 
 const TOKEN = "123456:TEST-token-for-the-fake-api_xyz";
 const alice = { id: 1001, first_name: "Alice", username: "alice" };
+const bob = { id: 1002, first_name: "Bob" };
 
 let tg: FakeTelegram;
 let bots: Bot[] = [];
@@ -25,6 +26,12 @@ async function api(method: string, body?: unknown, token = TOKEN): Promise<{ sta
     body: JSON.stringify(body ?? {}),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** Replaces the fake that beforeEach started with one built from these options. */
+async function useTelegram(opts: Omit<FakeTelegramOptions, "token">): Promise<void> {
+  await tg.stop();
+  tg = await startFakeTelegram({ token: TOKEN, callbackQueryTimeoutMs: 300, ...opts });
 }
 
 function newBot(): Bot {
@@ -87,6 +94,7 @@ describe("fake Telegram over plain HTTP", () => {
   });
 
   it("enforces text limits, entity parsing and keyboard limits with Telegram's descriptions", async () => {
+    await useTelegram({ limits: { floodControl: false } }); // checks a dozen refusals in a row, not pacing
     tg.sendText(alice, "hi");
     const send = (extra: Record<string, unknown>) => api("sendMessage", { chat_id: alice.id, text: "ok", ...extra });
     expect((await send({ text: "x".repeat(4097) })).json).toEqual({ ok: false, error_code: 400, description: "Bad Request: message is too long" });
@@ -107,6 +115,12 @@ describe("fake Telegram over plain HTTP", () => {
     expect((await send(kb("x".repeat(65)))).json.description).toBe("Bad Request: BUTTON_DATA_INVALID");
     expect((await send(kb("é".repeat(33)))).json.description).toBe("Bad Request: BUTTON_DATA_INVALID"); // 66 bytes
     expect((await send(kb("x".repeat(64)))).json.ok).toBe(true);
+    const grid = (rows: number, perRow: number) => ({
+      reply_markup: { inline_keyboard: Array.from({ length: rows }, (_, r) => Array.from({ length: perRow }, (_, c) => ({ text: "b", callback_data: `${r}:${c}` }))) },
+    });
+    expect((await send(grid(1, 9))).json.description).toBe("Bad Request: reply markup is too long"); // 8 a row
+    expect((await send(grid(13, 8))).json.description).toBe("Bad Request: reply markup is too long"); // 104 > 100
+    expect((await send(grid(10, 8))).json.ok).toBe(true);
     expect((await api("sendMessage", { chat_id: 424242, text: "x" })).json.description).toBe("Bad Request: chat not found");
 
     const html = (await send({ text: '<b>Job 1</b> &amp; <a href="https://example.com/x?a=1&amp;b=2">link</a>', parse_mode: "HTML" })).json
@@ -119,6 +133,7 @@ describe("fake Telegram over plain HTTP", () => {
   });
 
   it("edits: not modified, not found, and history", async () => {
+    await useTelegram({ limits: { floodControl: false } }); // edits one message seven times in a row to check each answer
     tg.sendText(alice, "hi");
     const sent = (await api("sendMessage", { chat_id: alice.id, text: "v1" })).json.result as { message_id: number };
     const edit = (text: string, message_id = sent.message_id) => api("editMessageText", { chat_id: alice.id, message_id, text });
@@ -250,5 +265,204 @@ describe("fake Telegram with a real grammY bot", () => {
     await bot.api.setMyCommands([{ command: "help", description: "Help" }]);
     expect(tg.commands()).toEqual([{ command: "help", description: "Help" }]);
     await expect(bot.api.setMyCommands([{ command: "Bad-Cmd", description: "x" }])).rejects.toThrow(/BOT_COMMAND_INVALID/);
+  });
+});
+
+describe("Telegram's behavioural limits, on by default", () => {
+  const tooMany = (n: number) => ({ ok: false, error_code: 429, description: `Too Many Requests: retry after ${n}`, parameters: { retry_after: n } });
+  let clock = 0;
+  /** A clock the test moves, so windows and ages are exact and nothing sleeps. */
+  const withClock = (opts: Omit<FakeTelegramOptions, "token" | "now"> = {}) => {
+    clock = Date.UTC(2026, 0, 1);
+    return useTelegram({ ...opts, now: () => clock });
+  };
+  const send = (chat_id: number, text: string) => api("sendMessage", { chat_id, text });
+
+  it("answers an unpaced sender (8 messages to one chat within a second, plain fetch) with 429 and retry_after", async () => {
+    tg.sendText(alice, "hi");
+    const started = Date.now();
+    const results = [];
+    for (let i = 0; i < 8; i++) results.push(await send(alice.id, `m${i}`));
+    expect(Date.now() - started).toBeLessThan(1000); // the real clock: this is one second's burst
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429, 429, 429, 429, 429]);
+    for (const r of results.slice(3)) {
+      const wait = (r.json.parameters as { retry_after: number }).retry_after;
+      expect(wait).toBeGreaterThanOrEqual(1);
+      expect(wait).toBeLessThanOrEqual(3);
+      expect(r.json).toEqual(tooMany(wait));
+    }
+    expect(tg.messages(alice.id).map((m) => m.text)).toEqual(["m0", "m1", "m2"]);
+  });
+
+  it("rejects a bare grammY Api without auto-retry with GrammyError 429 carrying retry_after", async () => {
+    tg.sendText(alice, "hi");
+    const bare = new Api(TOKEN, { apiRoot: tg.apiRoot });
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => bare.sendMessage(alice.id, `m${i}`)));
+    expect(settled.filter((s) => s.status === "fulfilled")).toHaveLength(3);
+    const errors = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as GrammyError] : []));
+    expect(errors).toHaveLength(5);
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(GrammyError);
+      expect(e.error_code).toBe(429);
+      expect(e.parameters.retry_after).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it("per chat: retry_after is honest, other chats are unaffected, edits count", async () => {
+    await withClock();
+    tg.sendText(alice, "hi");
+    tg.sendText(bob, "hi");
+    const first = (await send(alice.id, "a1")).json.result as { message_id: number };
+    await send(alice.id, "a2");
+    clock += 1000;
+    expect((await send(alice.id, "a3")).json.ok).toBe(true);
+    expect((await send(alice.id, "a4")).json).toEqual(tooMany(2)); // a1 leaves the 3 s window at +3 s
+    expect((await api("editMessageText", { chat_id: alice.id, message_id: first.message_id, text: "a1!" })).json).toEqual(tooMany(2));
+    expect((await send(bob.id, "b1")).json.ok).toBe(true);
+    clock += 1999;
+    expect((await send(alice.id, "a4")).json).toEqual(tooMany(1));
+    clock += 1;
+    expect((await send(alice.id, "a4")).json.ok).toBe(true);
+    expect(tg.messages(alice.id).map((m) => m.text)).toEqual(["a1", "a2", "a3", "a4"]);
+  });
+
+  it("per group: 20 messages a minute, even paced at one a second", async () => {
+    await withClock();
+    const group = { id: -1001, type: "supergroup" as const, title: "Team" };
+    tg.sendText(alice, group, "/start@dropship_test_bot");
+    for (let i = 0; i < 20; i++) {
+      expect((await send(group.id, `g${i}`)).json.ok).toBe(true);
+      clock += 1000;
+    }
+    expect((await send(group.id, "g20")).json).toEqual(tooMany(40)); // g0 (t=0) leaves the window at t=60 s; now t=20 s
+    tg.sendText(alice, "hi");
+    expect((await send(alice.id, "private")).json.ok).toBe(true); // the group's limit is the group's
+    clock += 40_000;
+    expect((await send(group.id, "g20")).json.ok).toBe(true);
+  });
+
+  it("overall: about 30 messages a second across chats", async () => {
+    await withClock();
+    const users = Array.from({ length: 31 }, (_, i) => ({ id: 5000 + i, first_name: `U${i}` }));
+    for (const u of users) tg.sendText(u, "hi");
+    for (const u of users.slice(0, 30)) expect((await send(u.id, "news")).json.ok).toBe(true);
+    expect((await send(users[30]!.id, "news")).json).toEqual(tooMany(1));
+    clock += 1000;
+    expect((await send(users[30]!.id, "news")).json.ok).toBe(true);
+  });
+
+  it("can be relaxed per test, at start or while running (setLimits)", async () => {
+    await useTelegram({ limits: { floodControl: false } }); // the point of this test: the switch works
+    tg.sendText(alice, "hi");
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => send(alice.id, `m${i}`)));
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+    tg.setLimits({ floodControl: true });
+    const limited = [];
+    for (let i = 0; i < 4; i++) limited.push((await send(alice.id, `n${i}`)).status);
+    expect(limited).toEqual([200, 200, 200, 429]);
+    tg.setLimits({ floodControl: false });
+    expect((await send(alice.id, "n4")).status).toBe(200);
+  });
+
+  it("expires callback queries after 15 s by default", async () => {
+    await withClock({ callbackQueryTimeoutMs: undefined });
+    tg.sendText(alice, "hi");
+    const sent = (await api("sendMessage", { chat_id: alice.id, text: "pick", reply_markup: { inline_keyboard: [[{ text: "A", callback_data: "a" }]] } }))
+      .json.result as { message_id: number };
+    const ref = { chat_id: alice.id, message_id: sent.message_id };
+    const inTime = tg.pressButton(alice, ref, "a");
+    clock += 14_000;
+    expect((await api("answerCallbackQuery", { callback_query_id: inTime })).json.ok).toBe(true);
+    const late = tg.pressButton(alice, ref, "a");
+    clock += 15_001;
+    expect((await api("answerCallbackQuery", { callback_query_id: late })).json).toEqual({
+      ok: false,
+      error_code: 400,
+      description: "Bad Request: query is too old and response timeout expired or query ID is invalid",
+    });
+  });
+
+  it("deleteMessage: 48 hours, and other users' group messages only as an admin", async () => {
+    await withClock();
+    const del = (chat_id: number, message_id: number) => api("deleteMessage", { chat_id, message_id }).then((r) => r.json);
+    const botSays = async (chat_id: number) => {
+      clock += 1000; // paced like a well-behaved bot
+      return ((await send(chat_id, "bot says")).json.result as { message_id: number }).message_id;
+    };
+    const cantEveryone = { ok: false, error_code: 400, description: "Bad Request: message can't be deleted for everyone" };
+
+    // Private chat: the bot deletes its own messages and the user's, while they are under 48 hours old.
+    const mine = tg.sendText(alice, "secret") as { message_id: number };
+    expect(await del(alice.id, mine.message_id)).toEqual({ ok: true, result: true });
+    const recent = await botSays(alice.id);
+    const old = await botSays(alice.id);
+    clock += 48 * 3600 * 1000 - 1000; // `recent` is now 48 h old, `old` one second less
+    expect(await del(alice.id, old)).toEqual({ ok: true, result: true });
+    expect(await del(alice.id, recent)).toEqual({ ok: false, error_code: 400, description: "Bad Request: message can't be deleted" });
+
+    // Basic group: own messages always; another user's only as an admin (any admin of a basic group may delete).
+    const group = { id: -2001, type: "group" as const, title: "G" };
+    const theirs = tg.sendText(alice, group, "/start") as { message_id: number };
+    expect(await del(group.id, theirs.message_id)).toEqual(cantEveryone);
+    expect(await del(group.id, await botSays(group.id))).toEqual({ ok: true, result: true });
+    tg.setBotAdmin(group.id, { can_delete_messages: false });
+    expect(await del(group.id, theirs.message_id)).toEqual({ ok: true, result: true });
+
+    // Supergroup: an admin needs can_delete_messages.
+    const sg = { id: -1002, type: "supergroup" as const, title: "S" };
+    const post = tg.sendText(alice, sg, "/start") as { message_id: number };
+    tg.setBotAdmin(sg.id, { can_delete_messages: false });
+    expect(await del(sg.id, post.message_id)).toEqual(cantEveryone);
+    tg.setBotAdmin(sg.id, { can_delete_messages: true });
+    expect(await del(sg.id, post.message_id)).toEqual({ ok: true, result: true });
+  });
+
+  it("group privacy mode: the bot gets commands for it, replies to it and mentions; admins and privacy off get all", async () => {
+    const group = { id: -3001, type: "supergroup" as const, title: "Team" };
+    const texts = async () => {
+      const got = (await api("getUpdates", { timeout: 0 })).json.result as { update_id: number; message: { text?: string; caption?: string } }[];
+      if (got.length > 0) await api("getUpdates", { offset: got.at(-1)!.update_id + 1, timeout: 0 }); // confirm them
+      return got.map((u) => u.message.text ?? u.message.caption ?? "(document)");
+    };
+    expect(((await api("getMe")).json.result as { can_read_all_group_messages: boolean }).can_read_all_group_messages).toBe(false);
+    tg.sendText(alice, group, "hello everyone");
+    tg.sendText(alice, group, "/help@other_bot");
+    tg.sendText(alice, group, "/help@dropship_test_bot");
+    tg.sendText(alice, group, "/jobs");
+    tg.sendText(alice, group, "hey @Dropship_Test_Bot, look");
+    tg.sendText(alice, group, "mail me at x@dropship_test_bots.org");
+    tg.sendDocument(alice, { fileName: "a.yml", bytes: "- hosts: all\n" }, group);
+    const botMsg = (await send(group.id, "Which host?")).json.result as { message_id: number };
+    const theirs = tg.sendText(alice, group, "my own note") as { message_id: number };
+    tg.sendText(alice, group, "web-1", { replyTo: { chat_id: group.id, message_id: botMsg.message_id } });
+    tg.sendText(alice, group, "me too", { replyTo: { chat_id: group.id, message_id: theirs.message_id } });
+    tg.sendText(alice, "private chatter");
+    expect(await texts()).toEqual(["/help@dropship_test_bot", "/jobs", "hey @Dropship_Test_Bot, look", "web-1", "private chatter"]);
+    expect(tg.messages(group.id, { includeUser: true }).filter((m) => !m.from_bot)).toHaveLength(10); // in the chat all the same
+
+    tg.setPrivacy(false, group.id);
+    tg.sendText(alice, group, "chatter with privacy off here");
+    tg.setPrivacy(true, group.id);
+    tg.setBotAdmin(group.id, { can_delete_messages: false });
+    tg.sendText(alice, group, "chatter an admin bot sees");
+    tg.setBotAdmin(group.id, false);
+    tg.sendText(alice, group, "chatter nobody sees");
+    tg.setPrivacy(false);
+    tg.sendText(alice, { id: -3002, type: "group", title: "Other" }, "chatter with privacy off for the bot");
+    expect(await texts()).toEqual(["chatter with privacy off here", "chatter an admin bot sees", "chatter with privacy off for the bot"]);
+    expect(((await api("getMe")).json.result as { can_read_all_group_messages: boolean }).can_read_all_group_messages).toBe(true);
+  });
+
+  it("refuses a caption over 1024 characters", async () => {
+    tg.sendText(alice, "hi");
+    const form = (caption: string) => {
+      const f = new FormData();
+      f.set("chat_id", String(alice.id));
+      f.set("caption", caption);
+      f.set("document", new Blob([Buffer.from("x")]), "x.txt");
+      return fetch(`${tg.apiRoot}/bot${TOKEN}/sendDocument`, { method: "POST", body: f }).then((r) => r.json());
+    };
+    expect(await form("c".repeat(1025))).toEqual({ ok: false, error_code: 400, description: "Bad Request: message caption is too long" });
+    expect(await form("c".repeat(1024))).toMatchObject({ ok: true });
   });
 });

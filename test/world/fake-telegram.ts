@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { boundaryOf, parseMultipart } from "./fake-telegram-multipart.js";
 import { METHODS } from "./fake-telegram-methods.js";
+import { FloodControl, TELEGRAM_FLOOD_RULES, botSeesGroupMessage, countsAsMessage, type FloodRules, type PrivacySettings } from "./fake-telegram-limits.js";
 import {
   ApiError,
   LIMITS,
@@ -21,14 +22,28 @@ import {
 
 export type { AnsweredCallback, FakeChat, FakeUser, SentMessage, StoredFile };
 export type { InlineButton, MessageEntity, ReplyMarkup } from "./fake-telegram-state.js";
-export { LIMITS };
+export { LIMITS, TELEGRAM_FLOOD_RULES };
+export type { FloodRules };
+
+/**
+ * Telegram's behavioural limits, all on by default. A test that needs to go faster than Telegram allows turns one
+ * off explicitly and says why, e.g. `limits: { floodControl: false } // this test measures throughput`.
+ */
+export interface FakeTelegramLimits {
+  /** Flood control (429 with retry_after): true (default) for Telegram's rules, false for none, or other rules. */
+  floodControl?: boolean | Partial<FloodRules>;
+  /** Group privacy mode, as BotFather's /setprivacy (default true); `setPrivacy` changes it while running. */
+  privacyMode?: boolean;
+}
 
 export interface FakeTelegramOptions {
   token: string;
   /** How long a callback query may wait for its answer (Telegram: about 15 s). */
   callbackQueryTimeoutMs?: number;
   botUsername?: string;
+  /** The clock for message dates, callback expiry, the 48-hour delete window and flood buckets. */
   now?: () => number;
+  limits?: FakeTelegramLimits;
 }
 
 export interface ApiCall {
@@ -54,18 +69,22 @@ export type MessageRef = SentMessage | { chat_id: number; message_id: number };
 export interface FakeTelegram {
   apiRoot: string;
   token: string;
-  me: { id: number; is_bot: true; first_name: string; username: string };
+  me: { id: number; is_bot: true; first_name: string; username: string; can_read_all_group_messages: boolean };
   /** Every API call the bot made, in arrival order. */
   calls: ApiCall[];
   answeredCallbacks: AnsweredCallback[];
-  /** A user's text message (Telegram adds bot_command and url entities); chat defaults to the private chat. */
+  /**
+   * A user's text message (Telegram adds bot_command and url entities); chat defaults to the private chat.
+   * In a group with privacy mode on, the bot gets it only if Telegram would deliver it (see botSeesGroupMessage);
+   * the message is in the chat either way.
+   */
   sendText(user: FakeUser, text: string): Record<string, unknown>;
-  sendText(user: FakeUser, chat: FakeChat, text: string): Record<string, unknown>;
-  /** A user's document; the file is then reachable through getFile and /file/bot<token>/... */
+  sendText(user: FakeUser, chat: FakeChat, text: string, opts?: { replyTo?: MessageRef }): Record<string, unknown>;
+  /** A user's document; the file is then reachable through getFile and /file/bot<token>/... Privacy mode applies. */
   sendDocument(user: FakeUser, doc: DocumentInput, chat?: FakeChat): Record<string, unknown>;
   /** Presses an inline button; refuses a button the message does not show unless `force` (to forge presses). */
   pressButton(user: FakeUser, message: MessageRef, callbackData: string, opts?: { force?: boolean }): string;
-  /** Any raw update (channel posts, edits, member changes); update_id is assigned. */
+  /** Any raw update (channel posts, edits, member changes); update_id is assigned. Never filtered by privacy mode. */
   injectUpdate(update: Record<string, unknown>): Record<string, unknown>;
   /** The bot's messages in a chat as they stand now (with edit history); `includeUser` adds the users' own. */
   messages(chatId: number, opts?: { includeUser?: boolean }): SentMessage[];
@@ -75,6 +94,15 @@ export interface FakeTelegram {
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number, what?: string): Promise<T>;
   failNext(method: string, fault: Fault, times?: number): void;
   commands(opts?: { scope?: Record<string, unknown>; language_code?: string }): { command: string; description: string }[];
+  /**
+   * Changes limits while running, for one test in a file that shares a world; restore them when it ends
+   * (`onTestFinished`). Turning flood control back on starts with empty windows.
+   */
+  setLimits(limits: FakeTelegramLimits): void;
+  /** BotFather's /setprivacy for the bot, or (with chatId) for one group only. */
+  setPrivacy(enabled: boolean, chatId?: number): void;
+  /** Makes the bot an admin of a group (false: an ordinary member again); admins see every message. */
+  setBotAdmin(chatId: number, rights: { can_delete_messages: boolean } | false): void;
   /** The user blocks the bot: sends to their chat fail with 403 Forbidden. */
   blockBot(userId: number, blocked?: boolean): void;
   file(fileId: string): StoredFile | undefined;
@@ -99,6 +127,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     has_main_web_app: false,
   };
   const state = new TelegramState(me, opts.callbackQueryTimeoutMs ?? 15_000, opts.now);
+  const makeFlood = (opt: FakeTelegramLimits["floodControl"] = true) =>
+    opt === false ? null : new FloodControl({ ...TELEGRAM_FLOOD_RULES, ...(opt === true ? {} : opt) }, () => state.nowMs());
+  const limits = { flood: makeFlood(opts.limits?.floodControl), makeFlood };
+  const privacy: PrivacySettings = { enabled: opts.limits?.privacyMode ?? true, perChat: new Map() };
+  me.can_read_all_group_messages = !privacy.enabled;
   const calls: ApiCall[] = [];
   const faults = new Map<string, Fault[]>();
   const polls: PollRegistry = { state, held: null, stoppers: new Set() };
@@ -146,10 +179,25 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     const method = METHODS[key];
     if (!method) return answer(404, { ok: false, error_code: 404, description: "Not Found" });
     try {
-      answer(200, { ok: true, result: method(state, params, uploads) });
+      const flood = limits.flood;
+      const floodChat = flood && countsAsMessage(key) ? chatOrNull(params) : null;
+      const wait = flood && floodChat ? flood.retryAfter(floodChat) : 0;
+      if (wait > 0) return answer(429, faultBody({ error_code: 429, retry_after: wait }));
+      const result = method(state, params, uploads);
+      if (flood && floodChat) flood.record(floodChat); // only messages Telegram accepted count
+      answer(200, { ok: true, result });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       answer(err.error_code, { ok: false, error_code: err.error_code, description: err.description, ...(err.parameters ? { parameters: err.parameters } : {}) });
+    }
+  }
+
+  /** The chat a counted call targets; unknown chats are left for the method to refuse. */
+  function chatOrNull(params: Params): FakeChat | null {
+    try {
+      return state.chatFor(params);
+    } catch {
+      return null;
     }
   }
 
@@ -169,7 +217,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers });
+  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers, privacy, limits });
 }
 
 interface PollRegistry {
@@ -289,6 +337,8 @@ interface Internals {
   faults: Map<string, Fault[]>;
   server: http.Server;
   stoppers: Set<() => void>;
+  privacy: PrivacySettings;
+  limits: { flood: FloodControl | null; makeFlood: (opt?: FakeTelegramLimits["floodControl"]) => FloodControl | null };
 }
 
 function privateChat(user: FakeUser): FakeChat {
@@ -327,18 +377,45 @@ function buildTestApi(x: Internals): FakeTelegram {
     return (state.messages.get(chatId) ?? []).filter((m) => m.from_bot);
   }
 
+  function setPrivacy(enabled: boolean, chatId?: number): void {
+    if (chatId === undefined) {
+      x.privacy.enabled = enabled;
+      x.me.can_read_all_group_messages = !enabled; // getMe reports it, as Telegram does
+    } else {
+      x.privacy.perChat.set(chatId, enabled);
+    }
+  }
+
+  /** A user's message becomes an update only if Telegram would deliver it to the bot (group privacy mode). */
+  function deliver(message: Record<string, unknown>): void {
+    const chat = message.chat as FakeChat;
+    const privacyOn = x.privacy.perChat.get(chat.id) ?? x.privacy.enabled;
+    if (botSeesGroupMessage(message as Parameters<typeof botSeesGroupMessage>[0], x.me, privacyOn, state.botAdmin.has(chat.id))) {
+      state.pushUpdate({ message });
+    }
+  }
+
+  /** The reply_to_message Telegram puts in a reply. */
+  function repliedMessage(ref: MessageRef): Record<string, unknown> {
+    const m = state.findMessage(ref.chat_id, ref.message_id);
+    if (!m) throw new Error(`fake Telegram: no message ${ref.chat_id}/${ref.message_id} to reply to`);
+    if (m.from_bot) return state.apiMessage(m);
+    return { message_id: m.message_id, chat: state.chats.get(m.chat_id), date: m.date, ...(m.text ? { text: m.text } : {}) };
+  }
+
   return {
     apiRoot: x.apiRoot,
     token: x.token,
     me: x.me,
     calls: x.calls,
     answeredCallbacks: state.answeredCallbacks,
-    sendText(user: FakeUser, a: FakeChat | string, b?: string) {
+    sendText(user: FakeUser, a: FakeChat | string, b?: string, opts: { replyTo?: MessageRef } = {}) {
       const chat = typeof a === "string" ? privateChat(user) : a;
       const text = typeof a === "string" ? a : (b ?? "");
       const entities = detectEntities(text);
-      const message = state.userMessage(user, chat, { text, ...(entities.length ? { entities } : {}) });
-      state.pushUpdate({ message });
+      const reply = opts.replyTo ? { reply_to_message: repliedMessage(opts.replyTo) } : {};
+      const message = state.userMessage(user, chat, { text, ...(entities.length ? { entities } : {}), ...reply });
+      deliver(message);
       return message;
     },
     sendDocument(user, doc, chat = privateChat(user)) {
@@ -346,7 +423,7 @@ function buildTestApi(x: Internals): FakeTelegram {
       const file = state.storeFile(bytes, { file_name: doc.fileName, mime_type: doc.mimeType ?? "application/octet-stream" });
       const document = { file_id: file.file_id, file_unique_id: file.file_unique_id, file_name: doc.fileName, mime_type: file.mime_type, file_size: bytes.length };
       const message = state.userMessage(user, chat, { document, ...(doc.caption ? { caption: doc.caption } : {}) });
-      state.pushUpdate({ message });
+      deliver(message);
       return message;
     },
     pressButton(user, ref, callbackData, opts = {}) {
@@ -387,6 +464,15 @@ function buildTestApi(x: Internals): FakeTelegram {
       x.faults.set(key, list);
     },
     commands: (opts = {}) => state.getCommands({ scope: opts.scope, language_code: opts.language_code }),
+    setLimits(limits) {
+      if (limits.floodControl !== undefined) x.limits.flood = x.limits.makeFlood(limits.floodControl);
+      if (limits.privacyMode !== undefined) setPrivacy(limits.privacyMode);
+    },
+    setPrivacy,
+    setBotAdmin(chatId, rights) {
+      if (rights === false) state.botAdmin.delete(chatId);
+      else state.botAdmin.set(chatId, { ...rights });
+    },
     blockBot(userId, blocked = true) {
       if (blocked) state.blocked.add(userId);
       else state.blocked.delete(userId);
