@@ -58,6 +58,9 @@ export default tseslint.config(
       "import-x/no-restricted-paths": ["error", { zones: LAYER_ZONES }],
       // Runtime cycles; import-x skips type-only imports (none of those cycles exist either, see docs/architecture.md).
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      // Sizes a reader can hold in mind; an exception says why in an eslint-disable comment beside it.
+      "max-lines": ["error", { max: 300, skipBlankLines: true, skipComments: true }],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
       // grammY stays in the entry point.
       "no-restricted-imports": ["error", { patterns: [{ group: ["grammy", "@grammyjs/*"], message: "Only src/bot (and the composition root) may use grammY." }] }],
     },

@@ -61,6 +61,7 @@ export interface DigitalOceanClient {
 
 const DEFAULT_RETRY: RetryPolicy = { retries: 5, minDelayMs: 1000, maxDelayMs: 30_000, maxHintWaitMs: 120_000 };
 
+// eslint-disable-next-line max-lines-per-function -- a closure module: short functions sharing one API client and its rate-limit state
 export function createDigitalOceanClient(opts: DigitalOceanClientOptions): DigitalOceanClient {
   const apiUrl = opts.apiUrl.replace(/\/+$/, "");
   const api = createApiClient({ token: opts.token, endpoint: apiUrl, requestTimeoutInMs: opts.requestTimeoutMs ?? 30_000 });

@@ -29,6 +29,7 @@ export interface DigitalOceanProviderOptions {
 
 const PAGE = 200; // the API's largest per_page
 
+// eslint-disable-next-line max-lines-per-function -- a closure module: short functions sharing one client, the sizes cache and key ids
 export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): CloudProvider {
   const { client } = opts;
   const log = opts.logger.child({ component: "cloud" });

@@ -38,9 +38,18 @@ export interface TorrentFeatureDeps {
   now?: () => number;
 }
 
+/** What the handlers below share: the feature's dependencies and the use-cases' view of them. */
+interface Wiring {
+  deps: TorrentFeatureDeps;
+  useCases: TorrentUseCaseDeps;
+}
+
 export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
-  const useCases: TorrentUseCaseDeps = { jobs: deps.jobs, quoter: deps.quoter, canceller: deps.canceller, cardTtlMs: deps.cardTtlMs, now: deps.now };
+  const w: Wiring = {
+    deps,
+    useCases: { jobs: deps.jobs, quoter: deps.quoter, canceller: deps.canceller, cardTtlMs: deps.cardTtlMs, now: deps.now },
+  };
 
   composer.on(["message:text", "message:caption"], async (ctx, next) => {
     const text = ctx.msg.text ?? ctx.msg.caption ?? "";
@@ -49,7 +58,7 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
     for (const e of errors) {
       await ctx.reply(`⚠️ That magnet link is broken: ${escapeHtml(e.message)}`, { parse_mode: "HTML" });
     }
-    for (const m of magnets) await sendCard(ctx, m);
+    for (const m of magnets) await sendCard(w, ctx, m);
   });
 
   composer.on("message:document", async (ctx, next) => {
@@ -69,7 +78,7 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
       await ctx.reply(`⚠️ That is not a usable .torrent file: ${escapeHtml((err as Error).message)}`, { parse_mode: "HTML" });
       return;
     }
-    await sendCard(ctx, req);
+    await sendCard(w, ctx, req);
   });
 
   composer.callbackQuery(/^t:/, async (ctx) => {
@@ -78,83 +87,83 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
       await answerRefusedPress(ctx, "invalid");
       return;
     }
-    if (press.action === "start") await onStart(ctx, Number(press.jobId));
-    else await onCancel(ctx, Number(press.jobId));
+    if (press.action === "start") await onStart(w, ctx, Number(press.jobId));
+    else await onCancel(w, ctx, Number(press.jobId));
   });
-
-  async function sendCard(ctx: BotContext, req: TorrentRequest): Promise<void> {
-    const requested = await requestTorrent(useCases, { ownerId: ctx.from!.id, chatId: ctx.chat!.id }, req);
-    const keyboard = new InlineKeyboard()
-      .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: requested.jobId }))
-      .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }));
-    const card = renderRequestedTorrentCard(requested);
-    const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: keyboard, link_preview_options: { is_disabled: true } });
-    recordCardMessage(deps.jobs, requested.jobId, sent.message_id);
-  }
-
-  async function onStart(ctx: BotContext, jobId: number): Promise<void> {
-    const outcome = startTorrent(useCases, jobId, ctx.from!.id);
-    switch (outcome.kind) {
-      case "invalid":
-      case "not-yours":
-        await answerRefusedPress(ctx, outcome.kind);
-        return;
-      case "already-started":
-        await ctx.answerCallbackQuery({ text: "Already started." });
-        return;
-      case "expired":
-        if (outcome.why === "finished") {
-          await ctx.answerCallbackQuery({ text: "This card has expired." });
-          return;
-        }
-        if (outcome.closedNow) await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: [] } });
-        await ctx.answerCallbackQuery({ text: "This card has expired; send the link again.", show_alert: true });
-        return;
-      case "blocked":
-        await ctx.answerCallbackQuery({ text: `Not started: ${outcome.reason}`, show_alert: true });
-        return;
-      case "started":
-        await ctx.answerCallbackQuery({ text: "Starting…" });
-        // The card becomes the progress message before the runner's first event.
-        deps.presenter.attach(jobId, ctx.chat!.id, ctx.callbackQuery!.message!.message_id);
-        deps.runner.start(jobId);
-        return;
-    }
-  }
-
-  async function onCancel(ctx: BotContext, jobId: number): Promise<void> {
-    const outcome = await cancelTorrentFromCard(useCases, jobId, ctx.from!.id);
-    switch (outcome.kind) {
-      case "invalid":
-      case "not-found":
-      case "not-yours":
-        await answerRefusedPress(ctx, outcome.kind === "not-yours" ? "not-yours" : "invalid");
-        return;
-      case "cancelled":
-        await ctx.answerCallbackQuery({ text: "Cancelled." });
-        await ctx.editMessageText(renderCancelled({ name: outcome.name, createdNothing: true }).text, { parse_mode: "HTML", reply_markup: { inline_keyboard: [] } });
-        return;
-      case "stopping":
-      case "stopped":
-        // The runner reports the outcome through the progress message.
-        await ctx.answerCallbackQuery({ text: "Cancelling: destroying the droplet…" });
-        return;
-      case "finished":
-      case "not-running":
-        await ctx.answerCallbackQuery({ text: "This job has already finished." });
-        return;
-    }
-  }
-
-  /** A press Start and Cancel both refuse: a button for no torrent job, or on someone else's card. */
-  async function answerRefusedPress(ctx: BotContext, why: "invalid" | "not-yours"): Promise<void> {
-    if (why === "invalid") await ctx.answerCallbackQuery({ text: "This button is not valid any more." });
-    else await ctx.answerCallbackQuery({ text: "Only the person who sent this torrent can use its buttons.", show_alert: true });
-  }
 
   return {
     name: "torrent",
     composer,
     commands: [],
   };
+}
+
+async function sendCard(w: Wiring, ctx: BotContext, req: TorrentRequest): Promise<void> {
+  const requested = await requestTorrent(w.useCases, { ownerId: ctx.from!.id, chatId: ctx.chat!.id }, req);
+  const keyboard = new InlineKeyboard()
+    .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: requested.jobId }))
+    .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }));
+  const card = renderRequestedTorrentCard(requested);
+  const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: keyboard, link_preview_options: { is_disabled: true } });
+  recordCardMessage(w.deps.jobs, requested.jobId, sent.message_id);
+}
+
+async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void> {
+  const outcome = startTorrent(w.useCases, jobId, ctx.from!.id);
+  switch (outcome.kind) {
+    case "invalid":
+    case "not-yours":
+      await answerRefusedPress(ctx, outcome.kind);
+      return;
+    case "already-started":
+      await ctx.answerCallbackQuery({ text: "Already started." });
+      return;
+    case "expired":
+      if (outcome.why === "finished") {
+        await ctx.answerCallbackQuery({ text: "This card has expired." });
+        return;
+      }
+      if (outcome.closedNow) await ctx.editMessageReplyMarkup({ reply_markup: { inline_keyboard: [] } });
+      await ctx.answerCallbackQuery({ text: "This card has expired; send the link again.", show_alert: true });
+      return;
+    case "blocked":
+      await ctx.answerCallbackQuery({ text: `Not started: ${outcome.reason}`, show_alert: true });
+      return;
+    case "started":
+      await ctx.answerCallbackQuery({ text: "Starting…" });
+      // The card becomes the progress message before the runner's first event.
+      w.deps.presenter.attach(jobId, ctx.chat!.id, ctx.callbackQuery!.message!.message_id);
+      w.deps.runner.start(jobId);
+      return;
+  }
+}
+
+async function onCancel(w: Wiring, ctx: BotContext, jobId: number): Promise<void> {
+  const outcome = await cancelTorrentFromCard(w.useCases, jobId, ctx.from!.id);
+  switch (outcome.kind) {
+    case "invalid":
+    case "not-found":
+    case "not-yours":
+      await answerRefusedPress(ctx, outcome.kind === "not-yours" ? "not-yours" : "invalid");
+      return;
+    case "cancelled":
+      await ctx.answerCallbackQuery({ text: "Cancelled." });
+      await ctx.editMessageText(renderCancelled({ name: outcome.name, createdNothing: true }).text, { parse_mode: "HTML", reply_markup: { inline_keyboard: [] } });
+      return;
+    case "stopping":
+    case "stopped":
+      // The runner reports the outcome through the progress message.
+      await ctx.answerCallbackQuery({ text: "Cancelling: destroying the droplet…" });
+      return;
+    case "finished":
+    case "not-running":
+      await ctx.answerCallbackQuery({ text: "This job has already finished." });
+      return;
+  }
+}
+
+/** A press Start and Cancel both refuse: a button for no torrent job, or on someone else's card. */
+async function answerRefusedPress(ctx: BotContext, why: "invalid" | "not-yours"): Promise<void> {
+  if (why === "invalid") await ctx.answerCallbackQuery({ text: "This button is not valid any more." });
+  else await ctx.answerCallbackQuery({ text: "Only the person who sent this torrent can use its buttons.", show_alert: true });
 }
