@@ -1,4 +1,4 @@
-// What the bot needs from the rest of Dropship, injected by the composition root (src/main.ts) or a test.
+// What the bot needs from the rest of Dropship, injected by the composition root (src/app/wire-bot.ts) or a test.
 import type { Composer } from "grammy";
 import type { ConversationBuilder } from "@grammyjs/conversations";
 import type { CancelOutcome } from "../jobs/cancel-job.js";
