@@ -39,6 +39,12 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
   };
   scanProjectExtras(walker, cfg, base);
   const declared = readRequirements(paths, (abs) => walker.load(abs));
+  // The project's requirements files come first: where both name a role, theirs wins.
+  const rd = walker.roleDeclared;
+  declared.roles.push(...rd.roles);
+  declared.collections.push(...rd.collections);
+  declared.files.push(...rd.files.filter((f) => !declared.files.includes(f)));
+  declared.warnings.push(...rd.warnings);
   return compileResult({
     root: paths.root,
     entry: paths.rel(entry),

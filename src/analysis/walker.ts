@@ -4,6 +4,7 @@ import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
 import { isDir, type ProjectPaths } from "./project-files.js";
+import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
 import type { RoleOptions, WalkContext, WalkerApi } from "./walker-api.js";
@@ -24,6 +25,8 @@ export class ProjectWalker implements WalkerApi {
   private readonly cache = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
   private readonly scanned = new WeakSet<object>();
+  /** Roles (and collections) that project roles declare: meta/main.yml dependencies with src/version, meta/requirements.yml. */
+  readonly roleDeclared: Declared = { collections: [], roles: [], files: [], warnings: [] };
 
   constructor(
     readonly paths: ProjectPaths,
@@ -215,11 +218,18 @@ export class ProjectWalker implements WalkerApi {
       const mctx = { ...rctx, abs: metaFile ?? "", rel: meta.file, doc: meta };
       const deps = metaTop["dependencies"];
       for (const dep of Array.isArray(deps) ? deps : []) {
-        const depName = typeof dep === "string" ? dep : isRecord(dep) ? (dep["role"] ?? dep["name"]) : undefined;
-        if (typeof depName === "string") this.followRole(depName, mctx, meta.lineOf(dep) || meta.lineOf(deps), { dynamic: false });
+        const spec = isRecord(dep) && typeof (dep["role"] ?? dep["name"] ?? dep["src"]) !== "string" ? null : roleDependencySpec(dep);
+        const dline = meta.lineOf(dep) || meta.lineOf(deps);
+        if (spec) {
+          // A dependency with src/version says how to install it, like a requirements file entry does.
+          if (spec.src || spec.version) this.roleDeclared.roles.push({ ...spec, file: meta.file, line: dline });
+          this.followRole(spec.name, mctx, dline, { dynamic: false });
+        }
         if (isRecord(dep)) this.scanValue(dep, mctx, meta.lineOf(dep));
       }
     }
+    const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => join(dir, "meta", f)), ctx.rel);
+    if (roleReqs) readRoleRequirements(roleReqs, this.paths, (abs) => this.load(abs), this.roleDeclared);
     for (const sub of ["defaults", "vars"]) {
       const f = this.paths.firstFile(MAIN(join(dir, sub), "main"), ctx.rel);
       if (f) this.scanVarsFile(f, rctx);
