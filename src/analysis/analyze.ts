@@ -1,10 +1,10 @@
 // analyzeProject: a playbook file or project directory in, what it needs (and what looks wrong) out.
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { loadAnsibleIndex, type AnsibleIndex } from "./ansible-index.js";
 import { compileResult } from "./compile-result.js";
 import { NameResolver } from "./name-resolver.js";
 import { walkPlaybook } from "./play-walker.js";
-import { chooseEntry, findLocalPlugins, readAnsibleCfg } from "./project-files.js";
+import { ansibleCollectionsDirs, chooseEntry, findLocalPlugins, readAnsibleCfg } from "./project-files.js";
 import { scanProjectExtras } from "./project-scan.js";
 import { readRequirements } from "./requirements-file.js";
 import type { AnalysisResult, AnalyzeOptions } from "./types.js";
@@ -23,9 +23,11 @@ export interface AnalyzeDeps {
 export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps = {}): AnalysisResult {
   const { paths, entry } = chooseEntry(path, opts.entry);
   const index = opts.index ?? loadAnsibleIndex();
-  const cfg = readAnsibleCfg(paths);
-  const local = findLocalPlugins(paths, [dirname(entry), ...(cfg?.library ?? []).map((l) => resolve(paths.root, l))]);
-  const walker = new ProjectWalker(paths, index, cfg?.rolesPath ?? [], { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  const cfg = readAnsibleCfg(paths, opts.env);
+  const collectionDirs = ansibleCollectionsDirs(paths, cfg?.collectionsPaths ?? []);
+  const local = findLocalPlugins(paths, [dirname(entry)], cfg?.pluginDirs, cfg?.collectionsPaths);
+  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  for (const w of cfg?.warnings ?? []) walker.findings.warn(w);
   walkPlaybook(walker, entry);
   const base = {
     abs: entry,

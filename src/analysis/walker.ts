@@ -1,5 +1,5 @@
 // Follows a project from its entry playbook: files (parsed once), task files, roles and their dependencies.
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
@@ -31,7 +31,8 @@ export class ProjectWalker implements WalkerApi {
   constructor(
     readonly paths: ProjectPaths,
     readonly index: AnsibleIndex,
-    readonly rolesPath: string[] = [],
+    /** ansible.cfg roles_path entries and the project's ansible_collections folders (absolute, inside the project). */
+    readonly searchPaths: { rolesPath: readonly string[]; collectionDirs: readonly string[] } = { rolesPath: [], collectionDirs: [] },
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
   ) {}
 
@@ -173,25 +174,30 @@ export class ProjectWalker implements WalkerApi {
     this.walkRole(dir, ctx, line, opts);
   }
 
-  /** Role search: roles/ next to the playbook, the project's roles/, roles_path, sibling roles, the project itself. */
+  /**
+   * Role search as ansible-core's RoleDefinition does it: roles/ next to the playbook, roles_path (here also the
+   * project's roles/), next to the current role, the playbook's directory; a nested name (`kubernetes/node`) is
+   * a path under each of these. `ns.coll.role` looks in the project's collections.
+   */
   private findRole(name: string, ctx: WalkContext): string | null {
     const root = this.paths.root;
     const parts = name.split(".");
-    const candidates =
-      name.includes("/")
-        ? [resolve(ctx.playDir, name), resolve(root, name)]
-        : [
-            join(ctx.playDir, "roles", name),
-            join(root, "roles", name),
-            ...this.rolesPath.map((p) => resolve(root, p, name)),
-            ...(ctx.roleDir ? [join(dirname(ctx.roleDir), name)] : []),
-            join(ctx.playDir, name),
-            join(root, name),
-            ...(parts.length === 3
-              ? [join(root, "collections", "ansible_collections", parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")]
-              : []),
-          ];
+    const fqcn = parts.length === 3 && !name.includes("/");
+    const bases = [
+      join(ctx.playDir, "roles"),
+      join(root, "roles"),
+      ...this.searchPaths.rolesPath,
+      ...(ctx.roleDir ? [dirname(ctx.roleDir)] : []),
+      ctx.playDir,
+      root,
+    ];
+    const candidates = [
+      ...(isAbsolute(name) ? [name] : bases.map((b) => resolve(b, name))),
+      ...(fqcn ? this.searchPaths.collectionDirs.map((d) => join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")) : []),
+    ];
     for (const c of candidates) {
+      // Lexical check first: a name like ../../x must not even be looked at outside the project.
+      if (!this.paths.lexicallyInside(c)) continue;
       if (isDir(c) && ["tasks", "meta", "handlers", "defaults", "vars"].some((d) => isDir(join(c, d)))) {
         return this.paths.inside(c, ctx.rel);
       }
