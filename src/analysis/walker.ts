@@ -1,5 +1,5 @@
 // Follows a project from its entry playbook: files (parsed once), task files, roles and their dependencies.
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
@@ -25,6 +25,8 @@ export class ProjectWalker implements WalkerApi {
   private readonly cache = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
   private readonly scanned = new WeakSet<object>();
+  /** inventory_dir when the project has one inventory source folder (null: unknown, left templated). */
+  inventoryDir: string | null = null;
   /** Roles (and collections) that project roles declare: meta/main.yml dependencies with src/version, meta/requirements.yml. */
   readonly roleDeclared: Declared = { collections: [], roles: [], files: [], warnings: [] };
 
@@ -116,7 +118,21 @@ export class ProjectWalker implements WalkerApi {
     for (const d of doc.docs) this.scanValue(d, vctx, doc.lineOf(d) || 1);
   }
 
-  followTaskFile(path: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+  /**
+   * Fills in the magic variables known before anything runs: playbook_dir (the current playbook's folder; an
+   * imported playbook sets its own), role_path (inside a role) and inventory_dir (when there is one). Any
+   * other template stays, and is reported by the caller.
+   */
+  expandKnownVars(text: string, ctx: WalkContext): string {
+    if (!isTemplated(text)) return text;
+    return text.replace(/\{\{\s*(playbook_dir|role_path|inventory_dir)\s*\}\}/g, (m, v: string) => {
+      const value = v === "playbook_dir" ? ctx.playDir : v === "role_path" ? ctx.roleDir : this.inventoryDir;
+      return value ?? m;
+    });
+  }
+
+  followTaskFile(written: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+    const path = this.expandKnownVars(written, ctx);
     if (isTemplated(path)) {
       this.findings.warn(`${ctx.rel}:${line}: task file path ${path} is templated; not followed`);
       return;
@@ -158,19 +174,23 @@ export class ProjectWalker implements WalkerApi {
     throw new AnalysisInputError(`${ctx.rel}:${line}: import cycle ${cycle}`, ctx.rel, line);
   }
 
-  followRole(name: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
-    if (isTemplated(name)) {
-      this.findings.warn(`${ctx.rel}:${line}: role name ${name} is templated; not followed`);
+  followRole(written: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
+    const expanded = this.expandKnownVars(written, ctx);
+    if (isTemplated(expanded)) {
+      this.findings.warn(`${ctx.rel}:${line}: role name ${written} is templated; not followed`);
       return;
     }
-    const dir = this.findRole(name, ctx);
-    const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(name) && !name.includes("/");
+    const dir = this.findRole(expanded, ctx);
+    const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(written) && !written.includes("/");
     if (!dir) {
-      const collection = fqcn ? name.split(".").slice(0, 2).join(".") : null;
-      this.findings.roles.push({ name, dir: null, collection, file: ctx.rel, line });
+      const collection = fqcn ? written.split(".").slice(0, 2).join(".") : null;
+      this.findings.roles.push({ name: written, dir: null, collection, file: ctx.rel, line });
       return;
     }
-    this.findings.roles.push({ name, dir: this.paths.rel(dir), collection: null, file: ctx.rel, line });
+    // A role given by a magic-variable path is named by where it is in the project (not by an absolute path).
+    const rel = this.paths.rel(dir);
+    const name = expanded === written ? written : rel === "." ? basename(dir) : rel;
+    this.findings.roles.push({ name, dir: rel, collection: null, file: ctx.rel, line });
     this.walkRole(dir, ctx, line, opts);
   }
 
