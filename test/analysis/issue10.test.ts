@@ -4,7 +4,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { analyzeProject, toAnalysisJson } from "../../src/analysis/index.js";
+import { analyzeProject, renderReport, toAnalysisJson } from "../../src/analysis/index.js";
 import * as merge from "../../src/analysis/requirement-merge.js";
 import { project, scratch } from "./project-fixture.js";
 
@@ -30,6 +30,32 @@ describe("roles to install (requirements.yml, role meta)", () => {
     expect(byName["db"]?.source).toBe("project");
     expect(r.warnings.filter((w) => w.includes("nginx_role") || w.includes("geerlingguy.java"))).toEqual([]);
     expect(usedColls(r)).toEqual(["community.general"]);
+  });
+
+  it("reads every meta dependency form ansible-galaxy accepts", () => {
+    const r = analyzeProject(
+      project({
+        "site.yml": "- hosts: all\n  roles: [app]",
+        "roles/app/tasks/main.yml": "- ansible.builtin.ping:",
+        "roles/common/tasks/main.yml": "- ansible.builtin.ping:",
+        "roles/app/meta/main.yml": `
+dependencies:
+  - common
+  - git+https://example.test/x/yrole.git,v1,yrole
+  - role: geerlingguy.git,3.0.0
+  - { role: geerlingguy.pip, version: 2.2.0 }
+  - { src: "https://example.test/z.tar.gz", name: zrole }
+  - { src: "https://example.test/w.git", scm: git, version: main, name: wrole }`,
+      }),
+    );
+    expect(r.dependencySet.roles).toEqual([
+      { name: "geerlingguy.git", type: "galaxy", version: "3.0.0" },
+      { name: "geerlingguy.pip", type: "galaxy", version: "2.2.0" },
+      { name: "wrole", type: "git", source: "git+https://example.test/w.git", version: "main" },
+      { name: "yrole", type: "git", source: "git+https://example.test/x/yrole.git", version: "v1" },
+      { name: "zrole", type: "url", source: "https://example.test/z.tar.gz" },
+    ]);
+    expect(r.roles.find((x) => x.name === "common")?.source).toBe("project");
   });
 
   it("reads the old top-level list form", () => {
@@ -75,6 +101,7 @@ describe("collection versions from version_added", () => {
     const json = toAnalysisJson(r);
     expect(Object.keys(json)).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings", "conflicts"]);
     expect(json.conflicts).toEqual(r.conflicts);
+    expect(renderReport(r)).toContain("Version conflicts (nothing can be installed):\n  - community.general >=5.1.0,<5.0.0: community.general.gconftool2_info");
   });
 
   it("leaves conflicts out of a dependency set that has none, so its hash does not change", () => {
