@@ -298,6 +298,46 @@ def plugin_files(cpath, kind):
     return out
 
 
+VERSION_ADDED = re.compile(r"^version_added:[ \t]*[\"']?([0-9]+\.[0-9]+\.[0-9]+)[\"']?[ \t]*$", re.M)
+
+
+def version_added(path):
+    """The plugin's top-level DOCUMENTATION version_added when it is a collection (x.y.z) version, else None.
+
+    A regex over the file rather than a YAML parse: top-level keys of DOCUMENTATION sit at column 0 while
+    options' version_added are indented, and this keeps the generator fast. Two-part values ("2.9") are
+    ansible's own releases from before the collection split and say nothing about the collection's version.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            m = VERSION_ADDED.search(f.read())
+    except OSError:
+        return None
+    return m.group(1) if m else None
+
+
+def added_versions(cpath, kind):
+    """{version: [plugin names]} for plugins added after 1.0.0 (earlier ones need no minimum)."""
+    out = {}
+    sub = ["modules"] if kind == "modules" else [kind]
+    for s in sub:
+        base = os.path.join(cpath, "plugins", s)
+        for root, _dirs, files in os.walk(base):
+            rel = os.path.relpath(root, base)
+            prefix = "" if rel == "." else rel.replace(os.sep, ".") + "."
+            for fn in files:
+                stem, ext = os.path.splitext(fn)
+                # Jinja plugins document each filter/test in its own .yml (or in the .py for single-plugin files).
+                if stem.startswith("_") or ext not in (".py", ".yml", ".yaml"):
+                    continue
+                if ext != ".py" and kind not in ("filter", "test"):
+                    continue
+                v = version_added(os.path.join(root, fn))
+                if v and tuple(int(x) for x in v.split(".")) > (1, 0, 0):
+                    out.setdefault(v, set()).add(prefix + stem)
+    return {v: sorted(n) for v, n in sorted(out.items(), key=lambda kv: tuple(int(x) for x in kv[0].split(".")))}
+
+
 def plugin_names(cpath, kind):
     names = set()
     for name, path in plugin_files(cpath, kind):
@@ -360,6 +400,10 @@ def collection_entry(ns, name, imports, fragments):
     if deps:
         entry["dependencies"] = dict(sorted(deps.items()))
     entry["plugins"] = {k: v for k in KINDS if (v := plugin_names(cpath, k))}
+    # version_added grouped by version ({kind: {version: [names]}}): a name appears once, so it stays small.
+    added = {k: v for k in KINDS if (v := added_versions(cpath, k))}
+    if added:
+        entry["added"] = added
     redirects = routing(runtime.get("plugin_routing"))
     if redirects:
         entry["redirects"] = redirects

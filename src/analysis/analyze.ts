@@ -1,10 +1,20 @@
 // analyzeProject: a playbook file or project directory in, what it needs (and what looks wrong) out.
-import { dirname, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { loadAnsibleIndex, type AnsibleIndex } from "./ansible-index.js";
 import { compileResult } from "./compile-result.js";
 import { NameResolver } from "./name-resolver.js";
 import { walkPlaybook } from "./play-walker.js";
-import { chooseEntry, findLocalPlugins, readAnsibleCfg } from "./project-files.js";
+import {
+  ansibleCollectionsDirs,
+  chooseEntry,
+  findLocalPlugins,
+  isDir,
+  isFile,
+  listDir,
+  readAnsibleCfg,
+  type AnsibleCfg,
+  type ProjectPaths,
+} from "./project-files.js";
 import { scanProjectExtras } from "./project-scan.js";
 import { readRequirements } from "./requirements-file.js";
 import type { AnalysisResult, AnalyzeOptions } from "./types.js";
@@ -17,15 +27,35 @@ export interface AnalyzeDeps {
 }
 
 /**
+ * inventory_dir of the hosts, when the project has a single inventory folder: the folder of an inventory file,
+ * or a folder that holds inventory files itself (not one that only has per-environment subfolders).
+ */
+function inventoryDir(paths: ProjectPaths, cfg: AnsibleCfg | null): string | null {
+  const sources = cfg?.inventory.length ? cfg.inventory : ["inventory", "inventories", "hosts"].map((p) => join(paths.root, p));
+  const dirs = new Set<string>();
+  for (const s of sources) {
+    if (isFile(s)) dirs.add(dirname(s));
+    else if (isDir(s)) {
+      if (listDir(s).some((f) => !f.startsWith(".") && isFile(join(s, f)))) dirs.add(s);
+      else return null;
+    }
+  }
+  return dirs.size === 1 ? ([...dirs][0] ?? null) : null;
+}
+
+/**
  * Analyses a playbook file or a project directory. Synchronous (pure file reads, no network).
  * Throws AnalysisInputError for bad input (invalid YAML, not a playbook, cycles, paths leaving the project...).
  */
 export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps = {}): AnalysisResult {
   const { paths, entry } = chooseEntry(path, opts.entry);
   const index = opts.index ?? loadAnsibleIndex();
-  const cfg = readAnsibleCfg(paths);
-  const local = findLocalPlugins(paths, [dirname(entry), ...(cfg?.library ?? []).map((l) => resolve(paths.root, l))]);
-  const walker = new ProjectWalker(paths, index, cfg?.rolesPath ?? [], { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  const cfg = readAnsibleCfg(paths, opts.env);
+  const collectionDirs = ansibleCollectionsDirs(paths, cfg?.collectionsPaths ?? []);
+  const local = findLocalPlugins(paths, [dirname(entry)], cfg?.pluginDirs, cfg?.collectionsPaths);
+  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  for (const w of cfg?.warnings ?? []) walker.findings.warn(w);
+  walker.inventoryDir = inventoryDir(paths, cfg);
   walkPlaybook(walker, entry);
   const base = {
     abs: entry,
@@ -39,6 +69,12 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
   };
   scanProjectExtras(walker, cfg, base);
   const declared = readRequirements(paths, (abs) => walker.load(abs));
+  // The project's requirements files come first: where both name a role, theirs wins.
+  const rd = walker.roleDeclared;
+  declared.roles.push(...rd.roles);
+  declared.collections.push(...rd.collections);
+  declared.files.push(...rd.files.filter((f) => !declared.files.includes(f)));
+  declared.warnings.push(...rd.warnings);
   return compileResult({
     root: paths.root,
     entry: paths.rel(entry),

@@ -13,6 +13,8 @@ interface CollectionData {
   actionGroups?: Record<string, string[]>;
   python?: string[];
   pluginPython?: Partial<Record<PluginKind, Record<string, string[]>>>;
+  /** version_added after 1.0.0, grouped: {kind: {version: [plugin names]}} (a name is stored once). */
+  added?: Partial<Record<PluginKind, Record<string, string[]>>>;
 }
 
 export interface IndexData {
@@ -33,6 +35,7 @@ const DEFAULT_INDEX_PATH = new URL("./data/ansible-index.json", import.meta.url)
 export class AnsibleIndex {
   readonly keywords: ReadonlySet<string>;
   private readonly sets = new Map<string, ReadonlySet<string>>();
+  private readonly addedMaps = new Map<string, ReadonlyMap<string, string>>();
 
   constructor(readonly data: IndexData) {
     this.keywords = new Set(data.keywords);
@@ -113,6 +116,18 @@ export class AnsibleIndex {
   collectionDefinesGroup(coll: string, group: string): boolean {
     const groups = this.data.collections[coll]?.actionGroups;
     return !!groups && Object.hasOwn(groups, group);
+  }
+
+  /** The collection version that added the plugin (its docs' version_added), when known and after 1.0.0. */
+  versionAdded(coll: string, kind: PluginKind, name: string): string | undefined {
+    const key = `${coll}/${kind}`;
+    let m = this.addedMaps.get(key);
+    if (!m) {
+      const byVersion = this.data.collections[coll]?.added?.[kind] ?? {};
+      m = new Map(Object.entries(byVersion).flatMap(([v, names]) => names.map((n): [string, string] => [n, v])));
+      this.addedMaps.set(key, m);
+    }
+    return m.get(name);
   }
 
   /** Python requirements of a plugin: the collection's declared ones, else the plugin's docs `requirements:`. */

@@ -2,9 +2,9 @@
 import type { AnsibleIndex } from "./ansible-index.js";
 import type { Findings } from "./findings.js";
 import { kindLabel, type NameResolver } from "./name-resolver.js";
-import { intersectRanges, mergeRequirements } from "./requirement-merge.js";
+import { collectionBounds, intersectRanges, mergeCollectionRange, mergeRequirements } from "./requirement-merge.js";
 import type { Declared } from "./requirements-file.js";
-import type { AnalysisResult, CollectionReason, DependencySet, RoleFinding } from "./types.js";
+import type { AnalysisResult, CollectionReason, DependencySet, RoleFinding, RoleInstallType, VersionConflict } from "./types.js";
 
 export interface CompileInput {
   root: string;
@@ -21,6 +21,8 @@ interface CollectionState {
   declared: boolean;
   used: boolean;
   reasons: CollectionReason[];
+  /** Version ranges the collection must meet, each with why (declared ranges, version_added minimums). */
+  ranges: { range: string; why: string; declared: boolean }[];
 }
 
 class Compiler {
@@ -36,7 +38,7 @@ class Compiler {
   collection(name: string): CollectionState {
     let c = this.collections.get(name);
     if (!c) {
-      c = { declared: false, used: false, reasons: [] };
+      c = { declared: false, used: false, reasons: [], ranges: [] };
       this.collections.set(name, c);
     }
     return c;
@@ -55,6 +57,7 @@ class Compiler {
       if (r.status === "collection") {
         this.use(r.collection, { kind: u.kind, name: u.name, file: u.file, line: u.line });
         if (!r.verified) this.unverified.add(r.collection);
+        this.versionNeed(r.collection, u, r.fqcn, r.plugin, !!r.newerThanIndex);
         const reqs = index.pythonFor(r.collection, u.kind, r.plugin);
         (u.kind !== "modules" || u.controller ? this.controller : this.target).push(...reqs);
       } else if (r.status === "unresolved") {
@@ -64,6 +67,20 @@ class Compiler {
         findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} not resolved (${r.reason})${hint}`);
       }
     }
+  }
+
+  /** A used plugin needs a collection version that has it: >= its version_added, or > the indexed version. */
+  private versionNeed(coll: string, u: Findings["uses"][number], fqcn: string, plugin: string, newer: boolean): void {
+    const { index, findings } = this.input;
+    const indexed = index.collectionVersion(coll);
+    const where = `${fqcn} (${u.file}:${u.line})`;
+    if (newer && indexed) {
+      findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${coll} ${indexed} (the indexed version); requiring ${coll} >${indexed}`);
+      this.collection(coll).ranges.push({ range: `>${indexed}`, why: `${where} is not in ${coll} ${indexed}`, declared: false });
+      return;
+    }
+    const added = index.versionAdded(coll, u.kind, plugin);
+    if (added) this.collection(coll).ranges.push({ range: `>=${added}`, why: `${where} was added in ${coll} ${added}`, declared: false });
   }
 
   /** module_defaults `group/x`: a FQCN group names its collection; a short one goes through action_groups. */
@@ -98,7 +115,7 @@ class Compiler {
   resolveRoles(): RoleFinding[] {
     const { findings, declared } = this.input;
     const roles = new Map<string, RoleFinding>();
-    const declaredRoles = new Map(declared.roles.map((r) => [r.name, r]));
+    const declaredRoles = firstByName(declared.roles);
     for (const r of findings.roles) {
       if (roles.has(r.name)) continue;
       const decl = declaredRoles.get(r.name);
@@ -128,8 +145,24 @@ class Compiler {
       const c = this.collection(d.name);
       c.declared = true;
       c.reasons.push({ kind: "requirements", name: d.version ? `${d.name}:${d.version}` : d.name, file: d.file, line: d.line });
+      if (d.version) c.ranges.push({ range: d.version, why: `${d.file}:${d.line} asks for ${d.version}`, declared: true });
     }
   }
+}
+
+/** The first declaration of each name wins: the project's requirements files are read before roles' own. */
+function firstByName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const i of items) if (!m.has(i.name)) m.set(i.name, i);
+  return m;
+}
+
+/** How ansible-galaxy fetches a role: from Galaxy by name, by git clone (`git+…`, `git@…`, `….git`), or a URL/file archive. */
+export function roleType(src: string | undefined): RoleInstallType {
+  if (!src) return "galaxy";
+  if (/^git\+|^git@|\.git(?:[,#]|$)/.test(src)) return "git";
+  if (/^https?:\/\//.test(src)) return "url";
+  return "file";
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -149,6 +182,7 @@ export function compileResult(input: CompileInput): AnalysisResult {
     findings.warn(`collection ${coll} is not in the index (${index.source.ansible} collections): its plugin names and Python requirements were not checked`);
   }
   summarise(c, findings, declared);
+  const versions = collectionVersions(c);
   const collections = [...c.collections.entries()]
     .sort(([a], [b]) => cmp(a, b))
     .map(([name, s]) => ({ name, declared: s.declared, used: s.used, reasons: sortReasons(s.reasons) }));
@@ -164,13 +198,43 @@ export function compileResult(input: CompileInput): AnalysisResult {
     unresolved: dedupe(c.unresolved.sort(byLocation)),
     varsPrompt: findings.varsPrompt,
     warnings: findings.warnings,
+    conflicts: versions.conflicts,
     root: input.root,
-    dependencySet: dependencySet(collections, roles, python, core.range, input),
+    dependencySet: dependencySet(collections, roles, python, core.range, input, versions),
     shellUses: findings.shellUses,
     vault: findings.vault,
     suggestions: dedupe(c.suggestions.sort(byLocation)),
     stats: { files: findings.files.size, tasks: findings.tasks },
   };
+}
+
+/**
+ * One range per collection from its declared ranges and its used plugins' needs. A declared range alone is
+ * kept as written; a range no version can meet is a conflict that names both sides and what the index has.
+ */
+function collectionVersions(c: Compiler): { ranges: Map<string, string>; conflicts: VersionConflict[] } {
+  const ranges = new Map<string, string>();
+  const conflicts: VersionConflict[] = [];
+  for (const [name, s] of [...c.collections.entries()].sort(([a], [b]) => cmp(a, b))) {
+    const seen = new Set<string>();
+    const list = s.ranges.filter((r) => (seen.has(r.range + r.why) ? false : (seen.add(r.range + r.why), true)));
+    if (list.length === 0) continue;
+    if (list.every((r) => r.declared)) {
+      ranges.set(name, list[0]?.range ?? "");
+      if (list.length === 1) continue;
+    }
+    const merged = mergeCollectionRange(list.map((r) => r.range));
+    if (merged.range && !list.every((r) => r.declared)) ranges.set(name, merged.range);
+    if (merged.satisfiable) continue;
+    const b = collectionBounds(list.map((r) => r.range));
+    const sides = [...new Set([b.lower?.i, b.upper?.i, ...b.pins.map((p) => p.i), ...b.excluded.map((e) => e.i)])]
+      .filter((i): i is number => i !== undefined)
+      .map((i) => list[i]?.why ?? "");
+    const indexed = c.input.index.collectionVersion(name);
+    const reason = `${sides[0] ?? ""}${sides.length > 1 ? `, but ${sides.slice(1).join("; ")}` : ""}${indexed ? ` (the index has ${indexed})` : ""}`;
+    conflicts.push({ collection: name, range: merged.range ?? "", reason });
+  }
+  return { ranges, conflicts };
 }
 
 function summarise(c: Compiler, findings: Findings, declared: Declared): void {
@@ -215,20 +279,25 @@ function dependencySet(
   python: DependencySet["python"],
   ansibleCore: string | null,
   input: CompileInput,
+  versions: { ranges: Map<string, string>; conflicts: VersionConflict[] },
 ): DependencySet {
   const decl = new Map(input.declared.collections.map((d) => [d.name, d]));
   const colls = collections
     .filter((c) => !input.localCollections.has(c.name))
     .map((c) => {
       const d = decl.get(c.name);
-      return { name: c.name, ...(d?.version ? { version: d.version } : {}), ...(d?.source ? { source: d.source } : {}), ...(d?.type ? { type: d.type } : {}) };
+      const version = versions.ranges.get(c.name);
+      return { name: c.name, ...(version ? { version } : {}), ...(d?.source ? { source: d.source } : {}), ...(d?.type ? { type: d.type } : {}) };
     });
-  const declRoles = new Map(input.declared.roles.map((r) => [r.name, r]));
+  const declRoles = firstByName(input.declared.roles);
   const extRoles = roles
     .filter((r) => r.source !== "project" && !r.source.startsWith("collection:") && r.source !== "missing")
     .map((r) => {
       const d = declRoles.get(r.name);
-      return { name: r.name, ...(d?.src ? { source: d.src } : {}), ...(d?.version ? { version: d.version } : {}) };
+      return { name: r.name, type: roleType(d?.src), ...(d?.src ? { source: d.src } : {}), ...(d?.version ? { version: d.version } : {}) };
     });
-  return { ansibleCore, collections: colls, python, roles: extRoles };
+  const set: DependencySet = { ansibleCore, collections: colls, python, roles: extRoles };
+  // Absent when empty, so a conflict-free set hashes as before; the venv build refuses a set that has it.
+  if (versions.conflicts.length) set.conflicts = versions.conflicts;
+  return set;
 }

@@ -11,6 +11,8 @@ export {
   type CollectionReason,
   type DependencySet,
   type RoleFinding,
+  type RoleInstallType,
   type UnresolvedName,
   type VarsPrompt,
+  type VersionConflict,
 } from "./types.js";

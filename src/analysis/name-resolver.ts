@@ -5,8 +5,11 @@ import type { PluginKind } from "./types.js";
 
 export type Resolution =
   | { status: "builtin"; fqcn: string }
-  /** verified is false for a collection the index does not know (its plugins cannot be checked). */
-  | { status: "collection"; collection: string; plugin: string; fqcn: string; verified: boolean }
+  /**
+   * verified is false for a collection the index does not know (its plugins cannot be checked);
+   * newerThanIndex marks an FQCN the indexed version of a known collection lacks (so a later version must have it).
+   */
+  | { status: "collection"; collection: string; plugin: string; fqcn: string; verified: boolean; newerThanIndex?: true }
   | { status: "local" }
   | { status: "unresolved"; reason: string; suggestion: string | null };
 
@@ -84,7 +87,13 @@ export class NameResolver {
     if (redirect && "fqcn" in redirect) return this.resolveFqcn(kind, redirect.fqcn, depth + 1);
     if (redirect) return { status: "unresolved", reason: `removed: ${redirect.removed}`, suggestion: null };
     if (this.index.collectionHas(coll, kind, plugin)) return { status: "collection", collection: coll, plugin, fqcn, verified: true };
-    return { status: "unresolved", reason: `${coll} has no ${kindLabel(kind)} named ${plugin}`, suggestion: null };
+    // A name close to one the collection has is most likely a typo; any other name is taken as a plugin added
+    // after the indexed version (collections gain plugins in every minor release), which a newer version provides.
+    const near = closestName(plugin, this.index.collectionPluginNames(coll, kind));
+    if (near || !this.index.collectionVersion(coll)) {
+      return { status: "unresolved", reason: `${coll} has no ${kindLabel(kind)} named ${plugin}`, suggestion: near ? `${coll}.${near}` : null };
+    }
+    return { status: "collection", collection: coll, plugin, fqcn, verified: true, newerThanIndex: true };
   }
 
   /** A collection the index lacks: a likely typo of a known one, or a real collection we cannot check. */

@@ -44,7 +44,8 @@ export function walkPlaybook(w: ProjectWalker, abs: string, from?: { ctx: WalkCo
   }
 }
 
-function followPlaybook(w: ProjectWalker, path: string, ctx: WalkContext, line: number): void {
+function followPlaybook(w: ProjectWalker, written: string, ctx: WalkContext, line: number): void {
+  const path = w.expandKnownVars(written, ctx);
   if (isTemplated(path)) {
     w.findings.warn(`${ctx.rel}:${line}: import_playbook path ${path} is templated; not followed`);
     return;
@@ -107,8 +108,9 @@ function readVarsPrompt(w: ProjectWalker, value: unknown, ctx: WalkContext): voi
 function followVarsFiles(w: ProjectWalker, value: unknown, ctx: WalkContext, playLine: number): void {
   const line = ctx.doc.lineOf(value) || playLine;
   const entries = Array.isArray(value) ? value.flat() : value === undefined || value === null ? [] : [value];
-  for (const entry of entries) {
-    if (typeof entry !== "string") continue;
+  for (const written of entries) {
+    if (typeof written !== "string") continue;
+    const entry = w.expandKnownVars(written, ctx);
     if (isTemplated(entry)) {
       w.findings.warn(`${ctx.rel}:${line}: vars file ${entry} is templated; not followed`);
       continue;

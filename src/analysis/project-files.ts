@@ -1,5 +1,6 @@
 // The project on disk: its root, the entry playbook, paths kept inside the root, and project-local plugins.
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { LocalPlugins } from "./name-resolver.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
@@ -17,6 +18,12 @@ export class ProjectPaths {
 
   rel(abs: string): string {
     return relative(this.root, abs).split(sep).join("/") || ".";
+  }
+
+  /** Whether `abs` (normalised, symlinks not followed) names the root or something under it; touches no file. */
+  lexicallyInside(abs: string): boolean {
+    const n = resolve(abs);
+    return n === this.root || n.startsWith(this.root + sep);
   }
 
   /** The real path of `abs`, or an error when it (or a symlink in it) leads outside the project. */
@@ -109,18 +116,25 @@ const PLUGIN_DIRS: [string, PluginKind][] = [
 ];
 
 /** Plugins shipped in the project: adjacent plugin dirs, roles' plugin dirs and collections/ansible_collections. */
-export function findLocalPlugins(paths: ProjectPaths, extraDirs: string[]): LocalPlugins {
+export function findLocalPlugins(
+  paths: ProjectPaths,
+  extraDirs: string[],
+  cfgPluginDirs: readonly { dir: string; kind: PluginKind }[] = [],
+  collectionRoots: readonly string[] = [],
+): LocalPlugins {
   const names: Partial<Record<PluginKind, Set<string>>> = {};
   const bases = [paths.root, ...extraDirs, ...listDir(join(paths.root, "roles")).map((r) => join(paths.root, "roles", r))];
   for (const base of bases) {
     for (const [dir, kind] of PLUGIN_DIRS) addPluginNames(join(base, dir), kind, (names[kind] ??= new Set()));
   }
+  // ansible.cfg's library/filter_plugins/... name the plugin directories themselves.
+  for (const { dir, kind } of cfgPluginDirs) addPluginNames(dir, kind, (names[kind] ??= new Set()));
   const collections = new Map<string, Partial<Record<PluginKind, ReadonlySet<string>>>>();
-  const acRoot = join(paths.root, "collections", "ansible_collections");
-  for (const ns of listDir(acRoot)) {
+  for (const acRoot of ansibleCollectionsDirs(paths, collectionRoots)) for (const ns of listDir(acRoot)) {
     for (const coll of listDir(join(acRoot, ns))) {
       const cdir = join(acRoot, ns, coll);
-      if (!isDir(cdir)) continue;
+      // The first path that has a collection is the one ansible-core loads.
+      if (!isDir(cdir) || collections.has(`${ns}.${coll}`)) continue;
       const kinds: Partial<Record<PluginKind, Set<string>>> = {};
       for (const [dir, kind] of [["modules", "modules"], ["action", "modules"], ...PLUGIN_DIRS.slice(2).map(([d, k]) => [d.replace("_plugins", ""), k])] as [string, PluginKind][]) {
         addPluginNames(join(cdir, "plugins", dir), kind, (kinds[kind] ??= new Set()));
@@ -129,6 +143,13 @@ export function findLocalPlugins(paths: ProjectPaths, extraDirs: string[]): Loca
     }
   }
   return { names, collections };
+}
+
+/** The `ansible_collections` folders of the project: its own `collections/` and ansible.cfg's collections_path. */
+export function ansibleCollectionsDirs(paths: ProjectPaths, collectionRoots: readonly string[]): string[] {
+  // ansible-core appends ansible_collections to a path unless the path already ends with it.
+  const dirs = [join(paths.root, "collections"), ...collectionRoots].map((p) => (basename(p) === "ansible_collections" ? p : join(p, "ansible_collections")));
+  return [...new Set(dirs)];
 }
 
 function addPluginNames(dir: string, kind: PluginKind, into: Set<string>): void {
@@ -155,13 +176,43 @@ function safeRead(file: string): string {
 export interface AnsibleCfg {
   file: string;
   callbacks: { name: string; line: number }[];
+  /** Absolute, inside the project (entries elsewhere are dropped). */
   rolesPath: string[];
+  /** Roots that hold `ansible_collections/` (collections_path / collections_paths). */
+  collectionsPaths: string[];
   inventory: string[];
-  library: string[];
+  /** Plugin directories from library, action_plugins, filter_plugins, ... */
+  pluginDirs: { dir: string; kind: PluginKind }[];
+  /** Entries left out (outside the project, unknown variables), worded so they never tell what exists. */
+  warnings: string[];
 }
 
-/** The few ansible.cfg settings the analysis needs (INI: [defaults] and [inventory]). */
-export function readAnsibleCfg(paths: ProjectPaths): AnsibleCfg | null {
+/** ansible.cfg keys that name plugin directories (pathspec: ":"-separated), with the kind they hold. */
+const CFG_PLUGIN_KEYS: [string, PluginKind | null][] = [
+  ["library", "modules"],
+  ["action_plugins", "modules"],
+  ["filter_plugins", "filter"],
+  ["test_plugins", "test"],
+  ["lookup_plugins", "lookup"],
+  ["callback_plugins", "callback"],
+  ["connection_plugins", "connection"],
+  ["inventory_plugins", "inventory"],
+  ["become_plugins", "become"],
+  // Read (so their entries get the same checks) but not plugin names the analysis resolves.
+  ["module_utils", null],
+  ["vars_plugins", null],
+  ["strategy_plugins", null],
+  ["cache_plugins", null],
+  ["doc_fragment_plugins", null],
+];
+
+/**
+ * The ansible.cfg settings the analysis needs (INI: [defaults] and [inventory]). Paths are resolved as
+ * ansible-core's config manager does (unfrackpath): `$VAR`/`${VAR}` expanded, `~` expanded, relative
+ * entries joined to the cfg file's folder, normalised. Variables come only from `env` (what the run will
+ * have); an entry naming another one is left out rather than guessed.
+ */
+export function readAnsibleCfg(paths: ProjectPaths, env: Readonly<Record<string, string>> = {}): AnsibleCfg | null {
   const file = paths.firstFile(["ansible.cfg"]);
   if (!file) return null;
   let section = "";
@@ -178,16 +229,74 @@ export function readAnsibleCfg(paths: ProjectPaths): AnsibleCfg | null {
       lines.set(`${section}.${kv[1]}`, i + 1);
     }
   });
+  const rel = paths.rel(file);
+  const warnings: string[] = [];
   const list = (key: string, splitOn = /[,\s]+/): string[] =>
     (values.get(key) ?? "").split(splitOn).map((s) => s.trim()).filter(Boolean);
+  const pathList = (key: string, splitOn = /:/): string[] =>
+    list(`defaults.${key}`, splitOn).flatMap((entry) => {
+      const where = `${rel}:${lines.get(`defaults.${key}`) ?? 0}: ${key} entry ${entry}`;
+      const r = resolveCfgPath(paths, dirname(file), entry, env);
+      if (typeof r === "string") return [r];
+      warnings.push(r.unknownVar ? `${where} uses ${r.unknownVar}, which is not set; left out` : `${where} is outside the project; ignored`);
+      return [];
+    });
   const callbacks = ["defaults.callbacks_enabled", "defaults.callback_whitelist", "defaults.stdout_callback"].flatMap((key) =>
     list(key).map((name) => ({ name, line: lines.get(key) ?? 0 })),
   );
+  // collections_paths is the older spelling; ansible-core reads either (the singular wins when both are set).
+  const collKey = values.has("defaults.collections_path") ? "collections_path" : "collections_paths";
   return {
-    file: paths.rel(file),
+    file: rel,
     callbacks,
-    rolesPath: list("defaults.roles_path", /:/),
-    inventory: list("defaults.inventory", /,/),
-    library: list("defaults.library", /:/),
+    rolesPath: pathList("roles_path"),
+    collectionsPaths: pathList(collKey),
+    // inventory is a pathlist: comma-separated.
+    inventory: pathList("inventory", /,/),
+    pluginDirs: CFG_PLUGIN_KEYS.flatMap(([key, kind]) => pathList(key).flatMap((dir) => (kind ? [{ dir, kind }] : []))),
+    warnings,
   };
+}
+
+/**
+ * One cfg path entry, or why it is left out. The lexical check comes before anything touches the file
+ * system, and a path inside the project that a symlink leads out of (or nowhere) gets the same answer, so
+ * the result never says whether something outside the project exists.
+ */
+function resolveCfgPath(
+  paths: ProjectPaths,
+  base: string,
+  entry: string,
+  env: Readonly<Record<string, string>>,
+): string | { unknownVar?: string } {
+  let unknownVar: string | undefined;
+  const expanded = entry.replace(/\$(?:\{(\w+)\}|(\w+))/g, (m, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? "";
+    if (Object.hasOwn(env, name)) return env[name] ?? "";
+    unknownVar ??= m;
+    return m;
+  });
+  if (unknownVar) return { unknownVar };
+  const home = /^~(?=$|\/)/.test(expanded) ? expanded.replace(/^~/, homedir()) : expanded;
+  const abs = resolve(base, home);
+  if (!paths.lexicallyInside(abs)) return {};
+  if (!existsSync(abs)) {
+    // A dangling symlink on the way says nothing we may tell: treat it as leading out.
+    return hasSymlinkBetween(paths.root, abs) ? {} : abs;
+  }
+  const real = realpathSync(abs);
+  return paths.lexicallyInside(real) ? real : {};
+}
+
+function hasSymlinkBetween(root: string, abs: string): boolean {
+  let p = abs;
+  while (p !== root && p.startsWith(root + sep)) {
+    try {
+      if (lstatSync(p).isSymbolicLink()) return true;
+    } catch {
+      // not there: look at its parent
+    }
+    p = dirname(p);
+  }
+  return false;
 }

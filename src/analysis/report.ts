@@ -14,6 +14,7 @@ export function toAnalysisJson(r: AnalysisResult): AnalysisJson {
     unresolved: r.unresolved.map((u) => ({ name: u.name, file: u.file, line: u.line })),
     varsPrompt: r.varsPrompt.map((p) => ({ name: p.name, prompt: p.prompt, private: p.private, default: p.default })),
     warnings: r.warnings,
+    conflicts: r.conflicts.map((c) => ({ collection: c.collection, range: c.range, reason: c.reason })),
   };
 }
 
@@ -32,6 +33,7 @@ export function renderReport(r: AnalysisResult): string {
   out.push(section("Python on the managed hosts", r.python.target));
   out.push(section("Questions (vars_prompt)", r.varsPrompt.map((p) => `${p.name}: ${p.prompt}${p.private ? " (hidden)" : ""}${p.default !== null ? ` [default ${p.default}]` : ""}`)));
   out.push(section("Unresolved", r.suggestions.map((u) => `${u.name} at ${u.file}:${u.line}${u.suggestion ? ` — did you mean ${u.suggestion}?` : ""}`)));
+  out.push(section("Version conflicts (nothing can be installed)", r.conflicts.map((c) => `${c.collection} ${c.range}: ${c.reason}`)));
   out.push(section("Warnings", r.warnings));
   return out.filter(Boolean).join("\n\n") + "\n";
 }

@@ -77,3 +77,73 @@ export function intersectRanges(ranges: Iterable<string>): { range: string | nul
   const conflict = !!lower && !!upper && compareVersions(lower.v, upper.v) >= (upper.op === "<=" && lower.op === ">=" ? 1 : 0);
   return { range: parts.length ? parts.join(",") : null, conflict };
 }
+
+type Bound = { op: string; v: string; i: number };
+
+/** What a list of ansible-galaxy collection ranges allows: bounds, pins and exclusions, with the clause each came from. */
+export interface CollectionBounds {
+  lower: Bound | null;
+  upper: Bound | null;
+  pins: Bound[];
+  excluded: Bound[];
+  satisfiable: boolean;
+}
+
+/**
+ * ansible-galaxy's collection version ranges (`*`, `1.2.3`, `==`, `!=`, `>=`, `>`, `<=`, `<`, comma-separated;
+ * collections use semver x.y.z). `i` of each bound is the index of the range it came from, so a conflict can
+ * name both sides.
+ */
+export function collectionBounds(ranges: readonly string[]): CollectionBounds {
+  let lower: Bound | null = null;
+  let upper: Bound | null = null;
+  const pins: Bound[] = [];
+  const excluded: Bound[] = [];
+  ranges.forEach((range, i) => {
+    for (const clause of range.split(",").map((c) => c.replace(/\s+/g, "")).filter((c) => c && c !== "*")) {
+      const m = /^(==|!=|>=|>|<=|<)?(\d[\w.+-]*)$/.exec(clause);
+      if (!m?.[2]) continue;
+      const [op, v] = [m[1] ?? "==", m[2]];
+      if (op === ">=" || op === ">") {
+        const c = lower ? compareVersions(v, lower.v) : 1;
+        if (c > 0 || (c === 0 && op === ">")) lower = { op, v, i };
+      } else if (op === "<" || op === "<=") {
+        const c = upper ? compareVersions(v, upper.v) : -1;
+        if (c < 0 || (c === 0 && op === "<")) upper = { op, v, i };
+      } else (op === "==" ? pins : excluded).push({ op, v, i });
+    }
+  });
+  const allows = (v: string): boolean =>
+    (!lower || compareVersions(v, lower.v) > (lower.op === ">" ? 0 : -1)) &&
+    (!upper || compareVersions(v, upper.v) < (upper.op === "<" ? 0 : 1)) &&
+    !excluded.some((e) => compareVersions(v, e.v) === 0) &&
+    pins.every((p) => compareVersions(v, p.v) === 0);
+  const lo = lower as Bound | null;
+  const up = upper as Bound | null;
+  let satisfiable: boolean;
+  if (pins[0]) satisfiable = allows(pins[0].v);
+  else if (lo && up) {
+    const c = compareVersions(lo.v, up.v);
+    // Versions are dense enough (x.y.z, patch releases) that an open interval between two different versions
+    // is taken as satisfiable; equal ends need both inclusive and not excluded.
+    satisfiable = c < 0 || (c === 0 && lo.op === ">=" && up.op === "<=" && allows(lo.v));
+  } else satisfiable = true;
+  return { lower: lo, upper: up, pins, excluded, satisfiable };
+}
+
+/** One range for a collection out of several (declared, version_added minimums...), and whether any version fits. */
+export function mergeCollectionRange(ranges: readonly string[]): { range: string | null; satisfiable: boolean } {
+  const b = collectionBounds(ranges);
+  const parts = [
+    ...[...new Set(b.pins.map((p) => `==${p.v}`))],
+    ...(b.lower && !b.pins.length ? [`${b.lower.op}${b.lower.v}`] : []),
+    ...(b.upper && !b.pins.length ? [`${b.upper.op}${b.upper.v}`] : []),
+    ...[...new Set(b.excluded.map((e) => `!=${e.v}`))].sort(),
+  ];
+  // With a conflicting pin the bounds stay visible, so the message shows what clashes.
+  if (b.pins.length && !b.satisfiable) {
+    if (b.lower) parts.push(`${b.lower.op}${b.lower.v}`);
+    if (b.upper) parts.push(`${b.upper.op}${b.upper.v}`);
+  }
+  return { range: parts.length ? parts.join(",") : null, satisfiable: b.satisfiable };
+}

@@ -51,6 +51,28 @@ export function readRequirements(paths: ProjectPaths, load: Loader): Declared {
   return out;
 }
 
+/** A role's own meta/requirements.yml (what ansible-galaxy installs along with the role), into `out`. */
+export function readRoleRequirements(abs: string, paths: ProjectPaths, load: Loader, out: Declared): void {
+  readOne(abs, paths, load, out, 0);
+}
+
+/**
+ * A meta/main.yml `dependencies:` entry as ansible-galaxy's RoleRequirement.role_yaml_parse reads it: a string
+ * (`name`, or `src[,version[,name]]`), or a mapping with `role:` (a name or such a string), or `name`/`src`/`version`/`scm`.
+ */
+export function roleDependencySpec(entry: unknown): Omit<DeclaredRole, "file" | "line"> | null {
+  // A plain name (`common`, `geerlingguy.java`) is a role to find; only `src,version` or a URL/git spec is a source.
+  if (typeof entry === "string") return /[,@]|:\/\//.test(entry) ? parseRoleString(entry) : { name: entry.trim() };
+  if (!isRecord(entry)) return null;
+  const role = str(entry["role"]);
+  if (role) {
+    const spec = role.includes(",") ? parseRoleString(role) : { name: role };
+    return spec ? clean({ ...spec, version: str(entry["version"]) ?? spec.version }) : null;
+  }
+  const spec = roleFromDict(entry);
+  return spec ? clean(spec) : null;
+}
+
 function readOne(abs: string, paths: ProjectPaths, load: Loader, out: Declared, depth: number): void {
   const rel = paths.rel(abs);
   if (out.files.includes(rel) || depth > 5) return;

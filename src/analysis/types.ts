@@ -8,8 +8,26 @@ export interface DependencySet {
   collections: { name: string; version?: string; source?: string; type?: string }[];
   /** pip requirement strings; controller goes in the venv, target is needed on the managed hosts. */
   python: { controller: string[]; target: string[] };
-  /** Roles that are not shipped in the project (Galaxy, git, url). */
-  roles: { name: string; source?: string; version?: string }[];
+  /**
+   * Roles to install (not shipped in the project): from requirements files, roles' meta/main.yml dependencies
+   * and meta/requirements.yml. `type` says how ansible-galaxy fetches it; `source` is the src (absent for
+   * Galaxy names); `version` a tag, branch, commit or Galaxy version.
+   */
+  roles: { name: string; type: RoleInstallType; source?: string; version?: string }[];
+  /** Only present when not empty: collection ranges no version can meet. The venv build must refuse the set. */
+  conflicts?: VersionConflict[];
+}
+
+/** How a role is installed: by Galaxy name, git clone, archive URL, or a local file/path. */
+export type RoleInstallType = "galaxy" | "git" | "url" | "file";
+
+/** A collection whose merged version range no version can satisfy (an error: nothing can be installed). */
+export interface VersionConflict {
+  collection: string;
+  /** The merged range, e.g. `>=5.1.0,<5.0.0`. */
+  range: string;
+  /** Which plugin needs what, which requirement excludes it, and what the index has. */
+  reason: string;
 }
 
 /** Plugin kinds the analysis resolves. */
@@ -65,6 +83,7 @@ export interface AnalysisJson {
   unresolved: UnresolvedName[];
   varsPrompt: VarsPrompt[];
   warnings: string[];
+  conflicts: VersionConflict[];
 }
 
 export interface AnalysisResult extends AnalysisJson {
@@ -83,6 +102,11 @@ export interface AnalysisResult extends AnalysisJson {
 export interface AnalyzeOptions {
   /** Entry playbook, relative to the project directory. */
   entry?: string;
+  /**
+   * Environment variables known when the playbook will run, for `$VAR`/`${VAR}` in ansible.cfg paths.
+   * None by default: entries naming an unknown variable are left out (the analysis never reads its own env).
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** Bad input: the message says what is wrong and where; the CLI exits 2 with it. */

@@ -1,9 +1,10 @@
 // Follows a project from its entry playbook: files (parsed once), task files, roles and their dependencies.
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
 import { isDir, type ProjectPaths } from "./project-files.js";
+import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
 import type { RoleOptions, WalkContext, WalkerApi } from "./walker-api.js";
@@ -24,11 +25,16 @@ export class ProjectWalker implements WalkerApi {
   private readonly cache = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
   private readonly scanned = new WeakSet<object>();
+  /** inventory_dir when the project has one inventory source folder (null: unknown, left templated). */
+  inventoryDir: string | null = null;
+  /** Roles (and collections) that project roles declare: meta/main.yml dependencies with src/version, meta/requirements.yml. */
+  readonly roleDeclared: Declared = { collections: [], roles: [], files: [], warnings: [] };
 
   constructor(
     readonly paths: ProjectPaths,
     readonly index: AnsibleIndex,
-    readonly rolesPath: string[] = [],
+    /** ansible.cfg roles_path entries and the project's ansible_collections folders (absolute, inside the project). */
+    readonly searchPaths: { rolesPath: readonly string[]; collectionDirs: readonly string[] } = { rolesPath: [], collectionDirs: [] },
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
   ) {}
 
@@ -112,7 +118,21 @@ export class ProjectWalker implements WalkerApi {
     for (const d of doc.docs) this.scanValue(d, vctx, doc.lineOf(d) || 1);
   }
 
-  followTaskFile(path: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+  /**
+   * Fills in the magic variables known before anything runs: playbook_dir (the current playbook's folder; an
+   * imported playbook sets its own), role_path (inside a role) and inventory_dir (when there is one). Any
+   * other template stays, and is reported by the caller.
+   */
+  expandKnownVars(text: string, ctx: WalkContext): string {
+    if (!isTemplated(text)) return text;
+    return text.replace(/\{\{\s*(playbook_dir|role_path|inventory_dir)\s*\}\}/g, (m, v: string) => {
+      const value = v === "playbook_dir" ? ctx.playDir : v === "role_path" ? ctx.roleDir : this.inventoryDir;
+      return value ?? m;
+    });
+  }
+
+  followTaskFile(written: string, ctx: WalkContext, line: number, dynamic: boolean): void {
+    const path = this.expandKnownVars(written, ctx);
     if (isTemplated(path)) {
       this.findings.warn(`${ctx.rel}:${line}: task file path ${path} is templated; not followed`);
       return;
@@ -154,41 +174,50 @@ export class ProjectWalker implements WalkerApi {
     throw new AnalysisInputError(`${ctx.rel}:${line}: import cycle ${cycle}`, ctx.rel, line);
   }
 
-  followRole(name: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
-    if (isTemplated(name)) {
-      this.findings.warn(`${ctx.rel}:${line}: role name ${name} is templated; not followed`);
+  followRole(written: string, ctx: WalkContext, line: number, opts: RoleOptions): void {
+    const expanded = this.expandKnownVars(written, ctx);
+    if (isTemplated(expanded)) {
+      this.findings.warn(`${ctx.rel}:${line}: role name ${written} is templated; not followed`);
       return;
     }
-    const dir = this.findRole(name, ctx);
-    const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(name) && !name.includes("/");
+    const dir = this.findRole(expanded, ctx);
+    const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(written) && !written.includes("/");
     if (!dir) {
-      const collection = fqcn ? name.split(".").slice(0, 2).join(".") : null;
-      this.findings.roles.push({ name, dir: null, collection, file: ctx.rel, line });
+      const collection = fqcn ? written.split(".").slice(0, 2).join(".") : null;
+      this.findings.roles.push({ name: written, dir: null, collection, file: ctx.rel, line });
       return;
     }
-    this.findings.roles.push({ name, dir: this.paths.rel(dir), collection: null, file: ctx.rel, line });
+    // A role given by a magic-variable path is named by where it is in the project (not by an absolute path).
+    const rel = this.paths.rel(dir);
+    const name = expanded === written ? written : rel === "." ? basename(dir) : rel;
+    this.findings.roles.push({ name, dir: rel, collection: null, file: ctx.rel, line });
     this.walkRole(dir, ctx, line, opts);
   }
 
-  /** Role search: roles/ next to the playbook, the project's roles/, roles_path, sibling roles, the project itself. */
+  /**
+   * Role search as ansible-core's RoleDefinition does it: roles/ next to the playbook, roles_path (here also the
+   * project's roles/), next to the current role, the playbook's directory; a nested name (`kubernetes/node`) is
+   * a path under each of these. `ns.coll.role` looks in the project's collections.
+   */
   private findRole(name: string, ctx: WalkContext): string | null {
     const root = this.paths.root;
     const parts = name.split(".");
-    const candidates =
-      name.includes("/")
-        ? [resolve(ctx.playDir, name), resolve(root, name)]
-        : [
-            join(ctx.playDir, "roles", name),
-            join(root, "roles", name),
-            ...this.rolesPath.map((p) => resolve(root, p, name)),
-            ...(ctx.roleDir ? [join(dirname(ctx.roleDir), name)] : []),
-            join(ctx.playDir, name),
-            join(root, name),
-            ...(parts.length === 3
-              ? [join(root, "collections", "ansible_collections", parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")]
-              : []),
-          ];
+    const fqcn = parts.length === 3 && !name.includes("/");
+    const bases = [
+      join(ctx.playDir, "roles"),
+      join(root, "roles"),
+      ...this.searchPaths.rolesPath,
+      ...(ctx.roleDir ? [dirname(ctx.roleDir)] : []),
+      ctx.playDir,
+      root,
+    ];
+    const candidates = [
+      ...(isAbsolute(name) ? [name] : bases.map((b) => resolve(b, name))),
+      ...(fqcn ? this.searchPaths.collectionDirs.map((d) => join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")) : []),
+    ];
     for (const c of candidates) {
+      // Lexical check first: a name like ../../x must not even be looked at outside the project.
+      if (!this.paths.lexicallyInside(c)) continue;
       if (isDir(c) && ["tasks", "meta", "handlers", "defaults", "vars"].some((d) => isDir(join(c, d)))) {
         return this.paths.inside(c, ctx.rel);
       }
@@ -215,11 +244,18 @@ export class ProjectWalker implements WalkerApi {
       const mctx = { ...rctx, abs: metaFile ?? "", rel: meta.file, doc: meta };
       const deps = metaTop["dependencies"];
       for (const dep of Array.isArray(deps) ? deps : []) {
-        const depName = typeof dep === "string" ? dep : isRecord(dep) ? (dep["role"] ?? dep["name"]) : undefined;
-        if (typeof depName === "string") this.followRole(depName, mctx, meta.lineOf(dep) || meta.lineOf(deps), { dynamic: false });
+        const spec = isRecord(dep) && typeof (dep["role"] ?? dep["name"] ?? dep["src"]) !== "string" ? null : roleDependencySpec(dep);
+        const dline = meta.lineOf(dep) || meta.lineOf(deps);
+        if (spec) {
+          // A dependency with src/version says how to install it, like a requirements file entry does.
+          if (spec.src || spec.version) this.roleDeclared.roles.push({ ...spec, file: meta.file, line: dline });
+          this.followRole(spec.name, mctx, dline, { dynamic: false });
+        }
         if (isRecord(dep)) this.scanValue(dep, mctx, meta.lineOf(dep));
       }
     }
+    const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => join(dir, "meta", f)), ctx.rel);
+    if (roleReqs) readRoleRequirements(roleReqs, this.paths, (abs) => this.load(abs), this.roleDeclared);
     for (const sub of ["defaults", "vars"]) {
       const f = this.paths.firstFile(MAIN(join(dir, sub), "main"), ctx.rel);
       if (f) this.scanVarsFile(f, rctx);

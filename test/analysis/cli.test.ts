@@ -16,7 +16,7 @@ describe("npm run analyze", () => {
     const r = analyze(FIXTURE, "--json");
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(json)).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings"]);
+    expect(Object.keys(json)).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings", "conflicts"]);
     expect(json["entry"]).toBe("site.yml");
     expect(json["ansibleCore"]).toBe(">=2.11.0");
   });

@@ -91,9 +91,9 @@ describe("a realistic project (roles, requirements.yml, routing, Jinja plugins, 
         { name: "community.postgresql" },
       ],
       python: r.python,
-      roles: [{ name: "geerlingguy.ntp", version: "2.3.2" }],
+      roles: [{ name: "geerlingguy.ntp", type: "galaxy", version: "2.3.2" }],
     });
     expect(JSON.stringify(analyzeProject(FIXTURE).dependencySet)).toBe(JSON.stringify(r.dependencySet));
-    expect(Object.keys(toAnalysisJson(r))).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings"]);
+    expect(Object.keys(toAnalysisJson(r))).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings", "conflicts"]);
   });
 });

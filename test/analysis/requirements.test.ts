@@ -55,10 +55,10 @@ roles:
       { name: "https://example.test/acme-tools-1.0.0.tar.gz", type: "url" },
     ]);
     expect(r.dependencySet.roles).toEqual([
-      { name: "geerlingguy.docker", version: "6.1.0" },
-      { name: "geerlingguy.pip", version: "2.0.0" },
-      { name: "nginx", source: "git+https://example.test/roles/nginx.git", version: "v1" },
-      { name: "ntp", source: "git+https://example.test/roles/ntp.git" },
+      { name: "geerlingguy.docker", type: "galaxy", version: "6.1.0" },
+      { name: "geerlingguy.pip", type: "galaxy", version: "2.0.0" },
+      { name: "nginx", type: "git", source: "git+https://example.test/roles/nginx.git", version: "v1" },
+      { name: "ntp", type: "git", source: "git+https://example.test/roles/ntp.git" },
     ]);
     expect(r.warnings).toContain(
       "declared but not used: community.crypto, git+https://example.test/org/coll.git,main, https://example.test/acme-tools-1.0.0.tar.gz",
