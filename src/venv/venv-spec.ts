@@ -33,6 +33,8 @@ export interface DependencySetLike {
   ansibleCore: string | null;
   collections: { name: string; version?: string; source?: string; type?: string }[];
   python: { controller: string[]; target: string[] };
+  /** Collection ranges nothing satisfies (a plugin newer than the declared range allows): no venv can be built. */
+  conflicts?: { collection: string; range: string; reason: string }[];
 }
 
 class InvalidVenvSpecError extends Error {
@@ -160,6 +162,10 @@ export function venvName(spec: ResolvedVenvSpec): string {
 
 /** The controller side of a DependencySet: target-side packages belong on the managed hosts, not in the venv. */
 export function venvSpecFromDependencySet(ds: DependencySetLike): VenvSpec {
+  // Refused before anything is created: no collection version satisfies what the playbook needs.
+  if (ds.conflicts?.length) {
+    throw new InvalidVenvSpecError(`no virtualenv can satisfy this playbook: ${ds.conflicts.map((c) => `${c.collection} ${c.range}: ${c.reason}`).join("; ")}`);
+  }
   return normaliseVenvSpec({
     ansibleCore: ds.ansibleCore,
     python: ds.python.controller,

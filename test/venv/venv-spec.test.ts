@@ -164,3 +164,14 @@ describe("probing a host", () => {
     );
   });
 });
+
+describe("dependency sets with conflicting collection ranges", () => {
+  it("are refused before any venv is named or built, naming the plugin and the range", async () => {
+    const { analyzeProject } = await import("../../src/analysis/index.js");
+    const { venvSpecFromDependencySet } = await import("../../src/venv/venv-spec.js");
+    const fixture = new URL("../analysis/fixtures/version-conflict", import.meta.url).pathname;
+    const { dependencySet } = analyzeProject(fixture);
+    expect(dependencySet.conflicts?.length).toBeGreaterThan(0);
+    expect(() => venvSpecFromDependencySet(dependencySet)).toThrow(/no virtualenv can satisfy this playbook: community\.general .*gconftool2_info.*5\.1\.0/);
+  });
+});
