@@ -4,7 +4,7 @@ import { Composer } from "grammy";
 import type { BotContext } from "../../src/bot/context.js";
 import { REFUSAL } from "../../src/bot/access.js";
 import { cancelJobButton } from "../../src/bot/callback-data.js";
-import { callsSince, owner, stranger, startBotWorld, type BotWorld } from "./bot-world.js";
+import { callsSince, eventually, owner, stranger, startBotWorld, type BotWorld } from "./bot-world.js";
 
 let world: BotWorld | undefined;
 afterEach(async () => {
@@ -72,11 +72,18 @@ describe("access control", () => {
     world = await startBotWorld();
     const { tg } = world;
     const from = tg.calls.length;
-    tg.injectUpdate({ channel_post: { message_id: 1, chat: { id: -100123, type: "channel", title: "News" }, date: 1, text: "/start" } });
+    const post = tg.injectUpdate({ channel_post: { message_id: 1, chat: { id: -100123, type: "channel", title: "News" }, date: 1, text: "/start" } });
     tg.sendText(stranger, { id: -4242, type: "group", title: "Chat" }, "/help@dropship_test_bot");
     tg.sendText(owner, "/help");
     await tg.nextMessage(owner.id);
-    await new Promise((r) => setTimeout(r, 100));
+    // Chats run in parallel, so the owner's answer says nothing about the other two: wait until the bot has
+    // finished with each of them (access control logs the drop as its last act) rather than sleeping.
+    const ignored = await eventually(() => {
+      const lines = world!.logs.filter((l) => l.msg === "ignored an update from outside the allowlist");
+      return lines.length === 2 ? lines : null;
+    });
+    expect(ignored.map((l) => l.kind).sort()).toEqual(["channel_post", "message"]);
+    expect(ignored.map((l) => l.update_id)).toContain(post.update_id);
     expect(callsSince(tg, from)).toEqual(["sendMessage"]);
     expect(tg.messages(-4242)).toEqual([]);
   });

@@ -1,4 +1,5 @@
-// End to end: Cancel on the card creates nothing; Cancel mid-download and a dead torrent destroy the droplet and clean up.
+// End to end: Cancel on the card creates nothing; Cancel mid-download destroys the droplet; Cancel mid-transfer also
+// removes the partial local files; a dead torrent destroys the droplet.
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +51,9 @@ describe("Cancel", () => {
     expect(creates()).toBe(createsBefore);
   });
 
-  it("during the download destroys the droplet and removes partial files", async () => {
+  // The local job directory only exists from the transfer step on, so this one cannot show the partial files going:
+  // the next test does.
+  it("during the download destroys the droplet and leaves no local job directory", async () => {
     // Slow enough to catch mid-download: a big file whose seeder we stop halfway keeps the job downloading.
     const t = await world.swarm.addTorrent({ name: "slow.bin", files: [{ path: "slow.bin", size: 200 * 1024 * 1024 }] });
     await world.swarm.stopSeeding(t);
@@ -77,6 +80,37 @@ describe("Cancel", () => {
     expect(final.text).toMatch(/\$0\.0\d/);
     expect(world.app!.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
   });
+  it("during the transfer destroys the droplet and removes the partial local files", async () => {
+    const size = 200 * 1024 * 1024;
+    const t = await world.swarm.addTorrent({ name: "pulling.bin", files: [{ path: "pulling.bin", size }] });
+    const card = await cardFor(t.magnet);
+    const jobId = jobIdOf(card);
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const jobDir = path.join(world.dir, "data", "downloads", String(jobId));
+    const partial = path.join(jobDir, "pulling.bin");
+    // Wait for the transfer step to be recorded and for real bytes to have landed locally.
+    await world.telegram.waitFor(
+      () => world.app!.jobs.get(jobId)!.state === "transferring" && fs.existsSync(partial) && fs.statSync(partial).size > 0,
+      120_000,
+      "a partial local file",
+    );
+    const pulled = fs.statSync(partial).size;
+    expect(pulled).toBeGreaterThan(0);
+    expect(pulled).toBeLessThan(size);
+    expect(liveDroplets(jobId)).toHaveLength(1);
+    const progress = world.telegram.messages(ALICE.id).find((x) => x.message_id === card.message_id)!;
+    world.telegram.pressButton(ALICE, progress, `t:cancel:${jobId}`);
+    const job = await world.telegram.waitFor(() => {
+      const j = world.app!.jobs.get(jobId)!;
+      return ["cancelled", "done", "failed"].includes(j.state) ? j : null;
+    }, 30_000, "the job to end");
+    // Had the pull finished before the press was handled, this would say "done": the test did not cancel mid-transfer.
+    expect(job.state).toBe("cancelled");
+    expect(fs.existsSync(partial)).toBe(false);
+    expect(fs.existsSync(jobDir)).toBe(false);
+    expect(liveDroplets(jobId)).toEqual([]);
+    expect(world.app!.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
+  }, 180_000);
 });
 
 describe("/cancel <id>", () => {
