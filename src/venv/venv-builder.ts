@@ -61,7 +61,7 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
   const storePath = `${req.root}/.store/${req.name}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const { host } = req;
   // Offline tarballs are chosen before anything is created: a missing one should cost nothing.
-  const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
+  const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? await pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
   try {
     await must(host, ["mkdir", "-p", "--", `${req.root}/.store`], "build-failed", req);
     req.onProgress({ step: "creating", message: `creating the virtualenv ${req.name}` });
