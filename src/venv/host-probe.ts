@@ -20,6 +20,7 @@ export type VenvErrorCode =
   | "index-unreachable"
   | "pip-failed"
   | "collections-failed"
+  | "roles-failed"
   | "verify-failed"
   | "lock-timeout"
   | "build-failed"

@@ -6,7 +6,8 @@ import { satisfies } from "@renovatebot/pep440";
 import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
-import type { ResolvedVenvSpec } from "./venv-spec.js";
+import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
+import type { NormalisedRole, ResolvedVenvSpec } from "./venv-spec.js";
 
 const MARKER_FILE = "dropship-venv.json";
 
@@ -18,7 +19,7 @@ export interface PackageSources {
   collectionTarballDir: string | null;
 }
 
-export type VenvStep = "probing" | "waiting" | "creating" | "installing-packages" | "installing-collections" | "verifying" | "ready";
+export type VenvStep = "probing" | "waiting" | "creating" | "installing-packages" | "installing-collections" | "installing-roles" | "verifying" | "ready";
 
 export interface VenvProgress {
   step: VenvStep;
@@ -41,10 +42,19 @@ export interface BuildRequest {
   stepTimeoutMs: number;
 }
 
+/** What a build actually installed, read back from the venv (not from the spec). */
+export interface InstalledContent {
+  /** Every collection under <venv>/collections, dependencies included: name → version (MANIFEST.json). */
+  collections: Record<string, string>;
+  /** Every role under <venv>/roles, dependencies included: name → version from meta/.galaxy_install_info (null: none recorded, e.g. an archive URL). */
+  roles: Record<string, string | null>;
+}
+
 export interface BuildOutcome {
   storePath: string;
   ansibleCoreVersion: string;
   sizeBytes: number;
+  installed: InstalledContent;
 }
 
 export interface VenvMarker {
@@ -53,6 +63,8 @@ export interface VenvMarker {
   hash: string;
   spec: unknown;
   ansibleCoreVersion: string;
+  /** Absent in markers written before roles were supported. */
+  installed?: InstalledContent;
   createdAt: string;
 }
 
@@ -61,7 +73,7 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
   const storePath = `${req.root}/.store/${req.name}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const { host } = req;
   // Offline tarballs are chosen before anything is created: a missing one should cost nothing.
-  const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
+  const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? await pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
   try {
     await must(host, ["mkdir", "-p", "--", `${req.root}/.store`], "build-failed", req);
     req.onProgress({ step: "creating", message: `creating the virtualenv ${req.name}` });
@@ -74,19 +86,25 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
       req.onProgress({ step: "installing-collections", message: `installing ${n} collection${n === 1 ? "" : "s"}` });
       await installCollections(req, storePath, tarballs);
     }
-    req.onProgress({ step: "verifying", message: "verifying ansible, collections and Python packages" });
-    const ansibleCoreVersion = await verify(req, storePath);
+    const roles = req.spec.roles ?? [];
+    if (roles.length > 0) {
+      req.onProgress({ step: "installing-roles", message: `installing ${roles.length} role${roles.length === 1 ? "" : "s"}` });
+      await installRoles(req, storePath, roles);
+    }
+    req.onProgress({ step: "verifying", message: "verifying ansible, collections, roles and Python packages" });
+    const { ansibleCoreVersion, installed } = await verify(req, storePath);
     const marker: VenvMarker = {
       tool: "dropship",
       name: req.name,
       hash: req.hash,
       spec: JSON.parse(req.specJson),
       ansibleCoreVersion,
+      installed,
       createdAt: new Date().toISOString(),
     };
     await host.writeFile(`${storePath}/${MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n", 0o644);
     const du = await host.exec(["du", "-sk", "--", storePath]);
-    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024 };
+    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024, installed };
   } catch (err) {
     await host.exec(["rm", "-rf", "--", storePath]).catch(() => {});
     throw err;
@@ -163,6 +181,38 @@ async function installCollections(req: BuildRequest, storePath: string, tarballs
   await host.exec(["rm", "-rf", "--", `${storePath}/.collection-tarballs`, `${storePath}/.collection-requirements.yml`]);
 }
 
+async function installRoles(req: BuildRequest, storePath: string, roles: NormalisedRole[]): Promise<void> {
+  const { host } = req;
+  const { galaxyServer } = req.sources;
+  const reqFile = `${storePath}/.role-requirements.yml`;
+  await host.writeFile(reqFile, roleRequirementsFile(roles), 0o644);
+  const argv = [`${storePath}/bin/ansible-galaxy`, "role", "install", "-r", reqFile, "-p", `${storePath}/roles`, ...(galaxyServer ? ["-s", galaxyServer] : [])];
+  // git for git roles comes from the host's PATH; ANSIBLE_NOCOLOR keeps escapes out of the text we read.
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_ROLES_PATH: `${storePath}/roles`, ANSIBLE_NOCOLOR: "1" } });
+  if (r.code !== 0) {
+    const where = galaxyServer ? redactUrl(galaxyServer) : "Galaxy (galaxy.ansible.com)";
+    const failures = roleFailures(`${r.stdout}\n${r.stderr}`, roles);
+    const why = failures.length > 0 ? failures.join("; ") : lastLine(r.stderr || r.stdout);
+    throw new VenvError("roles-failed", `installing roles on ${host.label} failed (Galaxy roles from ${where}): ${why}`);
+  }
+  await host.exec(["rm", "-f", "--", reqFile]);
+}
+
+// argv[1] = roles dir. Prints {name: version|null} from each role's meta/.galaxy_install_info (YAML from the client).
+const ROLES_PY = `
+import json, os, sys, yaml
+root = sys.argv[1]
+out = {}
+for name in (sorted(os.listdir(root)) if os.path.isdir(root) else []):
+    info = os.path.join(root, name, "meta", ".galaxy_install_info")
+    version = None
+    if os.path.isfile(info):
+        with open(info) as f:
+            version = (yaml.safe_load(f) or {}).get("version")
+    out[name] = None if version in (None, "") else str(version)
+print(json.dumps(out))
+`;
+
 // argv[1:] = requirement strings. Prints a JSON list of problems (empty when all is well).
 const VERIFY_PY = `
 import importlib, importlib.metadata as md, json, sys
@@ -191,27 +241,39 @@ for text in sys.argv[1:]:
 print(json.dumps(problems))
 `;
 
-/** Returns the installed ansible-core version; throws naming what is missing. The three checks run side by side. */
-async function verify(req: BuildRequest, storePath: string): Promise<string> {
+/**
+ * Returns the installed ansible-core version and what the venv holds (collections and roles, read back from it);
+ * throws naming what is missing. The checks run side by side.
+ */
+async function verify(req: BuildRequest, storePath: string): Promise<{ ansibleCoreVersion: string; installed: InstalledContent }> {
   const { host } = req;
   const env = { ANSIBLE_COLLECTIONS_PATH: `${storePath}/collections` };
-  const [version, collectionProblems, imports] = await Promise.all([
+  const roles = req.spec.roles ?? [];
+  const [version, collections, imports, installedRoles] = await Promise.all([
     must(host, [`${storePath}/bin/ansible-playbook`, "--version"], "verify-failed", req, env),
-    req.spec.collections.length > 0 ? verifyCollections(req, storePath, env) : Promise.resolve([]),
+    req.spec.collections.length > 0 ? verifyCollections(req, storePath, env) : Promise.resolve({ problems: [], installed: {} }),
     must(host, [`${storePath}/bin/python`, "-c", VERIFY_PY, ...req.spec.python], "verify-failed", req),
+    roles.length > 0
+      ? must(host, [`${storePath}/bin/python`, "-c", ROLES_PY, `${storePath}/roles`], "verify-failed", req).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string | null>)
+      : Promise.resolve({}),
   ]);
   const core = /core ([0-9][^\]\s]*)/.exec(version.stdout)?.[1];
   if (!core) throw new VenvError("verify-failed", `ansible-playbook --version on ${host.label} did not name an ansible-core version`);
-  const problems = [...collectionProblems, ...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[])];
+  const roleProblems = roles.filter((r) => !(r.name in installedRoles)).map((r) => `role ${r.name} is missing`);
+  const problems = [...collections.problems, ...roleProblems, ...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[])];
   if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${req.host.label} is incomplete: ${problems.join("; ")}`);
-  return core;
+  return { ansibleCoreVersion: core, installed: { collections: collections.installed, roles: installedRoles } };
 }
 
-async function verifyCollections(req: BuildRequest, storePath: string, env: Record<string, string>): Promise<string[]> {
+async function verifyCollections(req: BuildRequest, storePath: string, env: Record<string, string>): Promise<{ problems: string[]; installed: Record<string, string> }> {
   const list = await must(req.host, [`${storePath}/bin/ansible-galaxy`, "collection", "list", "--format", "json"], "verify-failed", req, env);
   const found = new Map<string, string>();
-  for (const byName of Object.values(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
-    for (const [name, info] of Object.entries(byName)) if (!found.has(name)) found.set(name, info.version);
+  const installed: Record<string, string> = {};
+  for (const [dir, byName] of Object.entries(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
+    for (const [name, info] of Object.entries(byName)) {
+      if (!found.has(name)) found.set(name, info.version);
+      if (dir.startsWith(`${storePath}/`)) installed[name] = info.version;
+    }
   }
   const problems: string[] = [];
   for (const c of req.spec.collections) {
@@ -221,7 +283,7 @@ async function verifyCollections(req: BuildRequest, storePath: string, env: Reco
     if (!have) problems.push(`collection ${c.name} is missing`);
     else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
   }
-  return problems;
+  return { problems, installed };
 }
 
 const CHECK_SH = `

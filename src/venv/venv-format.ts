@@ -5,10 +5,11 @@ import { formatAgo, formatBytes } from "../shared/text-format.js";
 /** What the spec holds, in a few words: "ansible-core >=2.15 · 2 packages · 3 collections". */
 function describeSpec(specJson: string): string {
   try {
-    const s = JSON.parse(specJson) as { pythonVersion?: string; ansibleCore?: string | null; python?: string[]; collections?: { name: string }[] };
+    const s = JSON.parse(specJson) as { pythonVersion?: string; ansibleCore?: string | null; python?: string[]; collections?: { name: string }[]; roles?: { name: string }[] };
     const parts = [`ansible-core ${s.ansibleCore ?? "any"}`, `Python ${s.pythonVersion ?? "?"}`];
     if (s.python?.length) parts.push(`${s.python.length} package${s.python.length === 1 ? "" : "s"}`);
     if (s.collections?.length) parts.push(s.collections.map((c) => c.name).join(", "));
+    if (s.roles?.length) parts.push(`role${s.roles.length === 1 ? "" : "s"} ${s.roles.map((r) => r.name).join(", ")}`);
     return parts.join(" · ");
   } catch {
     return "unreadable spec";

@@ -5,7 +5,7 @@ import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
 import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
-import { buildVenv, checkVenv, publishVenv, type PackageSources, type VenvProgress } from "./venv-builder.js";
+import { buildVenv, checkVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
 import { VenvLocks } from "./venv-lock.js";
 import { VenvStore, type VenvRecord } from "./venv-store.js";
 import { canonicalSpecJson, resolveForPython, venvHash, type VenvSpec } from "./venv-spec.js";
@@ -41,8 +41,13 @@ export interface EnsuredVenv {
   path: string;
   reused: boolean;
   pythonVersion: string;
-  /** Environment for running ansible from this venv (PATH, VIRTUAL_ENV, ANSIBLE_COLLECTIONS_PATH). */
+  /** Environment for running ansible from this venv (PATH, VIRTUAL_ENV, ANSIBLE_COLLECTIONS_PATH, ANSIBLE_ROLES_PATH). */
   env: Record<string, string>;
+  /**
+   * The collections and roles the venv holds, dependencies included, as read back from it after the build (from its
+   * marker on reuse); null for a venv built before Dropship recorded them.
+   */
+  installed: InstalledContent | null;
   /** Ends the use taken with `use: true` (a no-op otherwise); safe to call twice. */
   release(): void;
 }
@@ -53,6 +58,7 @@ function venvEnvironment(path: string): Record<string, string> {
     VIRTUAL_ENV: path,
     PATH: `${path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     ANSIBLE_COLLECTIONS_PATH: `${path}/collections`,
+    ANSIBLE_ROLES_PATH: `${path}/roles`,
   };
 }
 
@@ -78,7 +84,8 @@ export class VenvManager {
     const name = `dropship-${hash}`;
     const path = `${probe.root}/${name}`;
     const specJson = canonicalSpecJson(resolved);
-    if (await this.matches(host, path, specJson)) return this.reuse(host, name, path, specJson, probe, opts);
+    let marker = await this.matches(host, path, specJson);
+    if (marker) return this.reuse(host, name, path, specJson, probe, opts, marker);
 
     assertCanBuild(probe, host.label, this.opts.venv.minFreeMb);
     const requirement = ansibleCoreRequirement(resolved.ansibleCore, probe.pythonVersion, host.label);
@@ -89,9 +96,11 @@ export class VenvManager {
     });
     try {
       // Whoever held the lock may just have built it.
-      if (await this.matches(host, path, specJson)) return this.reuse(host, name, path, specJson, probe, opts);
+      marker = await this.matches(host, path, specJson);
+      if (marker) return this.reuse(host, name, path, specJson, probe, opts, marker);
       if (this.opts.packages.pipIndexUrl) await assertIndexReachable(host, this.python, this.opts.packages.pipIndexUrl);
       const existed = this.store.get(host.label, name);
+      let installed: InstalledContent;
       this.store.upsert({ host: host.label, name, path, spec: specJson, status: "building" }, this.now());
       const started = this.now();
       try {
@@ -100,6 +109,7 @@ export class VenvManager {
           ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: progress, signal: opts.signal,
           stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000,
         });
+        installed = built.installed;
         const previous = await publishVenv(host, probe.root, name, built.storePath);
         const buildMs = this.now() - started;
         this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs }, this.now());
@@ -112,30 +122,31 @@ export class VenvManager {
         this.opts.logger?.warn({ host: host.label, venv: name, err: (err as Error).message }, "venv build failed");
         throw err;
       }
-      return this.finish(host, name, path, probe, false, opts);
+      return this.finish(host, name, path, probe, false, opts, installed);
     } finally {
       await release();
     }
   }
 
-  private async matches(host: Host, path: string, specJson: string): Promise<boolean> {
+  /** The venv's marker when it is there, runs, and was built for exactly this spec; else null. */
+  private async matches(host: Host, path: string, specJson: string): Promise<VenvMarker | null> {
     const check = await checkVenv(host, path);
-    return check.state === "ok" && check.marker !== null && JSON.stringify(check.marker.spec) === specJson;
+    return check.state === "ok" && check.marker !== null && JSON.stringify(check.marker.spec) === specJson ? check.marker : null;
   }
 
-  private reuse(host: Host, name: string, path: string, specJson: string, probe: HostProbe, opts: EnsureOptions): EnsuredVenv {
+  private reuse(host: Host, name: string, path: string, specJson: string, probe: HostProbe, opts: EnsureOptions, marker: VenvMarker): EnsuredVenv {
     const row = this.store.get(host.label, name);
     // A venv the database forgot (a new DATA_DIR) is adopted; its size is learnt on the next build.
     if (!row || row.status !== "ready") this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready" }, this.now());
-    return this.finish(host, name, path, probe, true, opts);
+    return this.finish(host, name, path, probe, true, opts, marker.installed ?? null);
   }
 
-  private finish(host: Host, name: string, path: string, probe: HostProbe, reused: boolean, opts: EnsureOptions): EnsuredVenv {
+  private finish(host: Host, name: string, path: string, probe: HostProbe, reused: boolean, opts: EnsureOptions, installed: InstalledContent | null): EnsuredVenv {
     this.store.touch(host.label, name, this.now());
     if (opts.pin) this.store.setPinned(host.label, name, true);
     const release = opts.use ? this.markInUse(host.label, name) : () => {};
     opts.onProgress?.({ step: "ready", message: reused ? `reusing ${name}` : `${name} is ready` });
-    return { name, path, reused, pythonVersion: probe.pythonVersion, env: venvEnvironment(path), release };
+    return { name, path, reused, pythonVersion: probe.pythonVersion, env: venvEnvironment(path), installed, release };
   }
 
   /** Counts a job as using the venv; GC leaves it alone until every use is released. */

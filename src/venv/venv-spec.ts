@@ -15,16 +15,48 @@ export interface CollectionRequirement {
   type?: CollectionSourceType;
 }
 
+export type RoleScm = "git";
+
+/**
+ * A role installed with `ansible-galaxy role install` into <venv>/roles/<name>, as requirements.yml has it:
+ * - Galaxy: {name: "geerlingguy.docker", version?: "7.1.0"} (or src: "geerlingguy.docker" and another name);
+ * - archive URL: {name?: "nginx", src: "https://example.com/nginx-1.2.tar.gz"};
+ * - git: {name?, src: "https://example.com/r.git", scm: "git", version?: branch, tag or commit} — or src "git+https://…".
+ */
+export interface RoleRequirement {
+  /** The directory it is installed as and the name plays use; derived from src (as the client does) when absent. */
+  name?: string;
+  src?: string;
+  /** A Galaxy release, or a git branch, tag or commit; absent = newest release / the default branch. */
+  version?: string;
+  scm?: RoleScm;
+}
+
+/** A role after normalisation: name always set, src only where it is not the Galaxy name itself. */
+export interface NormalisedRole {
+  name: string;
+  src?: string;
+  version?: string;
+  scm?: RoleScm;
+}
+
 export interface VenvSpec {
   /** A PEP 440 range for ansible-core, e.g. ">=2.15,<2.17"; null = whatever the host's Python supports. */
   ansibleCore: string | null;
   /** Controller-side Python requirements, e.g. "boto3>=1.28", "requests". */
   python: string[];
   collections: CollectionRequirement[];
+  /** Roles for <venv>/roles (ANSIBLE_ROLES_PATH). Absent and empty are the same spec (and the same name). */
+  roles?: RoleRequirement[];
+}
+
+/** A spec in canonical form (normaliseVenvSpec): every role has its name. */
+export interface NormalisedVenvSpec extends Omit<VenvSpec, "roles"> {
+  roles?: NormalisedRole[];
 }
 
 /** A spec resolved for one host: the host's Python minor version is part of what the venv is. */
-export interface ResolvedVenvSpec extends VenvSpec {
+export interface ResolvedVenvSpec extends NormalisedVenvSpec {
   pythonVersion: string;
 }
 
@@ -35,6 +67,8 @@ export interface DependencySetLike {
   python: { controller: string[]; target: string[] };
   /** Collection ranges nothing satisfies (a plugin newer than the declared range allows): no venv can be built. */
   conflicts?: { collection: string; range: string; reason: string }[];
+  /** Roles not shipped in the project; `source` is requirements.yml's src. */
+  roles?: { name: string; source?: string; version?: string }[];
 }
 
 class InvalidVenvSpecError extends Error {
@@ -102,8 +136,80 @@ function normaliseCollection(c: CollectionRequirement): Required<Pick<Collection
   return out;
 }
 
+const ROLE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const GALAXY_ROLE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]+$/;
+const ROLE_VERSION = /^[A-Za-z0-9_][A-Za-z0-9_.+/-]*$/;
+const ARCHIVE_URL = /^https?:\/\/[^\s]+$/i;
+const GIT_URL = /^((https?|ssh|git|file):\/\/[^\s]+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+)$/i;
+
+/** The name ansible-galaxy gives a role from its src (RoleRequirement.repo_url_to_role_name in ansible-core). */
+export function roleNameFromSrc(src: string): string {
+  if (!src.includes("://") && !src.includes("@")) return src;
+  let tail = src.split("/").pop() ?? src;
+  if (tail.endsWith(".git")) tail = tail.slice(0, -4);
+  if (tail.endsWith(".tar.gz")) tail = tail.slice(0, -7);
+  return tail.split(",")[0]!;
+}
+
+/** Credentials in a URL are not kept in messages. */
+function shown(src: string): string {
+  return src.replace(/\/\/[^/@\s]*@/, "//***@");
+}
+
+export function normaliseRole(r: RoleRequirement): NormalisedRole {
+  let src = r.src?.trim() || undefined;
+  let scm = r.scm;
+  if (src?.startsWith("git+")) {
+    scm = "git";
+    src = src.slice(4);
+  }
+  if (scm !== undefined && scm !== "git") throw new InvalidVenvSpecError(`role ${r.name ?? src}: only git sources are supported (scm "${String(scm)}")`);
+  const name = (r.name?.trim() || (src ? roleNameFromSrc(src) : "")).trim();
+  const label = name || (src ? shown(src) : "(unnamed)");
+  if (!name || !ROLE_NAME.test(name)) throw new InvalidVenvSpecError(`"${label}" is not a role name (letters, digits, _ . -; e.g. geerlingguy.docker)`);
+  if (src?.startsWith("-")) throw new InvalidVenvSpecError(`role ${name}: "${src}" is not a role source`);
+  if (scm === "git") {
+    if (!src || !GIT_URL.test(src)) throw new InvalidVenvSpecError(`role ${name}: "${src ? shown(src) : ""}" is not a git URL (https://…, ssh://…, git@host:path)`);
+  } else if (src && src.includes("://")) {
+    if (!ARCHIVE_URL.test(src)) throw new InvalidVenvSpecError(`role ${name}: "${shown(src)}" is not an http(s) URL of a role archive`);
+  } else {
+    const galaxyName = src ?? name;
+    if (!GALAXY_ROLE.test(galaxyName)) {
+      throw new InvalidVenvSpecError(`role ${name}: "${galaxyName}" is neither a Galaxy role (namespace.name) nor a URL; give its src`);
+    }
+    if (src === name) src = undefined;
+  }
+  const version = r.version?.trim() || undefined;
+  if (version !== undefined && !ROLE_VERSION.test(version)) throw new InvalidVenvSpecError(`role ${name}: "${version}" is not a version, branch, tag or commit`);
+  return { name, ...(src ? { src } : {}), ...(version ? { version } : {}), ...(scm ? { scm } : {}) };
+}
+
+function normaliseRoles(roles: RoleRequirement[]): NormalisedRole[] {
+  const byName = new Map<string, NormalisedRole>();
+  for (const r of roles) {
+    const n = normaliseRole(r);
+    const prev = byName.get(n.name);
+    if (prev && JSON.stringify(prev) !== JSON.stringify(n)) {
+      // One directory per name: two different sources (or versions) for one name cannot both be installed.
+      if (prev.src === n.src && prev.scm === n.scm && (!prev.version || !n.version)) {
+        byName.set(n.name, prev.version ? prev : n);
+        continue;
+      }
+      throw new InvalidVenvSpecError(`role ${n.name} is asked for twice, differently (${describeRole(prev)} and ${describeRole(n)}); keep one`);
+    }
+    byName.set(n.name, n);
+  }
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** "geerlingguy.docker 7.1.0", "nginx from https://…", "web from git https://… at v2". */
+export function describeRole(r: NormalisedRole): string {
+  const from = r.src ? ` from ${r.scm ? `${r.scm} ` : ""}${shown(r.src)}` : "";
+  return `${r.name}${from}${r.version ? `${from ? " at" : ""} ${r.version}` : ""}`;
+}
+
 /** Canonical form: sorted, deduplicated, lower-cased names, no whitespace in specifiers. */
-export function normaliseVenvSpec(spec: VenvSpec): VenvSpec {
+export function normaliseVenvSpec(spec: VenvSpec): NormalisedVenvSpec {
   const ansibleReqs: string[] = [];
   const byName = new Map<string, ParsedRequirement>();
   for (const raw of spec.python) {
@@ -128,10 +234,12 @@ export function normaliseVenvSpec(spec: VenvSpec): VenvSpec {
     } else if (prev && n.version === "*") n.version = prev.version;
     collections.set(n.name, n);
   }
+  const roles = normaliseRoles(spec.roles ?? []);
   return {
     ansibleCore: normaliseAnsibleCore(spec.ansibleCore, ansibleReqs),
     python: [...new Set(python)],
     collections: [...collections.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    ...(roles.length > 0 ? { roles } : {}),
   };
 }
 
@@ -149,6 +257,8 @@ export function canonicalSpecJson(spec: ResolvedVenvSpec): string {
     ansibleCore: spec.ansibleCore,
     python: spec.python,
     collections: spec.collections.map((c) => ({ name: c.name, version: c.version ?? "*", type: c.type ?? "galaxy", source: c.source ?? null })),
+    // Only when there are roles: venvs made before roles existed keep their names.
+    ...(spec.roles?.length ? { roles: spec.roles.map((r) => ({ name: r.name, src: r.src ?? null, version: r.version ?? null, scm: r.scm ?? null })) } : {}),
   });
 }
 
@@ -161,7 +271,7 @@ export function venvName(spec: ResolvedVenvSpec): string {
 }
 
 /** The controller side of a DependencySet: target-side packages belong on the managed hosts, not in the venv. */
-export function venvSpecFromDependencySet(ds: DependencySetLike): VenvSpec {
+export function venvSpecFromDependencySet(ds: DependencySetLike): NormalisedVenvSpec {
   // Refused before anything is created: no collection version satisfies what the playbook needs.
   if (ds.conflicts?.length) {
     throw new InvalidVenvSpecError(`no virtualenv can satisfy this playbook: ${ds.conflicts.map((c) => `${c.collection} ${c.range}: ${c.reason}`).join("; ")}`);
@@ -175,6 +285,10 @@ export function venvSpecFromDependencySet(ds: DependencySetLike): VenvSpec {
       ...(c.source ? { source: c.source } : {}),
       ...(c.type ? { type: c.type as CollectionSourceType } : {}),
     })),
+    // A bare name with no src cannot be fetched (ansible-galaxy skips such dependencies too): it is the project's.
+    roles: (ds.roles ?? [])
+      .filter((r) => r.source || r.name.includes("."))
+      .map((r) => ({ name: r.name, ...(r.source ? { src: r.source } : {}), ...(r.version ? { version: r.version } : {}) })),
   });
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ansibleCoreRequirement, feasibleSeries } from "../../src/venv/ansible-core-support.js";
 import { galaxyRangeToPep440, galaxyRequirementsFile } from "../../src/venv/collection-sources.js";
+import { roleFailures, roleRequirementsFile } from "../../src/venv/venv-roles.js";
 import { formatVenvList } from "../../src/venv/venv-format.js";
 import {
   canonicalSpecJson,
@@ -173,5 +174,89 @@ describe("dependency sets with conflicting collection ranges", () => {
     const { dependencySet } = analyzeProject(fixture);
     expect(dependencySet.conflicts?.length).toBeGreaterThan(0);
     expect(() => venvSpecFromDependencySet(dependencySet)).toThrow(/no virtualenv can satisfy this playbook: community\.general .*gconftool2_info.*5\.1\.0/);
+  });
+});
+
+describe("roles in the spec", () => {
+  const none: VenvSpec = { ansibleCore: null, python: [], collections: [] };
+
+  it("normalises Galaxy, archive-URL and git roles, as ansible-galaxy names them", () => {
+    const s = normaliseVenvSpec({
+      ...none,
+      roles: [
+        { name: " geerlingguy.docker ", version: "7.1.0" },
+        { src: "https://example.com/downloads/nginx.tar.gz" },
+        { src: "git+https://git.example.com/web.git", version: "v2" },
+        { name: "db", src: "https://git.example.com/db.git", scm: "git", version: "0123abcd" },
+        { name: "mine", src: "geerlingguy.pip" },
+        { name: "geerlingguy.docker", src: "geerlingguy.docker" },
+      ],
+    });
+    expect(s.roles).toEqual([
+      { name: "db", src: "https://git.example.com/db.git", version: "0123abcd", scm: "git" },
+      { name: "geerlingguy.docker", version: "7.1.0" },
+      { name: "mine", src: "geerlingguy.pip" },
+      { name: "nginx", src: "https://example.com/downloads/nginx.tar.gz" },
+      { name: "web", src: "https://git.example.com/web.git", version: "v2", scm: "git" },
+    ]);
+  });
+
+  it("keeps names of specs without roles, and gives any role change a new name", () => {
+    const plain = resolveForPython(base, "3.11.2");
+    expect(JSON.parse(canonicalSpecJson(plain))).not.toHaveProperty("roles");
+    expect(venvName(resolveForPython({ ...base, roles: [] }, "3.11.2"))).toBe(venvName(plain));
+    const withRole = venvName(resolveForPython({ ...base, roles: [{ name: "a.b" }] }, "3.11.2"));
+    expect(withRole).not.toBe(venvName(plain));
+    expect(venvName(resolveForPython({ ...base, roles: [{ name: "a.b", version: "1.0.0" }] }, "3.11.2"))).not.toBe(withRole);
+    expect(venvName(resolveForPython({ ...base, roles: [{ name: "a.b", src: "https://x.example/b.tar.gz" }] }, "3.11.2"))).not.toBe(withRole);
+    // Equal needs, one name: order, whitespace and a src equal to the name do not matter.
+    expect(venvName(resolveForPython({ ...base, roles: [{ name: "a.b", src: "a.b" }, { name: "c.d" }] }, "3.11.2"))).toBe(
+      venvName(resolveForPython({ ...base, roles: [{ name: "c.d " }, { name: "a.b" }] }, "3.11.2")),
+    );
+  });
+
+  it.each([
+    [{ name: "--force" }, /not a role name/],
+    [{ name: "common" }, /neither a Galaxy role \(namespace\.name\) nor a URL; give its src/],
+    [{ name: "x", src: "ftp://example.com/x.tar.gz" }, /not an http\(s\) URL of a role archive/],
+    [{ name: "x", src: "git+--upload-pack=evil" }, /not a role source/],
+    [{ name: "x", src: "git+evil host:path" }, /not a git URL/],
+    [{ name: "x", src: "https://h/x.hg", scm: "hg" as "git" }, /only git sources are supported/],
+    [{ name: "a.b", version: "$(id)" }, /not a version, branch, tag or commit/],
+    [{ name: "a.b", version: "-x" }, /not a version, branch, tag or commit/],
+  ])("refuses the role %j", (role, message) => {
+    expect(() => normaliseVenvSpec({ ...none, roles: [role] })).toThrow(message);
+  });
+
+  it("refuses one name asked for twice from different places; merges a version into a bare repeat", () => {
+    expect(() => normaliseVenvSpec({ ...none, roles: [{ name: "a.b", version: "1.0.0" }, { name: "a.b", version: "2.0.0" }] })).toThrow(
+      "role a.b is asked for twice, differently (a.b 1.0.0 and a.b 2.0.0); keep one",
+    );
+    expect(normaliseVenvSpec({ ...none, roles: [{ name: "a.b" }, { name: "a.b", version: "1.0.0" }] }).roles).toEqual([{ name: "a.b", version: "1.0.0" }]);
+  });
+
+  it("takes a DependencySet's external roles; a bare name with no src is the project's and left out", () => {
+    const spec = venvSpecFromDependencySet({
+      ansibleCore: null,
+      collections: [],
+      python: { controller: [], target: [] },
+      roles: [{ name: "geerlingguy.docker", version: "7.1.0" }, { name: "web", source: "git+https://git.example.com/web.git" }, { name: "common" }],
+    });
+    expect(spec.roles).toEqual([
+      { name: "geerlingguy.docker", version: "7.1.0" },
+      { name: "web", src: "https://git.example.com/web.git", scm: "git" },
+    ]);
+  });
+
+  it("words ansible-galaxy's role failures with the role, as the spec describes it", () => {
+    const asked = normaliseVenvSpec({ ...none, roles: [{ name: "a.nope" }, { name: "gone", src: "http://h/gone.tar.gz" }] }).roles!;
+    const notFound = "Starting galaxy role install process\n- downloading role 'nope', owned by a\n [WARNING]: - a.nope was NOT installed successfully: - sorry,\na.nope was not found on http://h/api.\nERROR! - you can use --ignore-errors to skip failed roles and finish processing the list.\n";
+    expect(roleFailures(notFound, asked)).toEqual(["role a.nope: sorry, a.nope was not found on http://h/api"]);
+    const download = "- downloading role from http://h/gone.tar.gz\nERROR! failed to download the file: HTTP Error 404: Not Found\n [WARNING]: - gone was NOT installed successfully.\nERROR! - you can use --ignore-errors to skip failed roles and finish processing the list.\n";
+    expect(roleFailures(download, asked)).toEqual(["role gone from http://h/gone.tar.gz: failed to download the file: HTTP Error 404: Not Found"]);
+    expect(roleFailures(" [WARNING]: - dep.x was NOT installed successfully: - sorry, dep.x was not found on http://h/api.", asked)).toEqual([
+      "role dep.x (a dependency): sorry, dep.x was not found on http://h/api",
+    ]);
+    expect(JSON.parse(roleRequirementsFile(asked))).toEqual({ roles: [{ name: "a.nope" }, { name: "gone", src: "http://h/gone.tar.gz" }] });
   });
 });

@@ -27,9 +27,9 @@ export function recording(host: Host): RecordingHost {
   };
 }
 
-/** True when any recorded command runs pip, ansible-galaxy install or creates a venv. */
+/** True when any recorded command runs pip, ansible-galaxy collection/role install or creates a venv. */
 export function ranInstaller(commands: string[][]): boolean {
-  return commands.some((c) => c.includes("pip") || (c.includes("venv") && c.includes("-m")) || (c.includes("collection") && c.includes("install")));
+  return commands.some((c) => c.includes("pip") || (c.includes("venv") && c.includes("-m")) || ((c.includes("collection") || c.includes("role")) && c.includes("install")));
 }
 
 export interface VenvWorld {
