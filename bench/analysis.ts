@@ -7,6 +7,7 @@ import { resourceUsage } from "node:process";
 import { pathToFileURL } from "node:url";
 import { analyzeProject } from "../src/analysis/index.js";
 import type { BenchResult } from "./types.js";
+import { median, spread } from "./stats.js";
 
 const ROLES = 100;
 const TASK_FILES_PER_ROLE = 4; // main.yml + 3 included files
@@ -81,11 +82,6 @@ function timeProcess(command: string, args: string[], cwd: string, env: NodeJS.P
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, ok: r.status === 0, stderr: r.stderr.slice(-500) };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const spread = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs), runs: xs.length });
 
 /** Alternating runs so both sides see the same machine load. */
 const RUNS = 5;

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { BenchResult } from "./types.js";
+import { median, spread } from "./stats.js";
 import { startSwarm } from "../test/world/swarm.js";
 import { runPlainAria2c, startAria2Daemon } from "../test/aria2/aria2-helpers.js";
 
@@ -75,11 +76,6 @@ async function timeOurs(work: string, magnet: string, sha256: string): Promise<{
   return { seconds, metadataSeconds };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const spread = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 
 function check(file: string, sha256: string): void {
   const got = createHash("sha256").update(fs.readFileSync(file)).digest("hex");

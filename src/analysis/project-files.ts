@@ -189,15 +189,7 @@ export interface AnsibleCfg {
 
 /** ansible.cfg keys that name plugin directories (pathspec: ":"-separated), with the kind they hold. */
 const CFG_PLUGIN_KEYS: [string, PluginKind | null][] = [
-  ["library", "modules"],
-  ["action_plugins", "modules"],
-  ["filter_plugins", "filter"],
-  ["test_plugins", "test"],
-  ["lookup_plugins", "lookup"],
-  ["callback_plugins", "callback"],
-  ["connection_plugins", "connection"],
-  ["inventory_plugins", "inventory"],
-  ["become_plugins", "become"],
+  ...PLUGIN_DIRS,
   // Read (so their entries get the same checks) but not plugin names the analysis resolves.
   ["module_utils", null],
   ["vars_plugins", null],
