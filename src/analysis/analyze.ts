@@ -49,6 +49,7 @@ function inventoryDir(paths: ProjectPaths, cfg: AnsibleCfg | null): string | nul
  */
 export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps = {}): AnalysisResult {
   const { paths, entry } = chooseEntry(path, opts.entry);
+  if (opts.installedRoles) paths.useInstalledRoles(opts.installedRoles);
   const index = opts.index ?? loadAnsibleIndex();
   const cfg = readAnsibleCfg(paths, opts.env);
   const collectionDirs = ansibleCollectionsDirs(paths, cfg?.collectionsPaths ?? []);

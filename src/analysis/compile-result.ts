@@ -3,6 +3,7 @@ import type { AnsibleIndex } from "./ansible-index.js";
 import type { Findings } from "./findings.js";
 import { kindLabel, type NameResolver } from "./name-resolver.js";
 import { collectionBounds, intersectRanges, mergeCollectionRange, mergeRequirements } from "./requirement-merge.js";
+import { installedRoleOf } from "./project-files.js";
 import type { Declared } from "./requirements-file.js";
 import type { AnalysisResult, CollectionReason, DependencySet, RoleFinding, RoleInstallType, VersionConflict } from "./types.js";
 
@@ -120,11 +121,13 @@ class Compiler {
       if (roles.has(r.name)) continue;
       const decl = declaredRoles.get(r.name);
       let source: string;
+      const from = installedRoleOf(r.file);
       if (r.dir) source = "project";
       else if (r.collection) {
         source = `collection:${r.collection}`;
         this.use(r.collection, { kind: "role", name: r.name, file: r.file, line: r.line });
       } else if (decl) source = decl.src ?? "galaxy";
+      else if (r.installed && from) source = "galaxy"; // ansible-galaxy fetched it as the dependency of an installed role
       else if (/^[\w-]+\.[\w-]+$/.test(r.name)) {
         source = "galaxy";
         findings.warn(`${r.file}:${r.line}: role ${r.name} is neither in the project nor in a requirements file; assuming the Galaxy role`);
@@ -132,7 +135,7 @@ class Compiler {
         source = "missing";
         findings.warn(`${r.file}:${r.line}: role ${r.name} not found in the project (searched roles/, roles_path and the playbook's directory)`);
       }
-      roles.set(r.name, { name: r.name, source, declared: !!decl, used: true });
+      roles.set(r.name, { name: r.name, source, declared: !!decl, used: true, ...(from ? { from } : {}) });
     }
     for (const d of declared.roles) {
       if (!roles.has(d.name)) roles.set(d.name, { name: d.name, source: d.src ?? "galaxy", declared: true, used: false });
@@ -238,7 +241,9 @@ function collectionVersions(c: Compiler): { ranges: Map<string, string>; conflic
 }
 
 function summarise(c: Compiler, findings: Findings, declared: Declared): void {
-  const undeclared = [...c.collections.entries()].filter(([n, s]) => s.used && !s.declared && !c.input.localCollections.has(n)).map(([n]) => n);
+  // A collection only installed roles use is theirs to declare, not the project's.
+  const ownUse = (s: CollectionState) => s.reasons.some((r) => r.kind !== "requirements" && installedRoleOf(r.file) === null);
+  const undeclared = [...c.collections.entries()].filter(([n, s]) => s.used && !s.declared && ownUse(s) && !c.input.localCollections.has(n)).map(([n]) => n);
   const unused = [...c.collections.entries()].filter(([, s]) => s.declared && !s.used).map(([n]) => n);
   if (declared.files.length === 0 && undeclared.length) findings.warn(`no requirements file; collections needed: ${undeclared.sort().join(", ")}`);
   else if (undeclared.length) findings.warn(`used but not declared in ${declared.files.join(", ")}: ${undeclared.sort().join(", ")}`);
@@ -255,9 +260,14 @@ function summarise(c: Compiler, findings: Findings, declared: Declared): void {
   }
 }
 
+/** Sorted, de-duplicated, and each one inside an installed role says which ("from role X"). */
 function sortReasons(reasons: CollectionReason[]): CollectionReason[] {
   const seen = new Set<string>();
   return reasons
+    .map((r) => {
+      const fromRole = installedRoleOf(r.file);
+      return fromRole ? { ...r, fromRole } : r;
+    })
     .sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.kind, b.kind) || cmp(a.name, b.name))
     .filter((r) => {
       const k = `${r.file}|${r.line}|${r.kind}|${r.name}`;

@@ -18,6 +18,8 @@ export interface RoleUse extends Location {
   name: string;
   /** Project-relative directory when the role is in the project, else null. */
   dir: string | null;
+  /** Found among the roles installed for the project (the closure's staging folder), not shipped in it. */
+  installed: boolean;
   /** For `ns.coll.role` references. */
   collection: string | null;
 }

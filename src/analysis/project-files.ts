@@ -8,28 +8,51 @@ import { AnalysisInputError, type PluginKind } from "./types.js";
 const ENTRY_CANDIDATES = ["site.yml", "site.yaml", "main.yml", "main.yaml", "playbook.yml", "playbook.yaml"];
 const NOT_PLAYBOOKS = new Set(["requirements.yml", "requirements.yaml", "galaxy.yml", "galaxy.yaml", ".ansible-lint", "molecule.yml"]);
 
-/** Paths of one project: everything read must stay inside `root` (symlinks included). */
+/** How files of roles installed for the project (not shipped in it) are named in findings: `installed-roles/<role>/…`. */
+export const INSTALLED_ROLES_LABEL = "installed-roles";
+
+/** The installed role a finding's file belongs to (`installed-roles/<role>/…`), or null for the project's own files. */
+export function installedRoleOf(file: string): string | null {
+  return file.startsWith(`${INSTALLED_ROLES_LABEL}/`) ? (file.split("/")[1] ?? null) : null;
+}
+
+const under = (p: string, dir: string): boolean => p === dir || p.startsWith(dir + sep);
+
+/**
+ * Paths of one project: everything read must stay inside `root` (symlinks included), or inside the folder of roles
+ * installed for it (the closure's staging folder), which findings name `installed-roles/…`.
+ */
 export class ProjectPaths {
   readonly root: string;
+  /** Real path of the installed roles' folder, when there is one. */
+  installedRoles: string | null = null;
 
   constructor(root: string) {
     this.root = realpathSync(root);
   }
 
+  /** Lets roles installed in `dir` (one folder per role, as ansible-galaxy installs them) be found and read. */
+  useInstalledRoles(dir: string): void {
+    this.installedRoles = realpathSync(dir);
+  }
+
   rel(abs: string): string {
+    if (this.installedRoles && under(abs, this.installedRoles)) {
+      return [INSTALLED_ROLES_LABEL, ...relative(this.installedRoles, abs).split(sep)].filter(Boolean).join("/");
+    }
     return relative(this.root, abs).split(sep).join("/") || ".";
   }
 
-  /** Whether `abs` (normalised, symlinks not followed) names the root or something under it; touches no file. */
+  /** Whether `abs` (normalised, symlinks not followed) is under the root (or the installed roles); touches no file. */
   lexicallyInside(abs: string): boolean {
     const n = resolve(abs);
-    return n === this.root || n.startsWith(this.root + sep);
+    return under(n, this.root) || (this.installedRoles !== null && under(n, this.installedRoles));
   }
 
   /** The real path of `abs`, or an error when it (or a symlink in it) leads outside the project. */
   inside(abs: string, from?: string): string {
     const real = realpathSync(abs);
-    if (real !== this.root && !real.startsWith(this.root + sep)) {
+    if (!under(real, this.root) && !(this.installedRoles !== null && under(real, this.installedRoles))) {
       const where = from ? ` (referenced from ${from})` : "";
       throw new AnalysisInputError(`${this.rel(abs)}${where}: path leads outside the project to ${real}; refusing to read it`);
     }

@@ -8,7 +8,7 @@ export function toAnalysisJson(r: AnalysisResult): AnalysisJson {
   return {
     entry: r.entry,
     collections: r.collections.map((c) => ({ name: c.name, declared: c.declared, used: c.used, reasons: c.reasons })),
-    roles: r.roles.map((x) => ({ name: x.name, source: x.source, declared: x.declared, used: x.used })),
+    roles: r.roles.map((x) => ({ name: x.name, source: x.source, declared: x.declared, used: x.used, ...(x.from ? { from: x.from } : {}) })),
     python: { controller: r.python.controller, target: r.python.target },
     ansibleCore: r.ansibleCore,
     unresolved: r.unresolved.map((u) => ({ name: u.name, file: u.file, line: u.line })),
@@ -22,13 +22,19 @@ export function renderReport(r: AnalysisResult): string {
   const out: string[] = [`Playbook ${r.entry}: ${r.stats.files} file(s), ${r.stats.tasks} task(s)`];
   out.push(`ansible-core: ${r.ansibleCore ?? "any"}`);
   out.push(section("Collections", r.collections.map((c) => {
-    const tag = c.used && c.declared ? "" : c.used ? " (used, not declared)" : " (declared, not used)";
     const uses = c.reasons.filter((x) => x.kind !== "requirements");
+    const roles = [...new Set(c.reasons.map((x) => x.fromRole).filter(Boolean))];
+    const onlyRoles = uses.length > 0 && uses.every((x) => x.fromRole);
+    const tag = (c.used && c.declared) || onlyRoles ? "" : c.used ? " (used, not declared)" : " (declared, not used)";
+    const from = roles.length ? ` (from role ${roles.join(", role ")})` : "";
     const shown = uses.slice(0, MAX_REASONS).map((x) => `${x.name} at ${x.file}:${x.line}`).join("; ");
     const more = uses.length > MAX_REASONS ? ` and ${uses.length - MAX_REASONS} more` : "";
-    return `${c.name}${tag}${shown ? ` — ${shown}${more}` : ""}`;
+    return `${c.name}${tag}${from}${shown ? ` — ${shown}${more}` : ""}`;
   })));
-  out.push(section("Roles", r.roles.map((x) => `${x.name} [${x.source}]${x.used ? "" : " (declared, not used)"}${x.declared || x.source === "project" ? "" : " (not declared)"}`)));
+  out.push(section("Roles", r.roles.map((x) => {
+    const note = x.from ? ` (dependency of role ${x.from})` : `${x.used ? "" : " (declared, not used)"}${x.declared || x.source === "project" ? "" : " (not declared)"}`;
+    return `${x.name} [${x.source}]${note}`;
+  })));
   out.push(section("Python on the controller (venv)", r.python.controller));
   out.push(section("Python on the managed hosts", r.python.target));
   out.push(section("Questions (vars_prompt)", r.varsPrompt.map((p) => `${p.name}: ${p.prompt}${p.private ? " (hidden)" : ""}${p.default !== null ? ` [default ${p.default}]` : ""}`)));

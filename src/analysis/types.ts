@@ -45,6 +45,8 @@ export interface CollectionReason extends Location {
   kind: string;
   /** The name as written in the project (e.g. `ec2_instance`, `group/aws`, `amazon.aws>=5`). */
   name: string;
+  /** Set when the use is inside a role installed for the project (file `installed-roles/<role>/…`): that role. */
+  fromRole?: string;
 }
 
 export interface CollectionFinding {
@@ -60,6 +62,8 @@ export interface RoleFinding {
   source: string;
   declared: boolean;
   used: boolean;
+  /** Set when only an installed role asks for it (its meta/main.yml dependencies): that role. */
+  from?: string;
 }
 
 export interface UnresolvedName extends Location {
@@ -102,6 +106,11 @@ export interface AnalysisResult extends AnalysisJson {
 export interface AnalyzeOptions {
   /** Entry playbook, relative to the project directory. */
   entry?: string;
+  /**
+   * A folder of roles installed for the project (one folder per role, as `ansible-galaxy role install -p` makes it):
+   * searched after roles_path, walked like the project's roles, and named `installed-roles/<role>/…` in findings.
+   */
+  installedRoles?: string;
   /**
    * Environment variables known when the playbook will run, for `$VAR`/`${VAR}` in ansible.cfg paths.
    * None by default: entries naming an unknown variable are left out (the analysis never reads its own env).

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
-import { isDir, type ProjectPaths } from "./project-files.js";
+import { installedRoleOf, isDir, type ProjectPaths } from "./project-files.js";
 import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
@@ -184,13 +184,14 @@ export class ProjectWalker implements WalkerApi {
     const fqcn = /^[\w-]+\.[\w-]+\.[\w-]+$/.test(written) && !written.includes("/");
     if (!dir) {
       const collection = fqcn ? written.split(".").slice(0, 2).join(".") : null;
-      this.findings.roles.push({ name: written, dir: null, collection, file: ctx.rel, line });
+      this.findings.roles.push({ name: written, dir: null, installed: false, collection, file: ctx.rel, line });
       return;
     }
     // A role given by a magic-variable path is named by where it is in the project (not by an absolute path).
     const rel = this.paths.rel(dir);
     const name = expanded === written ? written : rel === "." ? basename(dir) : rel;
-    this.findings.roles.push({ name, dir: rel, collection: null, file: ctx.rel, line });
+    const installed = installedRoleOf(rel) !== null;
+    this.findings.roles.push({ name, dir: installed ? null : rel, installed, collection: null, file: ctx.rel, line });
     this.walkRole(dir, ctx, line, opts);
   }
 
@@ -207,6 +208,8 @@ export class ProjectWalker implements WalkerApi {
       join(ctx.playDir, "roles"),
       join(root, "roles"),
       ...this.searchPaths.rolesPath,
+      // At run time the venv's roles folder follows roles_path on ANSIBLE_ROLES_PATH (run-remote.ts).
+      ...(this.paths.installedRoles ? [this.paths.installedRoles] : []),
       ...(ctx.roleDir ? [dirname(ctx.roleDir)] : []),
       ctx.playDir,
       root,

@@ -49,6 +49,7 @@ export function wireBot(
         jobs,
         fetchTelegramFile: fetchFile,
         tmpDir: storage.workDir,
+        roleStager: venvs.roleStager,
         // The analysis comes before a host is chosen: the venv name shown is for the bot's own Python (the run
         // reports the name actually used on the chosen host).
         controllerPython: async () => (await probeHost(venvs.localHost, config.venv.root)).pythonVersion,

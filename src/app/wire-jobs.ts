@@ -17,7 +17,6 @@ import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
 import { createDropletSsh } from "../remote/droplet-ssh.js";
 import { sshHostConnector } from "../remote/ssh-host.js";
 import type { Logger } from "../shared/logger.js";
-import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
 import { markDelivered } from "../web/index.js";
 import type { CloudServices, VenvServices, WebServices } from "./wire-services.js";
 import type { Storage } from "./wire-storage.js";
@@ -45,7 +44,6 @@ export function wireTorrentJobs(
     markDelivered: (id) => markDelivered(downloadsDir, id),
     logger,
   });
-  const torrentVenv = createTorrentVenvProvider({ manager: s.venvs.manager, host: s.venvs.localHost, logger });
   const runner = new TorrentJobRunner({
     store: jobs,
     ledger: storage.ledger,
@@ -55,7 +53,7 @@ export function wireTorrentJobs(
       userData: (hostKey) => buildUserData({ hostKey, authorizedKeys: [botKey.publicKey], packages: ["aria2"] }),
     },
     ssh: createDropletSsh({ privateKey: botKey.privateKey }),
-    provisioner: createDropletProvisioner({ venvPath: torrentVenv, privateKeyFile: botKey.privateKeyPath }),
+    provisioner: createDropletProvisioner({ venvPath: s.venvs.botVenv, privateKeyFile: botKey.privateKeyPath }),
     torrents: createDropletTorrentClient({
       metadataTimeoutSeconds: config.torrent.metadataTimeoutSeconds,
       stallTimeoutSeconds: config.torrent.stallTimeoutSeconds,

@@ -9,6 +9,8 @@ import type { CloudProvider } from "../cloud/cloud-provider.js";
 import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
+import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
+import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
 import { createDownloadServer, createRetentionSweeper, type DownloadServer, type RetentionSweeper } from "../web/index.js";
@@ -33,6 +35,10 @@ export interface VenvServices {
   manager: VenvManager;
   localHost: LocalHost;
   collector: VenvCollector;
+  /** The bot's own fixed venv on its host (ansible for the droplets, ansible-galaxy for fetching roles): its path. */
+  botVenv(onProgress?: (message: string) => void): Promise<string>;
+  /** Fetches the roles an uploaded project installs, with the bot venv's ansible-galaxy and the configured Galaxy. */
+  roleStager: RoleStager;
 }
 
 export function wireVenvs(config: Config, storage: Storage, logger: Logger): VenvServices {
@@ -41,7 +47,14 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
   manager.releaseAllUses();
   const localHost = new LocalHost();
   const collector = new VenvCollector({ collect: (host) => manager.collectGarbage(host), hosts: () => [localHost], logger });
-  return { manager, localHost, collector };
+  const botVenv = createTorrentVenvProvider({ manager, host: localHost, logger });
+  const roleStager = galaxyRoleStager({
+    host: localHost,
+    ansibleGalaxy: async () => `${await botVenv()}/bin/ansible-galaxy`,
+    galaxyServer: config.packages.galaxyServer,
+    timeoutMs: 5 * 60_000,
+  });
+  return { manager, localHost, collector, botVenv, roleStager };
 }
 
 export interface WebServices {

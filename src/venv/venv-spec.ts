@@ -71,7 +71,7 @@ export interface DependencySetLike {
   roles?: { name: string; source?: string; version?: string }[];
 }
 
-class InvalidVenvSpecError extends Error {
+export class InvalidVenvSpecError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "InvalidVenvSpecError";

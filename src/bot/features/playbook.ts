@@ -6,6 +6,7 @@ import { AnalysisInputError } from "../../analysis/index.js";
 import type { JobStore } from "../../jobs/job-store.js";
 import { analysePlaybookUpload, cachedControllerPython, type PlaybookJobInput, type PlaybookUploadDeps } from "../../jobs/playbook/playbook-upload-job.js";
 import { UnpackError, projectUploadKind } from "../../jobs/playbook/unpack-project.js";
+import { RoleFetchError, type RoleStager } from "../../venv/role-closure.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, fitMessage } from "../render/telegram-html.js";
@@ -24,6 +25,8 @@ export interface PlaybookFeatureDeps {
    * version with the packages, so naming one needs it. Until choosing a host exists, that is the bot's own host.
    */
   controllerPython(): Promise<string>;
+  /** Fetches the roles a project installs, so their content is analysed too (null: they are not read). */
+  roleStager: RoleStager | null;
   /** Where uploads are unpacked (default: the OS temp dir). */
   tmpDir?: string;
 }
@@ -46,6 +49,7 @@ export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
   const uploads: PlaybookUploadDeps = {
     jobs: deps.jobs,
     controllerPython: cachedControllerPython(deps.controllerPython),
+    roleStager: deps.roleStager,
     ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
   };
 
@@ -61,8 +65,15 @@ export function playbookFeature(deps: PlaybookFeatureDeps): BotFeature {
     const bytes = await download(ctx, shown);
     if (!bytes) return;
     const input: PlaybookJobInput = { fileName, fileId: doc.file_id, fileSize: doc.file_size ?? null, entry: entryFromCaption(ctx.msg.caption) ?? null };
-    const outcome = await analysePlaybookUpload(uploads, { ownerId: ctx.from!.id, chatId: ctx.chat.id, input, bytes });
+    // Fetching roles takes seconds: the first progress step gets a status message, which the answer then replaces.
+    let status: Promise<number | null> | null = null;
+    const onProgress = (text: string) => {
+      status ??= ctx.reply(`⏳ ${escapeHtml(text)} to see what they need…`, { parse_mode: "HTML" }).then((m) => m.message_id, () => null);
+    };
+    const outcome = await analysePlaybookUpload(uploads, { ownerId: ctx.from!.id, chatId: ctx.chat.id, input, bytes }, onProgress);
     const job = outcome.jobId;
+    const statusId = await (status ?? Promise.resolve(null));
+    if (statusId !== null) await ctx.api.deleteMessage(ctx.chat.id, statusId).catch(() => undefined);
     if (outcome.kind === "refused") {
       ctx.logger.info({ job_id: job, reason: outcome.error.message }, "playbook upload refused");
       await ctx.reply(refusal(shown, outcome.error), { parse_mode: "HTML" });
@@ -106,12 +117,12 @@ function tooBig(shown: string, size: string): string {
   );
 }
 
-function refusal(shown: string, err: UnpackError | AnalysisInputError): string {
+function refusal(shown: string, err: UnpackError | AnalysisInputError | RoleFetchError): string {
   // The analysis words its messages for the CLI; in the chat the entry is chosen with the caption.
   let message = err.message.replace(/--entry/g, "a caption such as entry: site.yml");
   if (err instanceof AnalysisInputError && err.file && !message.includes(err.file)) {
     message += ` (at ${err.file}${err.line ? `:${err.line}` : ""})`;
   }
-  const what = err instanceof UnpackError ? "I can't use" : "I could not analyse";
+  const what = err instanceof UnpackError ? "I can't use" : err instanceof RoleFetchError ? "I could not fetch a role for" : "I could not analyse";
   return fitMessage(`⚠️ ${what} <code>${shown}</code>: ${escapeHtml(message)}`);
 }

@@ -25,17 +25,22 @@ function list(title: string, items: string[], state: { shortened: boolean }): st
 
 function collectionLines(r: AnalysisResult): string[] {
   return r.collections.map((c) => {
-    const use = c.reasons.find((x) => x.kind !== "requirements");
-    const where = use ? ` — ${escapeHtml(use.name)} at ${escapeHtml(`${use.file}:${use.line}`)}` : "";
-    if (c.used && !c.declared) return `⚠️ ${code(c.name)} <b>used but not declared</b>${where}`;
+    const use = c.reasons.find((x) => x.kind !== "requirements" && !x.fromRole) ?? c.reasons.find((x) => x.kind !== "requirements");
+    const roles = [...new Set(c.reasons.map((x) => x.fromRole).filter((x): x is string => !!x))];
+    const from = roles.length ? ` — from role ${roles.map(code).join(", ")}` : "";
+    const where = use && !use.fromRole ? ` — ${escapeHtml(use.name)} at ${escapeHtml(`${use.file}:${use.line}`)}` : "";
+    if (!c.declared && use?.fromRole) return `${code(c.name)}${from}`;
+    if (c.used && !c.declared) return `⚠️ ${code(c.name)} <b>used but not declared</b>${where}${from}`;
     if (!c.used) return `${code(c.name)} — declared, not used`;
-    return `${code(c.name)}${where}`;
+    return `${code(c.name)}${where}${from}`;
   });
 }
 
 function roleLines(r: AnalysisResult): string[] {
   return r.roles.map((x) => {
-    const flags = [x.source === "missing" ? "⚠️ not found" : x.source, x.used ? "" : "declared, not used", x.declared || x.source === "project" ? "" : "not declared"];
+    const flags = x.from
+      ? [x.source, `dependency of role ${x.from}`]
+      : [x.source === "missing" ? "⚠️ not found" : x.source, x.used ? "" : "declared, not used", x.declared || x.source === "project" ? "" : "not declared"];
     return `${code(x.name)} — ${escapeHtml(flags.filter(Boolean).join(", "))}`;
   });
 }

@@ -1,6 +1,7 @@
 // An uploaded playbook or project archive in, its analysis and the virtualenv its dependency set maps to out.
 // Unpacks into a temporary directory that is always removed, whatever happens.
 import { analyzeProject, AnalysisInputError, type AnalysisResult } from "../../analysis/index.js";
+import { analyseClosure, type RoleStager } from "../../venv/role-closure.js";
 import { resolveForPython, venvName, venvSpecFromDependencySet } from "../../venv/venv-spec.js";
 import { unpackProject, type ProjectUploadKind, type UnpackOptions } from "./unpack-project.js";
 
@@ -19,6 +20,9 @@ export interface AnalyseUploadOptions extends UnpackOptions {
    * packages (a 3.11 venv is not a 3.12 one), so it cannot be named without it.
    */
   pythonVersion: string | { error: string };
+  /** Fetches the roles the project installs so their content is analysed too; null leaves them unread. */
+  roleStager: RoleStager | null;
+  onProgress?(text: string): void;
   analyze?: typeof analyzeProject;
 }
 
@@ -34,8 +38,8 @@ function venvFor(result: AnalysisResult, pythonVersion: string | { error: string
 }
 
 /**
- * Throws UnpackError for an unusable upload and AnalysisInputError for a bad project; their messages name
- * files relative to the project (never the temporary directory).
+ * Throws UnpackError for an unusable upload, AnalysisInputError for a bad project and RoleFetchError for a role
+ * that cannot be fetched; their messages name files relative to the project (never the temporary directory).
  */
 export async function analyseUpload(bytes: Buffer, fileName: string, opts: AnalyseUploadOptions): Promise<UploadAnalysis> {
   const project = await unpackProject(bytes, fileName, opts);
@@ -43,7 +47,13 @@ export async function analyseUpload(bytes: Buffer, fileName: string, opts: Analy
     const entry = project.playbook ?? entryInRoot(opts.entry, project.root, project.dir);
     let result: AnalysisResult;
     try {
-      result = (opts.analyze ?? analyzeProject)(project.root, entry ? { entry } : {});
+      result = await analyseClosure(project.root, {
+        ...(entry ? { entry } : {}),
+        stager: opts.roleStager,
+        ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.analyze ? { analyze: opts.analyze } : {}),
+      });
     } catch (err) {
       if (!(err instanceof AnalysisInputError)) throw err;
       throw new AnalysisInputError(withoutTempPaths(err.message, project.root, project.dir, fileName), err.file, err.line, err.column);

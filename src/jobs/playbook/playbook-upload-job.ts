@@ -1,6 +1,7 @@
 // The "analyse an upload" use-case: a downloaded playbook or project becomes a playbook job, analysed (its data is
 // what the run step reads later) or failed with the refusal the user can act on. No Telegram here.
 import { AnalysisInputError } from "../../analysis/index.js";
+import { RoleFetchError, type RoleStager } from "../../venv/role-closure.js";
 import type { JobStore } from "../job-store.js";
 import { analyseUpload, type UploadAnalysis } from "./analyse-upload.js";
 import { UnpackError } from "./unpack-project.js";
@@ -21,6 +22,8 @@ export type ControllerPython = () => Promise<string | { error: string }>;
 export interface PlaybookUploadDeps {
   jobs: Pick<JobStore, "create" | "transition">;
   controllerPython: ControllerPython;
+  /** Fetches the roles a project installs (ansible-galaxy on the bot's host) so what they use is found too. */
+  roleStager: RoleStager | null;
   /** Where uploads are unpacked (default: the OS temp dir). */
   tmpDir?: string;
 }
@@ -35,23 +38,29 @@ export interface PlaybookUpload {
 export type PlaybookUploadOutcome =
   | { kind: "analysed"; jobId: number; analysis: UploadAnalysis }
   /** The upload or the project was refused; the job is failed with `error.message`. */
-  | { kind: "refused"; jobId: number; error: UnpackError | AnalysisInputError };
+  | { kind: "refused"; jobId: number; error: UnpackError | AnalysisInputError | RoleFetchError };
 
 /**
  * Analyses the upload, then records it as a job moved at once to `analysed` or `failed`. Any other error is a bug:
  * it is thrown and no job is recorded.
  */
-export async function analysePlaybookUpload(deps: PlaybookUploadDeps, upload: PlaybookUpload): Promise<PlaybookUploadOutcome> {
+export async function analysePlaybookUpload(
+  deps: PlaybookUploadDeps,
+  upload: PlaybookUpload,
+  onProgress?: (text: string) => void,
+): Promise<PlaybookUploadOutcome> {
   const { input } = upload;
   let analysis: UploadAnalysis;
   try {
     analysis = await analyseUpload(upload.bytes, input.fileName, {
       ...(input.entry ? { entry: input.entry } : {}),
       pythonVersion: await deps.controllerPython(),
+      roleStager: deps.roleStager,
+      ...(onProgress ? { onProgress } : {}),
       ...(deps.tmpDir ? { tmpDir: deps.tmpDir } : {}),
     });
   } catch (err) {
-    if (!(err instanceof UnpackError || err instanceof AnalysisInputError)) throw err;
+    if (!(err instanceof UnpackError || err instanceof AnalysisInputError || err instanceof RoleFetchError)) throw err;
     const jobId = recordJob(deps, upload);
     deps.jobs.transition(jobId, "failed", { error: err.message });
     return { kind: "refused", jobId, error: err };

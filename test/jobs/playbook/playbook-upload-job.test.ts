@@ -38,7 +38,7 @@ beforeEach(() => {
   db = openDatabase(path.join(dir, "db.sqlite"));
   jobs = new JobStore(db, Date.now, { playbook: playbookMayMove });
   fs.mkdirSync(path.join(dir, "work"));
-  deps = { jobs, controllerPython: async () => "3.11.2", tmpDir: path.join(dir, "work") };
+  deps = { jobs, controllerPython: async () => "3.11.2", roleStager: null, tmpDir: path.join(dir, "work") };
 });
 
 afterEach(() => {
