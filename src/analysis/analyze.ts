@@ -12,8 +12,8 @@ import {
   isFile,
   listDir,
   readAnsibleCfg,
+  ProjectPaths,
   type AnsibleCfg,
-  type ProjectPaths,
 } from "./project-files.js";
 import { scanProjectExtras } from "./project-scan.js";
 import { readRequirements } from "./requirements-file.js";
@@ -41,6 +41,16 @@ function inventoryDir(paths: ProjectPaths, cfg: AnsibleCfg | null): string | nul
     }
   }
   return dirs.size === 1 ? ([...dirs][0] ?? null) : null;
+}
+
+/**
+ * The project's own ansible.cfg `roles_path` and `collections_path` entries that stay inside it, relative to its
+ * root. A run that sets ANSIBLE_ROLES_PATH / ANSIBLE_COLLECTIONS_PATH (which override ansible.cfg) puts these first.
+ */
+export function projectSearchPaths(root: string, env: Readonly<Record<string, string>> = {}): { rolesPath: string[]; collectionsPaths: string[] } {
+  const paths = new ProjectPaths(root);
+  const cfg = readAnsibleCfg(paths, env);
+  return { rolesPath: (cfg?.rolesPath ?? []).map((p) => paths.rel(p)), collectionsPaths: (cfg?.collectionsPaths ?? []).map((p) => paths.rel(p)) };
 }
 
 /**

@@ -1,5 +1,5 @@
 // Public API of the playbook analysis (pure: files in, DependencySet and findings out; no network, no Telegram).
-export { analyzeProject, type AnalyzeDeps } from "./analyze.js";
+export { analyzeProject, projectSearchPaths, type AnalyzeDeps } from "./analyze.js";
 export { renderReport, toAnalysisJson } from "./report.js";
 export { loadAnsibleIndex, AnsibleIndex } from "./ansible-index.js";
 export {

@@ -73,7 +73,7 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     const card = await ctx.reply(
       renderApprovalCard({
         jobId, fileName: job.fileName, entry: job.entry, host: host.name, hostAddress: host.address,
-        venv: job.venv, collections: job.collections, packages: job.packages,
+        venv: job.venv, collections: job.collections, roles: job.roles, packages: job.packages,
         answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : answers[q.name]! })),
       }),
       { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", runStartButton.pack({ jobId })).text("Cancel", runAbortButton.pack({ jobId })) },

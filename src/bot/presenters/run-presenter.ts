@@ -50,7 +50,7 @@ export class RunPresenter {
     try {
       await message.flush().catch(() => undefined);
       message.close();
-      await this.api.sendMessage(chatId, renderRecap(e.jobId, e.state, e.progress, e.error), { parse_mode: "HTML" });
+      await this.api.sendMessage(chatId, renderRecap(e.jobId, e.state, e.progress, e.error, e.used), { parse_mode: "HTML" });
       if (e.log.trim()) {
         await this.api.sendDocument(chatId, new InputFile(Buffer.from(e.log, "utf8"), `job-${e.jobId}-ansible.txt`), { caption: `ansible-playbook output of job #${e.jobId}` });
       }

@@ -1,4 +1,5 @@
 // Chat text of a playbook run, as pure functions: the approval card, the progress message, the recap.
+import type { UsedContent } from "../../jobs/playbook/playbook-runner.js";
 import type { RunProgress } from "../../jobs/playbook/run-progress.js";
 import { code, escapeHtml, fitMessage } from "./telegram-html.js";
 
@@ -10,6 +11,8 @@ export interface ApprovalFacts {
   hostAddress: string;
   venv: string | null;
   collections: string[];
+  /** Roles installed for it (Galaxy, git, archives), with the version asked for when there is one. */
+  roles: string[];
   packages: string[];
   /** In question order; private answers are never passed in, only their names. */
   answers: { name: string; value: string | null }[];
@@ -25,6 +28,7 @@ export function renderApprovalCard(f: ApprovalFacts): string {
       `Entry: ${code(f.entry)} from ${code(f.fileName)}`,
       `Virtualenv: ${f.venv ? code(f.venv) : "named on the host"}`,
       `Collections: ${list(f.collections)}`,
+      `Roles: ${list(f.roles)}`,
       `Python packages: ${list(f.packages)}`,
       ...(answers.length ? ["<b>Answers</b>", ...answers] : []),
       "",
@@ -56,13 +60,22 @@ export function renderFinalProgress(header: string, state: keyof typeof ENDINGS,
   return fitMessage([header, `${ENDINGS[state]} · ${counts(p)}`].join("\n"));
 }
 
-/** The recap message: one line per host as Ansible's PLAY RECAP has it, and the failure if any. */
-export function renderRecap(jobId: number, state: keyof typeof ENDINGS, p: RunProgress, error: string | null): string {
+/** "Used: …": the venv and what was installed in it, so a run can be repeated by hand with the same versions. */
+function usedLines(used: UsedContent | null): string[] {
+  if (!used) return [];
+  const items = <T extends { name: string; version: string | null }>(xs: T[]) =>
+    xs.length ? xs.map((x) => `${code(x.name)}${x.version ? ` ${escapeHtml(x.version)}` : ""}`).join(", ") : "none";
+  return ["", `<b>Used</b> virtualenv ${code(used.venv)}`, `Roles: ${items(used.roles)}`, `Collections: ${items(used.collections)}`];
+}
+
+/** The recap message: one line per host as Ansible's PLAY RECAP has it, what the run used, and the failure if any. */
+export function renderRecap(jobId: number, state: keyof typeof ENDINGS, p: RunProgress, error: string | null, used: UsedContent | null = null): string {
   const hosts = Object.entries(p.recap ?? {}).map(
     ([h, c]) => `${code(h)}: ok=${c.ok} changed=${c.changed} unreachable=${c.unreachable} failed=${c.failures} skipped=${c.skipped} rescued=${c.rescued} ignored=${c.ignored}`,
   );
   const lines = [`${ENDINGS[state].split(" ")[0]} <b>Job #${jobId} ${state}</b>`];
   if (hosts.length) lines.push("<b>Recap</b>", ...hosts);
+  lines.push(...usedLines(used));
   if (error) lines.push("", escapeHtml(error));
   if (state === "cancelled") lines.push("ansible-playbook was stopped; the work directory on the host was removed.");
   return fitMessage(lines.join("\n"));

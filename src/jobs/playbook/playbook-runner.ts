@@ -10,7 +10,7 @@ import { run, type Host } from "../../hosts/host.js";
 import type { VenvManager, EnsuredVenv } from "../../venv/venv-manager.js";
 import type { VenvProgress } from "../../venv/venv-builder.js";
 import { venvSpecFromDependencySet } from "../../venv/venv-spec.js";
-import type { DependencySet } from "../../analysis/index.js";
+import { projectSearchPaths, type DependencySet } from "../../analysis/index.js";
 import { unpackProject, type UnpackedProject } from "./unpack-project.js";
 import { applyEvent, emptyProgress, type RunProgress } from "./run-progress.js";
 import { findInventory, packProject, prepareWorkDir, removeWorkDir, runAnsible, type RemoteWorkDir } from "./run-remote.js";
@@ -18,7 +18,24 @@ import { findInventory, packProject, prepareWorkDir, removeWorkDir, runAnsible, 
 export type RunEvent =
   | { kind: "step"; jobId: number; text: string }
   | { kind: "progress"; jobId: number; progress: RunProgress }
-  | { kind: "finished"; jobId: number; state: "done" | "failed" | "cancelled"; progress: RunProgress; log: string; error: string | null };
+  | { kind: "finished"; jobId: number; state: "done" | "failed" | "cancelled"; progress: RunProgress; log: string; error: string | null; used: UsedContent | null };
+
+/** What the run had at hand: the venv and the roles and collections installed in it (dependencies included). */
+export interface UsedContent {
+  venv: string;
+  collections: { name: string; version: string }[];
+  roles: { name: string; version: string | null }[];
+}
+
+function usedContent(venv: EnsuredVenv | null): UsedContent | null {
+  if (!venv) return null;
+  const byName = <T>(o: Record<string, T>) => Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    venv: venv.name,
+    collections: byName(venv.installed?.collections ?? {}).map(([name, version]) => ({ name, version })),
+    roles: byName(venv.installed?.roles ?? {}).map(([name, version]) => ({ name, version })),
+  };
+}
 
 /** The job row's view of a run: what the analysis and the dialogue stored. */
 export interface PlaybookRunJobData {
@@ -160,6 +177,7 @@ export class PlaybookRunner {
       project = await unpackProject(await d.fetchUpload(job.input.fileId), job.input.fileName, d.tmpDir ? { tmpDir: d.tmpDir } : {});
       const entry = project.playbook ?? job.data.entry;
       const inventory = findInventory(project.root);
+      const searchPaths = projectSearchPaths(project.root);
       work = await prepareWorkDir(host, { jobId, tarball: await packProject(project.root), callbackPlugin: fs.readFileSync(d.callbackPluginFile), vars });
       signal.throwIfAborted();
       d.jobs.transition(jobId, "running", { detail: `ansible-playbook ${entry} on ${host.label}${inventory ? ` (inventory ${inventory})` : ""}` });
@@ -169,6 +187,7 @@ export class PlaybookRunner {
         entry,
         inventory,
         venvEnv: venv.env,
+        searchPaths,
         signal,
         timeoutMs: d.runTimeoutMs ?? 2 * 3_600_000,
         onLog: (t) => log.push(t),
@@ -186,10 +205,17 @@ export class PlaybookRunner {
       project?.remove();
       await host?.close().catch(() => undefined);
     }
-    this.finish(jobId, outcome, progress, redact(log.join(""), secrets), secrets);
+    this.finish(jobId, outcome, progress, redact(log.join(""), secrets), secrets, usedContent(venv));
   }
 
-  private finish(jobId: number, outcome: { state: "done" | "failed" | "cancelled"; error: string | null }, progress: RunProgress, log: string, secrets: string[]): void {
+  private finish(
+    jobId: number,
+    outcome: { state: "done" | "failed" | "cancelled"; error: string | null },
+    progress: RunProgress,
+    log: string,
+    secrets: string[],
+    used: UsedContent | null,
+  ): void {
     const error = outcome.error === null ? null : redact(outcome.error, secrets);
     const detail = outcome.state === "cancelled" ? "cancelled by the user; ansible was stopped" : undefined;
     try {
@@ -198,7 +224,7 @@ export class PlaybookRunner {
       this.deps.logger.error({ err, job_id: jobId }, "could not record the end of a playbook run");
     }
     this.deps.logger.info({ job_id: jobId, state: outcome.state }, "playbook run finished");
-    this.deps.onEvent({ kind: "finished", jobId, state: outcome.state, progress, log, error });
+    this.deps.onEvent({ kind: "finished", jobId, state: outcome.state, progress, log, error, used });
   }
 }
 

@@ -20,6 +20,8 @@ export interface RunDialogueFacts {
   entry: string;
   venv: string | null;
   collections: string[];
+  /** Roles installed for the run, "name version" where a version is asked for. */
+  roles: string[];
   packages: string[];
   questions: VarsPrompt[];
   /** The hosts it may run on, in the order the host buttons list them. */
@@ -36,7 +38,7 @@ export type RunPermission =
 interface AnalysedJobData {
   entry: string;
   venv?: string | null;
-  dependencySet: { collections: { name: string }[]; python: { controller: string[] } };
+  dependencySet: { collections: { name: string }[]; python: { controller: string[] }; roles?: { name: string; version?: string }[] };
   varsPrompt?: VarsPrompt[];
   run?: { host: string };
 }
@@ -64,6 +66,8 @@ export class RunDialogueSteps {
       entry: String(job.data.entry),
       venv: typeof job.data.venv === "string" ? job.data.venv : null,
       collections: job.data.dependencySet.collections.map((c) => c.name),
+      // Jobs analysed before roles were recorded have none.
+      roles: (job.data.dependencySet.roles ?? []).map((r) => (r.version ? `${r.name} ${r.version}` : r.name)),
       packages: job.data.dependencySet.python.controller,
       questions: this.questions(job.data),
       hosts: this.deps.hosts.list().map((h) => ({ name: h.name, address: hostAddressText(h) })),

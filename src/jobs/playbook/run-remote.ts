@@ -67,6 +67,8 @@ export interface AnsibleRunOptions {
   /** From findInventory: "cfg", a root-relative path, or null (the localhost inventory is written). */
   inventory: string | null;
   venvEnv: Record<string, string>;
+  /** The project's ansible.cfg roles_path / collections_path entries (root-relative), searched before the venv's. */
+  searchPaths?: { rolesPath: string[]; collectionsPaths: string[] };
   signal?: AbortSignal;
   timeoutMs?: number;
   onEvent(e: PlaybookEvent): void;
@@ -92,8 +94,13 @@ export async function runAnsible(host: Host, o: AnsibleRunOptions): Promise<Exec
     if (e) o.onEvent(e);
     else o.onLog(`${line}\n`);
   });
+  // The venv's ANSIBLE_ROLES_PATH / ANSIBLE_COLLECTIONS_PATH override ansible.cfg's: keep the project's entries first.
+  const searchPath = (own: string[] | undefined, venvPath: string | undefined) =>
+    [...(own ?? []).map((p) => `${o.work.projectDir}/${p}`), ...(venvPath ? [venvPath] : [])].join(":");
   const env = {
     ...o.venvEnv,
+    ANSIBLE_ROLES_PATH: searchPath(o.searchPaths?.rolesPath, o.venvEnv.ANSIBLE_ROLES_PATH),
+    ANSIBLE_COLLECTIONS_PATH: searchPath(o.searchPaths?.collectionsPaths, o.venvEnv.ANSIBLE_COLLECTIONS_PATH),
     ANSIBLE_CALLBACK_PLUGINS: o.work.callbackDir,
     ANSIBLE_CALLBACKS_ENABLED: "dropship_events",
     DROPSHIP_EVENTS_FILE: "/dev/stderr",
