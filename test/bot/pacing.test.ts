@@ -73,9 +73,11 @@ describe("outgoing pacing", () => {
   }, 40_000);
 
   it("inside a conversation: paced, and replaying its earlier calls on the next update sends and waits for nothing", async () => {
+    const composer = new Composer<BotContext>();
+    composer.command("chatty", (ctx) => ctx.conversation.enter("chatty"));
     const feature: BotFeature = {
       name: "chatty",
-      composer: new Composer<BotContext>().command("chatty", (ctx) => ctx.conversation.enter("chatty")),
+      composer,
       conversations: [
         {
           id: "chatty",
