@@ -29,8 +29,8 @@ export interface CreateBotOptions {
   drainTimeoutMs?: number;
   /**
    * Paces outgoing messages under Telegram's flood limits; pass the process's one pacer so the bot and the job
-   * runners share its counts (default: a pacer of its own). `false` sends unpaced, only for tests that show what
-   * Telegram does to a bot without it.
+   * runners share its counts (default: a pacer of its own). `false` sends unpaced: only for tests that show what
+   * Telegram does to a bot without it, and the benchmark of handling cost.
    */
   pacer?: TelegramPacer | false;
 }
