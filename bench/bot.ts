@@ -45,12 +45,14 @@ async function startDropship(apiRoot: string, dir: string): Promise<Runner> {
   const config = loadConfig(benchEnv(apiRoot, dir));
   const db = openDatabase(path.join(dir, "dropship.db"));
   const logger = createLogger({ level: "info", destination: { write: () => undefined } });
+  // Unpaced, like the plain loop and the fake here (flood control off): this measures handling cost, and pacing
+  // would hold the burst to Telegram's one message a second per chat (docs/bot.md, "Outgoing pacing").
   const app = createBot(config, {
     logger,
     kv: (ns) => createKvStore(db, ns),
     jobs: new JobStore(db),
     cancelJob: async () => ({ kind: "not-found", message: "not in the benchmark" }),
-  });
+  }, { pacer: false });
   await app.start();
   return {
     async stop() {

@@ -96,7 +96,7 @@ const envSchema = z.object({
   SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB as Telegram documents").default(true),
   BUDGET_PER_JOB_USD: num("the most one job may cost in US dollars, e.g. 1.00", 0.01, 10_000).default(1),
   BUDGET_MONTHLY_USD: num("the most all jobs may cost per calendar month in US dollars, e.g. 20", 0.01, 100_000).default(20),
-  PROGRESS_EDIT_SECONDS: num("seconds between progress edits of a job's message, e.g. 5", 0.2, 120).default(5),
+  PROGRESS_EDIT_SECONDS: num("seconds between progress edits of a job's message, at least 1 (Telegram allows about one message a second per chat), e.g. 5", 1, 120).default(5),
   TORRENT_SPEED_MBPS: num("expected droplet download speed in MB/s for estimates, e.g. 50", 0.01, 10_000).default(50),
   TORRENT_METADATA_TIMEOUT_SECONDS: int("seconds to wait for a magnet's metadata, e.g. 120", 5, 86_400).default(120),
   TORRENT_STALL_TIMEOUT_SECONDS: int("seconds at zero speed before a torrent is given up, e.g. 300", 5, 86_400).default(300),

@@ -3,6 +3,7 @@
 // startApp directly.
 import type { Config } from "../config.js";
 import type { DropshipBot } from "../bot/create-bot.js";
+import { TelegramPacer } from "../bot/telegram-pacer.js";
 import type { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
 import type { HostRegistry } from "../hosts/host-registry.js";
 import type { JobStore } from "../jobs/job-store.js";
@@ -47,14 +48,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     secrets: [config.telegram.token, config.digitalOcean.token, config.web.signingKey],
   });
   const storage = wireStorage(config);
-  const api = wireTelegramApi(config);
+  // One pacer for every Api of the process: Telegram counts the bot's messages together, whoever sends them.
+  const pacer = new TelegramPacer();
+  const api = wireTelegramApi(config, pacer);
   const cloud = wireCloud(config, storage, logger);
   const venvs = wireVenvs(config, storage, logger);
   const web = await wireWeb(config, storage, logger);
   const torrents = wireTorrentJobs(config, { storage, cloud, venvs, web, api, logger });
   const playbooks = wirePlaybookJobs(config, { storage, venvs, api, logger });
   await recoverAfterRestart(torrents, playbooks, ownerNotifier(api, logger));
-  const bot = wireBot(config, { storage, venvs, torrents, playbooks, logger, cardTtlMs: options.cardTtlMs ?? 3_600_000 });
+  const bot = wireBot(config, { storage, venvs, torrents, playbooks, logger, pacer, cardTtlMs: options.cardTtlMs ?? 3_600_000 });
   await bot.start();
   // Schedules: droplet reaper every five minutes, venv collection daily, download retention.
   torrents.reaper.start();

@@ -1,6 +1,7 @@
 // Wiring, part 4: the bot and its features, each handed the use-cases and stores it calls.
 import type { Config } from "../config.js";
 import { createBot, type DropshipBot } from "../bot/create-bot.js";
+import type { TelegramPacer } from "../bot/telegram-pacer.js";
 import { filesFeature } from "../bot/features/files.js";
 import { hostsFeature } from "../bot/features/hosts.js";
 import { playbookRunFeature } from "../bot/features/playbook-run.js";
@@ -20,7 +21,7 @@ import type { PlaybookJobs, TorrentJobs } from "./wire-jobs.js";
 
 export function wireBot(
   config: Config,
-  s: { storage: Storage; venvs: VenvServices; torrents: TorrentJobs; playbooks: PlaybookJobs; logger: Logger; cardTtlMs: number },
+  s: { storage: Storage; venvs: VenvServices; torrents: TorrentJobs; playbooks: PlaybookJobs; logger: Logger; pacer: TelegramPacer; cardTtlMs: number },
 ): DropshipBot {
   const { storage, venvs, torrents, playbooks } = s;
   const { jobs } = storage;
@@ -57,5 +58,5 @@ export function wireBot(
       hostsFeature({ hosts: playbooks.hosts, ownerId, botPublicKey: storage.botKey.publicKey }),
       playbookRunFeature({ jobs, hosts: playbooks.hosts, runner: playbooks.runner, presenter: playbooks.presenter }),
     ],
-  });
+  }, { pacer: s.pacer });
 }

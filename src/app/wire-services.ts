@@ -1,7 +1,8 @@
 // Wiring, part 2: the services jobs use — DigitalOcean, virtualenvs on the bot's host, the download server, and
 // the Telegram Bot API client for messages sent outside any update.
-import { Api } from "grammy";
+import { Api, type Transformer } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
+import type { TelegramPacer } from "../bot/telegram-pacer.js";
 import type { Config } from "../config.js";
 import { createDigitalOceanClient } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
@@ -77,11 +78,26 @@ export async function wireWeb(config: Config, storage: Storage, logger: Logger):
   return { server, port, sweeper };
 }
 
-/** Presenters and restart notices send outside any update, so they have their own Api with the bot's retry policy. */
-export function wireTelegramApi(config: Config): Api {
-  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot });
-  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+/**
+ * Presenters, restart notices and job runners send outside any update, so they have their own Api: the bot's retry
+ * policy, and the process's one pacer (shared with the bot, so both count against the same limits).
+ */
+export function wireTelegramApi(config: Config, pacer: TelegramPacer): Api {
+  const api = new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot, buildUrl: pacer.buildUrl });
+  api.config.use(progressEditRetry(), pacer.transformer);
   return api;
+}
+
+/**
+ * Auto-retry, except that a 429 on an edit is handed back: this Api edits only progress messages, and their
+ * ProgressMessage waits the flood out and then sends the newest state, where auto-retry would resend a stale one.
+ */
+function progressEditRetry(): Transformer {
+  const retry = { maxRetryAttempts: 5, maxDelaySeconds: 60 };
+  const sends = autoRetry(retry);
+  // retry_after is at least 1 s, so 0 refuses every flood wait; 5xx and network errors are still retried.
+  const edits = autoRetry({ ...retry, maxDelaySeconds: 0 });
+  return (prev, method, payload, signal) => (method.startsWith("editMessage") ? edits : sends)(prev, method, payload, signal);
 }
 
 /** Tells a job's owner something that happened outside any update (a restart interrupted their job). */

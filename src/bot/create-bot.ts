@@ -15,6 +15,7 @@ import { fallbackFeature } from "./features/fallback.js";
 import { helpFeature } from "./features/help.js";
 import { jobsFeature } from "./features/jobs.js";
 import { startFeature } from "./features/start.js";
+import { TelegramPacer } from "./telegram-pacer.js";
 import { updateLogger } from "./update-logger.js";
 
 export interface CreateBotOptions {
@@ -26,6 +27,12 @@ export interface CreateBotOptions {
   startTimeoutMs?: number;
   /** How long stop() waits for handlers still running (default 30 s). */
   drainTimeoutMs?: number;
+  /**
+   * Paces outgoing messages under Telegram's flood limits; pass the process's one pacer so the bot and the job
+   * runners share its counts (default: a pacer of its own). `false` sends unpaced: only for tests that show what
+   * Telegram does to a bot without it, and the benchmark of handling cost.
+   */
+  pacer?: TelegramPacer | false;
 }
 
 export interface DropshipBot {
@@ -50,9 +57,15 @@ export function createBot(config: Config, deps: BotDeps, options: CreateBotOptio
   const commands = mergeCommands([BUILTIN_COMMANDS, ...features.map((f) => f.commands ?? [])]);
   assertValidCommands(commands);
 
-  const bot = new Bot<BotContext>(config.telegram.token, { client: { apiRoot: config.telegram.apiRoot } });
-  // Installed first, so it sits inside auto-retry and sees every failed attempt.
-  bot.api.config.use(apiErrorLog(logger), autoRetry(retry));
+  const pacer = options.pacer === undefined ? new TelegramPacer() : options.pacer;
+  const paced = pacer ? [pacer.transformer] : [];
+  const bot = new Bot<BotContext>(config.telegram.token, {
+    // Conversations copy these options into their own Api, so the pacer's buildUrl reaches them too.
+    client: { apiRoot: config.telegram.apiRoot, ...(pacer ? { buildUrl: pacer.buildUrl } : {}) },
+  });
+  // The error log first, so it sits inside auto-retry and sees every failed attempt; the pacer last, outside
+  // auto-retry, so a retried message keeps its place in its chat's queue.
+  bot.api.config.use(apiErrorLog(logger), autoRetry(retry), ...paced);
 
   const tracker = inFlightTracker();
   bot.use(tracker.middleware);
@@ -66,7 +79,7 @@ export function createBot(config: Config, deps: BotDeps, options: CreateBotOptio
     conversations<BotContext, ConversationContext>({
       storage: { type: "key", version: 1, adapter: deps.kv<VersionedState<ConversationData>>("conversations") },
       // Conversations build fresh context objects with a fresh Api: bot.api's transformers do not reach them.
-      plugins: [conversationPlugin(logger, retry)],
+      plugins: [conversationPlugin(logger, retry, pacer)],
     }),
   );
   for (const f of features) {
@@ -116,10 +129,10 @@ export function createBot(config: Config, deps: BotDeps, options: CreateBotOptio
   };
 }
 
-/** Installed in every conversation: auto-retry on its Api and a per-update logger. */
-function conversationPlugin(logger: BotDeps["logger"], retry: Partial<AutoRetryOptions>): MiddlewareFn<ConversationContext> {
+/** Installed in every conversation: on its Api what bot.api has (error log, auto-retry, pacer); a per-update logger. */
+function conversationPlugin(logger: BotDeps["logger"], retry: Partial<AutoRetryOptions>, pacer: TelegramPacer | false): MiddlewareFn<ConversationContext> {
   return async (ctx, next) => {
-    ctx.api.config.use(apiErrorLog(logger), autoRetry(retry));
+    ctx.api.config.use(apiErrorLog(logger), autoRetry(retry), ...(pacer ? [pacer.transformer] : []));
     ctx.logger = logger.child({ update_id: ctx.update.update_id, chat_id: ctx.chat?.id, user_id: ctx.from?.id, in: "conversation" });
     await next();
   };

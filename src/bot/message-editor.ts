@@ -11,7 +11,11 @@ export interface ProgressMessageOptions<M> {
   minIntervalMs: number;
   now?: () => number;
   setTimer?: SetTimerFn;
-  /** Called with an edit's error that is neither "not modified" nor a flood wait; the next update retries. */
+  /**
+   * Called with an edit's error that is neither "not modified" nor a flood wait; the next update retries. A flood
+   * wait (429) reaches this class when the edit function's Api does not auto-retry it, as the app's Api does for edits
+   * (src/app/wire-services.ts): then the newest state goes out after retry_after, not the one that was refused.
+   */
   onError?: (err: unknown) => void;
 }
 

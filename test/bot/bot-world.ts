@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { AutoRetryOptions } from "@grammyjs/auto-retry";
 import { loadConfig, type Config } from "../../src/config.js";
-import { createBot, type DropshipBot } from "../../src/bot/create-bot.js";
+import { createBot, type CreateBotOptions, type DropshipBot } from "../../src/bot/create-bot.js";
 import type { BotDeps } from "../../src/bot/deps.js";
 import { JobStore } from "../../src/jobs/job-store.js";
 import { createLogger } from "../../src/shared/logger.js";
@@ -37,6 +37,10 @@ export interface BotWorldOptions {
   retry?: Partial<AutoRetryOptions>;
   /** Telegram's limits are on by default; a test that relaxes one says why. */
   telegramLimits?: FakeTelegramLimits;
+  /** More users allowed besides `friend`. */
+  allowedUserIds?: number[];
+  /** The outgoing pacer (default: createBot's own); `false` for tests that show what Telegram does without one. */
+  pacer?: CreateBotOptions["pacer"];
 }
 
 export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorld> {
@@ -54,7 +58,7 @@ export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorl
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: tg.apiRoot,
     OWNER_ID: String(owner.id),
-    ALLOWED_USER_IDS: String(friend.id),
+    ALLOWED_USER_IDS: [friend.id, ...(opts.allowedUserIds ?? [])].join(","),
     DO_TOKEN: "dop_v1_test_token_not_used_by_bot_tests",
     LINK_SIGNING_KEY: "k".repeat(40),
     DATA_DIR: dir,
@@ -71,7 +75,7 @@ export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorl
     },
     features: opts.features,
   };
-  const make = () => createBot(config, deps, { retry: opts.retry, drainTimeoutMs: 5000 });
+  const make = () => createBot(config, deps, { retry: opts.retry, drainTimeoutMs: 5000, pacer: opts.pacer });
   const world: BotWorld = {
     tg,
     db,

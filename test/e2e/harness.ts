@@ -85,7 +85,7 @@ export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?
           DATA_DIR: path.join(dir, "data"),
           HTTP_LISTEN: `127.0.0.1:${webPort}`,
           PUBLIC_BASE_URL: `http://127.0.0.1:${webPort}`,
-          PROGRESS_EDIT_SECONDS: "0.3",
+          PROGRESS_EDIT_SECONDS: "1",
           TORRENT_STALL_TIMEOUT_SECONDS: "20",
           TORRENT_METADATA_TIMEOUT_SECONDS: "30",
           TORRENT_DHT_ENTRY_POINT: "",

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import {
   ALICE, BOB, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, dropletAria2RpcPort, isCard, lastMessageId, linksOf, nextBotMessage,
@@ -49,12 +49,8 @@ async function waitForLinks({ jobId, cardId }: { jobId: number; cardId: number }
 
 describe("a 50 MB single-file magnet", () => {
   it("goes from card to verified download links, with progress, cost and no droplet left", async () => {
-    // Relaxed for this test only: it checks that every phase reaches the progress message, which needs the harness's
-    // 0.3 s edits, faster than Telegram's ~1 message/s per chat. Under real limits an edit waits out a 429 inside
-    // auto-retry while sub-second phases (droplet creation, the SFTP pull) pass and are coalesced away; the bot has
-    // no outgoing pacing yet. The other tests in this file keep Telegram's limits.
-    world.telegram.setLimits({ floodControl: false });
-    onTestFinished(() => world.telegram.setLimits({ floodControl: true }));
+    // Under Telegram's limits, like the rest of this file: the bot paces its messages and edits, so none is refused.
+    const callsBefore = world.telegram.calls.length;
     const t = await world.swarm.addTorrent({ name: "big-file.bin", files: [{ path: "big-file.bin", size: 50 * 1024 * 1024 }] });
     const before = lastMessageId(world, ALICE.id);
     world.telegram.sendText(ALICE, `please get this ${t.magnet} thanks`);
@@ -82,6 +78,7 @@ describe("a 50 MB single-file magnet", () => {
 
     const links = await waitForLinks(started);
     expect(fs.existsSync(droplet.netns.nsPath)).toBe(false);
+    expect(world.telegram.calls.slice(callsBefore).filter((c) => c.response?.error_code === 429)).toEqual([]);
 
     // One progress message, edited through the phases, finally showing the result without buttons.
     const progress = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!;

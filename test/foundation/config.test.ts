@@ -80,6 +80,13 @@ describe("loadConfig", () => {
     });
   }
 
+  it("refuses progress edits faster than one a second, saying why and what to put", () => {
+    expect(problemsOf({ ...valid, PROGRESS_EDIT_SECONDS: "0.2" })).toEqual([
+      { variable: "PROGRESS_EDIT_SECONDS", message: expect.stringMatching(/^invalid value; .*at least 1 \(Telegram allows about one message a second per chat\), e\.g\. 5/) },
+    ]);
+    expect(loadConfig({ ...valid, PROGRESS_EDIT_SECONDS: "1" }).progress.editIntervalMs).toBe(1000);
+  });
+
   it("covers every variable it knows in this test (required, malformed or free-form)", () => {
     const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
     const covered = new Set([...REQUIRED_VARIABLES, ...Object.keys(malformed), ...freeForm]);
