@@ -55,7 +55,7 @@ describe("the app's own Api", () => {
     presenter.begin(1, user.id, card.message_id, "<b>Job #1</b>");
     await tg.waitFor(() => refused(tg).length === 1, 5000, "the 429");
     presenter.handle({ kind: "step", jobId: 1, text: "installing the virtualenv" });
-    presenter.handle({ kind: "finished", jobId: 1, state: "done", progress: emptyProgress(), log: "PLAY RECAP", error: null });
+    presenter.handle({ kind: "finished", jobId: 1, state: "done", progress: emptyProgress(), log: "PLAY RECAP", error: null, used: null });
     await presenter.idle();
 
     const edits = tg.calls.filter((c) => c.method === "editMessageText");

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateEd25519, fingerprintOf } from "../../src/shared/ssh-keys.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
@@ -127,11 +127,6 @@ describe("hosts", () => {
 
 describe("Run… on an analysed project", () => {
   it("asks host and questions, runs it with progress, sends recap and log, and never shows the private answer", async () => {
-    // Relaxed for this test only: it checks that each task reaches the progress message, which needs the harness's
-    // 0.3 s edits, faster than Telegram's ~1 message/s per chat. Under real limits the bot's edits get 429s,
-    // auto-retry holds them, and short tasks are coalesced away (the bot has no outgoing pacing yet).
-    world.telegram.setLimits({ floodControl: false });
-    onTestFinished(() => world.telegram.setLimits({ floodControl: true }));
     const summary = await upload();
     expect(summary.text).toContain("Press ▶️ Run…");
     const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
@@ -175,9 +170,10 @@ describe("Run… on an analysed project", () => {
     // The card became the progress message: per-task edits, then the final line without buttons.
     const progress = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!;
     const shown = [...progress.edits.map((e) => e.text), progress.text].join("\n");
-    // n of m counts the play's tasks as the callback plugin does (implicit meta tasks included).
-    expect(shown).toMatch(/task 1 of \d+: write the greeting\n/);
-    expect(shown).toMatch(/task \d of \d+: patch it with ansible\.posix\n/);
+    // n of m counts the play's tasks as the callback plugin does (implicit meta tasks included). Under Telegram's
+    // limits edits come at most once a second, so tasks shorter than that are coalesced: some task shows, not each.
+    expect(shown).toMatch(/task \d of \d+: (write the greeting|store a digest of the token|a file to patch|patch it with ansible\.posix)\n/);
+    expect(world.telegram.calls.filter((c) => c.response?.error_code === 429)).toEqual([]);
     expect(progress.text).toMatch(/✅ finished · ok 4 · changed 4 · failed 0 · unreachable 0/);
     expect(progress.reply_markup).toBeUndefined();
 
