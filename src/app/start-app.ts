@@ -46,7 +46,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     pretty: config.log.pretty,
     secrets: [config.telegram.token, config.digitalOcean.token, config.web.signingKey],
   });
-  const storage = wireStorage(config);
+  const storage = wireStorage(config, logger);
   const api = wireTelegramApi(config);
   const cloud = wireCloud(config, storage, logger);
   const venvs = wireVenvs(config, storage, logger);
