@@ -28,7 +28,8 @@ export function wireStorage(config: Config, logger: Logger): Storage {
   // The database, the bot's key and downloads are for the bot's user only: 0700 directories, 0600 files.
   const fixed = restrictToOwner(config.dataDir);
   if (fixed.length) {
-    logger.warn({ data_dir: config.dataDir, fixed: fixed.length, examples: fixed.slice(0, 5) }, "DATA_DIR was readable by others: made it 0700 and its files 0600");
+    // Also new directories made since (downloads) under the 0700 root, so info rather than a warning.
+    logger.info({ data_dir: config.dataDir, fixed: fixed.length, examples: fixed.slice(0, 5) }, "DATA_DIR: made directories 0700 and files 0600");
   }
   const db = openDatabase(path.join(config.dataDir, "dropship.sqlite"));
   // The store enforces each kind's flow (torrent-states.ts, playbook-states.ts) on every transition.
@@ -36,7 +37,7 @@ export function wireStorage(config: Config, logger: Logger): Storage {
   const workDir = path.join(config.dataDir, "work");
   // What a crash left of unpacked uploads goes now.
   fs.rmSync(workDir, { recursive: true, force: true });
-  fs.mkdirSync(workDir, { recursive: true });
+  fs.mkdirSync(workDir, { recursive: true, mode: 0o700 });
   return {
     db,
     jobs,
