@@ -249,9 +249,13 @@ describe("Run… on an analysed project", () => {
     const summary = await upload();
     const card = await answerUpToCard(summary, "walked away", abandoned);
     expect(card.text).toContain("secret_token = (hidden)");
-    // The owner walks away here: the dialogue waits, its state in the kv table.
-    const stored = world.app!.db.prepare("SELECT value FROM kv WHERE key LIKE 'conversations:%'").all() as { value: string }[];
-    expect(stored.map((r) => r.value).join("")).toContain("walked away");
+    // The owner walks away here: the dialogue waits, its state in the kv table. The plugin writes it after the card
+    // is sent, so wait for the state that holds the answer's message.
+    const answer = world.telegram.messages(ALICE.id, { includeUser: true }).find((m) => m.text === abandoned)!;
+    const stored = () => (world.app!.db.prepare("SELECT value FROM kv WHERE key LIKE 'conversations:%'").all() as { value: string }[]).map((r) => r.value).join("");
+    for (let i = 0; i < 100 && !stored().includes(`"message_id":${answer.message_id},`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stored()).toContain(`"message_id":${answer.message_id},`);
+    expect(stored()).toContain("walked away");
     expect(filesContaining("walked away")).not.toEqual([]);
     expect(filesContaining(abandoned)).toEqual([]);
     expect(world.logLines.join("\n")).not.toContain(abandoned);
