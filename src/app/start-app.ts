@@ -47,7 +47,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     pretty: config.log.pretty,
     secrets: [config.telegram.token, config.digitalOcean.token, config.web.signingKey],
   });
-  const storage = wireStorage(config);
+  const storage = wireStorage(config, logger);
   // One pacer for every Api of the process: Telegram counts the bot's messages together, whoever sends them.
   const pacer = new TelegramPacer();
   const api = wireTelegramApi(config, pacer);

@@ -6,6 +6,7 @@ import { filesFeature } from "../bot/features/files.js";
 import { hostsFeature } from "../bot/features/hosts.js";
 import { playbookRunFeature } from "../bot/features/playbook-run.js";
 import { playbookFeature } from "../bot/features/playbook.js";
+import { PrivateAnswers } from "../bot/private-answers.js";
 import { torrentFeature } from "../bot/features/torrent.js";
 import { venvsFeature } from "../bot/features/venvs.js";
 import { fetchTelegramFile } from "../bot/telegram-files.js";
@@ -28,11 +29,14 @@ export function wireBot(
   const ownerId = config.access.ownerId;
   const fetchFile = (filePath: string) => fetchTelegramFile(config, filePath);
   // Each job kind says how it is stopped; /cancel and Cancel buttons go through the one canceller.
+  // Private vars_prompt answers: in this process's memory only, shared by the run dialogue and the conversations' storage.
+  const privateAnswers = new PrivateAnswers();
   const canceller = new JobCanceller(jobs, { torrent: torrentCancellation(torrents.runner, jobs), playbook: playbookCancellation(playbooks.runner) });
   return createBot(config, {
     logger: s.logger,
     kv: <T>(ns: string) => createKvStore<T>(storage.db, ns),
     jobs,
+    privateAnswers,
     cancelJob: (jobId, userId) => canceller.cancel(jobId, userId, { via: "/cancel" }),
     features: [
       torrentFeature({
@@ -56,7 +60,7 @@ export function wireBot(
         controllerPython: async () => (await probeHost(venvs.localHost, config.venv.root)).pythonVersion,
       }),
       hostsFeature({ hosts: playbooks.hosts, ownerId, botPublicKey: storage.botKey.publicKey }),
-      playbookRunFeature({ jobs, hosts: playbooks.hosts, runner: playbooks.runner, presenter: playbooks.presenter }),
+      playbookRunFeature({ jobs, hosts: playbooks.hosts, runner: playbooks.runner, presenter: playbooks.presenter, privateAnswers }),
     ],
   }, { pacer: s.pacer });
 }

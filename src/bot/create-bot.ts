@@ -10,6 +10,7 @@ import { BUILTIN_COMMANDS, assertValidCommands, mergeCommands } from "./commands
 import type { BotContext, ConversationContext } from "./context.js";
 import type { BotCommandSpec, BotDeps, BotFeature } from "./deps.js";
 import { handleBotError } from "./error-boundary.js";
+import { PrivateAnswers } from "./private-answers.js";
 import { cancelFeature } from "./features/cancel.js";
 import { fallbackFeature } from "./features/fallback.js";
 import { helpFeature } from "./features/help.js";
@@ -77,7 +78,8 @@ export function createBot(config: Config, deps: BotDeps, options: CreateBotOptio
   const guarded = bot.errorBoundary(handleBotError(logger));
   guarded.use(
     conversations<BotContext, ConversationContext>({
-      storage: { type: "key", version: 1, adapter: deps.kv<VersionedState<ConversationData>>("conversations") },
+      // Stored scrubbed: a private answer's text never reaches the kv table, only a reference to it in memory.
+      storage: { type: "key", version: 1, adapter: (deps.privateAnswers ?? new PrivateAnswers()).scrubbing(deps.kv<VersionedState<ConversationData>>("conversations")) },
       // Conversations build fresh context objects with a fresh Api: bot.api's transformers do not reach them.
       plugins: [conversationPlugin(logger, retry, pacer)],
     }),

@@ -6,6 +6,7 @@ import type { JobStore } from "../jobs/job-store.js";
 import type { Logger } from "../shared/logger.js";
 import type { KeyValueStore } from "../storage/kv-store.js";
 import type { BotContext, ConversationContext } from "./context.js";
+import type { PrivateAnswers } from "./private-answers.js";
 
 /** A command shown in /help and registered with Telegram (setMyCommands). */
 export interface BotCommandSpec {
@@ -38,6 +39,11 @@ export interface BotDeps {
   jobs: Pick<JobStore, "listRecent" | "spendForJob">;
   /** Cancels a job on behalf of a user; `message` is shown to them as is. */
   cancelJob(jobId: number, userId: number): Promise<Pick<CancelOutcome, "kind" | "message">>;
+  /**
+   * Private answers held in memory; conversations' stored state is scrubbed of them. Give features that read
+   * private answers the same instance (default: a fresh one).
+   */
+  privateAnswers?: PrivateAnswers;
   /** Extra features, run after the built-in commands and before the catch-all hint, in this order. */
   features?: (BotFeature | Composer<BotContext>)[];
 }

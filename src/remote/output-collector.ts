@@ -1,13 +1,16 @@
 // Collects a command's stdout/stderr as text: streams decoded chunks to a callback and keeps a bounded copy.
 import { StringDecoder } from "node:string_decoder";
+import { CappedText } from "../shared/capped-text.js";
 
-/** Keep at most this much of each stream; a chatty pip install must not fill the bot's memory. */
-const MAX_KEPT_CHARS = 4 * 1024 * 1024;
+/**
+ * Keep at most this much of each stream (its start and its end): a chatty pip install must not fill the bot's
+ * memory, and the end says why a command failed.
+ */
+export const MAX_KEPT_CHARS = 4 * 1024 * 1024;
 
 export class OutputCollector {
   private readonly decoder = new StringDecoder("utf8");
-  private text = "";
-  private truncated = false;
+  private readonly kept = new CappedText({ headChars: MAX_KEPT_CHARS / 4, tailChars: (MAX_KEPT_CHARS * 3) / 4 });
 
   constructor(private readonly onChunk?: (chunk: string) => void) {}
 
@@ -16,18 +19,15 @@ export class OutputCollector {
     if (chunk) this.add(chunk);
   }
 
+  /** What was kept: all of it, or its start and end with a line saying how much was cut between them. */
   end(): string {
     const rest = this.decoder.end();
     if (rest) this.add(rest);
-    return this.truncated ? `[… earlier output cut …]\n${this.text}` : this.text;
+    return this.kept.text();
   }
 
   private add(chunk: string): void {
     this.onChunk?.(chunk);
-    this.text += chunk;
-    if (this.text.length > MAX_KEPT_CHARS) {
-      this.text = this.text.slice(-MAX_KEPT_CHARS / 2);
-      this.truncated = true;
-    }
+    this.kept.push(chunk);
   }
 }

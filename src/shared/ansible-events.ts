@@ -49,18 +49,45 @@ export function describeFailedRun(failure: FailedTask | null, end: { code: numbe
   return `ansible-playbook ${how}${tail ? `:\n${tail}` : ""}`;
 }
 
-/** Splits a byte stream into whole lines; the last, unfinished line waits for the next chunk. */
+/** Longest line kept whole; longer ones keep their start and say how much was cut (an event line is far shorter). */
+export const MAX_LINE_CHARS = 1024 * 1024;
+
+/**
+ * Splits a byte stream into whole lines; the last, unfinished line waits for the next chunk. A line longer than
+ * `maxLineChars` (say a 10 MB line with no newline yet) keeps its first `maxLineChars` characters and drops the
+ * rest as it arrives, so waiting for its end costs neither memory nor time.
+ */
 export class LineSplitter {
   private rest = "";
-  constructor(private readonly onLine: (line: string) => void) {}
+  private dropped = 0;
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLineChars = MAX_LINE_CHARS,
+  ) {}
   push(chunk: string): void {
-    const text = this.rest + chunk;
-    const lines = text.split("\n");
-    this.rest = lines.pop() ?? "";
-    for (const l of lines) this.onLine(l);
+    let from = 0;
+    for (let nl = chunk.indexOf("\n"); nl >= 0; nl = chunk.indexOf("\n", from)) {
+      this.keep(chunk.slice(from, nl));
+      this.emit();
+      from = nl + 1;
+    }
+    this.keep(chunk.slice(from));
   }
   end(): void {
-    if (this.rest) this.onLine(this.rest);
+    if (this.rest || this.dropped) this.emit();
+  }
+  private keep(part: string): void {
+    const room = this.maxLineChars - this.rest.length;
+    if (part.length <= room) this.rest += part;
+    else {
+      this.rest += part.slice(0, room);
+      this.dropped += part.length - room;
+    }
+  }
+  private emit(): void {
+    const line = this.dropped ? `${this.rest}[… ${this.dropped.toLocaleString("en")} more characters of this line cut …]` : this.rest;
     this.rest = "";
+    this.dropped = 0;
+    this.onLine(line);
   }
 }

@@ -1,6 +1,7 @@
 // The one pino logger: JSON by default, pretty on request, secrets redacted by key and by value.
 import pino, { type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
+import { createRedactor } from "./redact.js";
 
 export type { Logger };
 
@@ -42,13 +43,8 @@ export interface LoggerOptions {
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
-  const scrub = (line: string): string => {
-    let out = line;
-    for (const secret of secrets) out = out.split(secret).join("[Redacted]");
-    // Telegram bot tokens also hide inside URLs (https://api.telegram.org/bot<token>/...).
-    return out.replace(/bot\d{3,}:[A-Za-z0-9_-]{20,}/g, "bot[Redacted]");
-  };
+  // The configured values, and anything shaped like a token or a private key (SECRET_PATTERNS in redact.ts).
+  const scrub = createRedactor({ values: opts.secrets ?? [], minLength: 8, censor: "[Redacted]" });
   const sink: DestinationStream =
     opts.destination ?? (opts.pretty ? (pretty({ colorize: true, sync: true }) as DestinationStream) : pino.destination(1));
   // Last line of defence: every emitted line is scrubbed of known secret values, whatever field they hide in.

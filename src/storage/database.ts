@@ -7,8 +7,14 @@ import { MIGRATIONS, type Migration } from "./migrations.js";
 export type Db = Database.Database;
 
 export function openDatabase(file: string, migrations: Migration[] = MIGRATIONS): Db {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true });
+  if (file !== ":memory:") {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    // SQLite gives the -wal and -shm files the database file's mode: create it private, before SQLite does (0644).
+    fs.closeSync(fs.openSync(file, "a", 0o600));
+  }
   const db = new Database(file);
+  // Deleted rows are overwritten with zeros, not left in free pages (a finished dialogue, a removed host).
+  db.pragma("secure_delete = ON");
   db.pragma("journal_mode = WAL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");

@@ -48,6 +48,28 @@ const PLAYBOOK = `- name: Dropship run test
 `;
 const PATCH = "--- a/dropship-patched.txt\n+++ b/dropship-patched.txt\n@@ -1,2 +1,2 @@\n one\n-two\n+three\n";
 
+// Ansible renders the private answer into a task name and a failure message; a bot-token-shaped string in a
+// message stands for a secret Dropship was never told about.
+const LEAKY_PLAYBOOK = `- name: Redaction test
+  hosts: all
+  gather_facts: false
+  vars_prompt:
+    - name: db_password
+      prompt: Database password
+      private: true
+  tasks:
+    # Long enough for a progress edit to show it, however the edits are coalesced.
+    - name: "Set password {{ db_password }}"
+      ansible.builtin.command: sleep 2.5
+    - name: say it
+      ansible.builtin.debug:
+        msg: "password is {{ db_password }}; token 5550001:AAHfakefakefakefakefakefakefakefake12"
+    - name: "check {{ db_password }}"
+      ansible.builtin.fail:
+        msg: "the password {{ db_password }} was refused"
+`;
+const LEAKY_TOKEN = "5550001:AAHfakefakefakefakefakefakefakefake12";
+
 const SLOW_PLAYBOOK = PLAYBOOK.replace(
   "    - name: a file to patch",
   "    - name: wait a long time\n      ansible.builtin.command: sleep 4321\n    - name: a file to patch",
@@ -59,6 +81,7 @@ let hostDir: string;
 let address: string;
 let project: Buffer;
 let slowProject: Buffer;
+let leakyProject: Buffer;
 
 beforeAll(async () => {
   world = await startWorld();
@@ -74,6 +97,8 @@ beforeAll(async () => {
   project = execFileSync("tar", ["-czf", "-", "-C", path.dirname(src), "runme"]);
   fs.writeFileSync(path.join(src, "site.yml"), SLOW_PLAYBOOK);
   slowProject = execFileSync("tar", ["-czf", "-", "-C", path.dirname(src), "runme"]);
+  fs.writeFileSync(path.join(src, "site.yml"), LEAKY_PLAYBOOK);
+  leakyProject = execFileSync("tar", ["-czf", "-", "-C", path.dirname(src), "runme"]);
 }, 120_000);
 
 afterAll(async () => {
@@ -100,6 +125,27 @@ async function upload(bytes = project): Promise<SentMessage> {
   const before = lastMessageId(world, ALICE.id);
   world.telegram.sendDocument(ALICE, { fileName: "runme.tar.gz", mimeType: "application/gzip", bytes });
   return nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("Playbook analysis"), 30_000);
+}
+
+/** The database files (the WAL and shared-memory files too) whose bytes contain `text`. */
+function filesContaining(text: string): string[] {
+  const dataDir = path.join(world.dir, "data");
+  return fs.readdirSync(dataDir).filter((n) => n.startsWith("dropship.sqlite")).filter((n) => fs.readFileSync(path.join(dataDir, n)).includes(Buffer.from(text)));
+}
+
+/** Answers the dialogue up to the approval card: Run…, the host, the greeting, the private answer. */
+async function answerUpToCard(summary: SentMessage, greeting: string, secret: string): Promise<SentMessage> {
+  const which = await press(summary, /Run/);
+  await press(which, /web1/);
+  await say(greeting);
+  return say(secret);
+}
+
+/** Waits for the end of job `jobId`'s run: its recap message and log document. */
+async function runEnd(jobId: number, after: number): Promise<{ recap: SentMessage; log: SentMessage }> {
+  const recap = await nextBotMessage(world, ALICE.id, after, (m) => /Job #\d+ (done|failed|cancelled)/.test(m.text) && m.text.includes(`#${jobId} `), 240_000);
+  const log = await nextBotMessage(world, ALICE.id, recap.message_id, (m) => Boolean(m.document), 30_000);
+  return { recap, log };
 }
 
 /** Everything the bot showed Alice: texts, their earlier versions, and text documents. */
@@ -189,6 +235,78 @@ describe("Run… on an analysed project", () => {
     expect(JSON.stringify(job)).not.toContain(SECRET);
     expect(everythingShown()).not.toContain(SECRET);
     expect(world.logLines.join("\n")).not.toContain(SECRET);
+    // Nor is it on disk: the conversation's stored state held a reference to it, never the value.
+    expect(filesContaining(SECRET)).toEqual([]);
+    expect(filesContaining(GREETING)).not.toEqual([]);
+  }, 300_000);
+
+  it("an abandoned dialogue leaves the private answer nowhere on disk", async () => {
+    const abandoned = "abandoned-answer-93kq-zz17";
+    const summary = await upload();
+    const card = await answerUpToCard(summary, "walked away", abandoned);
+    expect(card.text).toContain("secret_token = (hidden)");
+    // The owner walks away here: the dialogue waits, its state in the kv table. The plugin writes it after the card
+    // is sent, so wait for the state that holds the answer's message.
+    const answer = world.telegram.messages(ALICE.id, { includeUser: true }).find((m) => m.text === abandoned)!;
+    const stored = () => (world.app!.db.prepare("SELECT value FROM kv WHERE key LIKE 'conversations:%'").all() as { value: string }[]).map((r) => r.value).join("");
+    for (let i = 0; i < 100 && !stored().includes(`"message_id":${answer.message_id},`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(stored()).toContain(`"message_id":${answer.message_id},`);
+    expect(stored()).toContain("walked away");
+    expect(filesContaining("walked away")).not.toEqual([]);
+    expect(filesContaining(abandoned)).toEqual([]);
+    expect(world.logLines.join("\n")).not.toContain(abandoned);
+    await press(card, /Cancel/);
+  });
+
+  it("after a restart mid-dialogue the private answer is asked again, and the new one is used", async () => {
+    const before = "answer-before-restart-4f1d";
+    const after = "answer-after-restart-8e2c";
+    const summary = await upload();
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    const card = await answerUpToCard(summary, "restart greeting", before);
+    await world.app!.stop();
+    await world.startApp();
+    const asked = await press(card, /Start/);
+    expect(asked.text).toContain("private answers live only in its memory");
+    const again = await nextBotMessage(world, ALICE.id, asked.message_id, (m) => m.text.includes("The deploy token"));
+    expect(world.app!.jobs.get(jobId)!.state).toBe("answered");
+    const card2 = await say(after);
+    expect(again.text).toContain("question 2 of 2");
+    expect(card2.text).toContain("greeting = restart greeting");
+    world.telegram.pressButton(ALICE, card2, buttonData(card2, /Start/));
+    const { recap } = await runEnd(jobId, card2.message_id);
+    expect(recap.text).toContain(`Job #${jobId} done`);
+    expect(fs.readFileSync(path.join(host.home, "dropship-token.sha1"), "utf8").trim()).toBe(createHash("sha1").update(after).digest("hex"));
+    expect(filesContaining(before)).toEqual([]);
+    expect(filesContaining(after)).toEqual([]);
+  }, 300_000);
+
+  it("task names, progress, recap and log never show the private answer Ansible rendered into them", async () => {
+    const secret = "leaky-pw-51c0-Hq";
+    const callsBefore = world.telegram.calls.length;
+    const summary = await upload(leakyProject);
+    const jobId = world.app!.jobs.listRecent(ALICE.id, 1)[0]!.id;
+    const which = await press(summary, /Run/);
+    await press(which, /web1/);
+    const card = await say(secret);
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    const { recap, log } = await runEnd(jobId, card.message_id);
+    expect(recap.text).toContain(`Job #${jobId} failed`);
+    expect(recap.text).toContain('task "check ********" failed on localhost: the password ******** was refused');
+    const progress = world.telegram.messages(ALICE.id).find((m) => m.message_id === card.message_id)!;
+    const shown = [...progress.edits.map((e) => e.text), progress.text].join("\n");
+    expect(shown).toMatch(/task \d of \d+: Set password \*{8}/);
+    const document = log.document!.bytes.toString("utf8");
+    expect(document).toContain("TASK [Set password ********]");
+    // Every text and caption the bot sent or edited since the upload, and the document's bytes.
+    const sent = world.telegram.calls.slice(callsBefore).filter((c) => c.method !== "getUpdates").map((c) => JSON.stringify(c.params)).join("\n");
+    for (const leak of [secret, LEAKY_TOKEN]) {
+      expect(sent).not.toContain(leak);
+      expect(document).not.toContain(leak);
+      expect(everythingShown()).not.toContain(leak);
+    }
+    expect(world.logLines.join("\n")).not.toContain(secret);
+    expect(filesContaining(secret)).toEqual([]);
   }, 300_000);
 
   it("/cancel leaves the dialogue and the job can be run later", async () => {

@@ -8,6 +8,7 @@ import type { PlaybookRunner } from "../../jobs/playbook/playbook-runner.js";
 import { RunDialogueSteps, type RunDialogueFacts } from "../../jobs/playbook/run-dialogue-steps.js";
 import type { BotContext, BotConversation, ConversationContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
+import type { PrivateAnswers } from "../private-answers.js";
 import type { RunPresenter } from "../presenters/run-presenter.js";
 import { escapeHtml } from "../render/telegram-html.js";
 import { runAbortButton, runDefaultButton, runHostButton, runPlaybookButton, runStartButton } from "../callback-data.js";
@@ -22,6 +23,8 @@ export interface PlaybookRunFeatureDeps {
   runner: Pick<PlaybookRunner, "start">;
   /** Shows the run in the approval card's message once Start is pressed (the runner feeds it events). */
   presenter: Pick<RunPresenter, "begin">;
+  /** Private answers, held in memory only (the same instance scrubs the conversations' stored state). */
+  privateAnswers: PrivateAnswers;
   /** How long the dialogue waits for an answer (default 30 min). */
   dialogueTimeoutMs?: number;
 }
@@ -57,8 +60,10 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
       await ctx.reply(`There are no hosts to run it on yet. The owner adds one with /addhost.\n${ADDHOST_USAGE}`);
       return;
     }
+    // Private answers are references here (see PrivateAnswers); the values never enter the conversation's state.
+    const answers: Record<string, string> = {};
     const leave = async () => {
-      await conversation.external(() => steps.leave(jobId));
+      await conversation.external(() => (deps.privateAnswers.forget(Object.values(answers)), steps.leave(jobId)));
       await ctx.reply(`Left the run of job #${jobId}; nothing ran. Press ▶️ Run… on its summary to start again.`);
     };
 
@@ -66,26 +71,33 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     if (!host) return leave();
     await conversation.external(() => steps.chooseHost(jobId, host.name));
 
-    const answers = await askQuestions(conversation, ctx, jobId, job);
-    if (!answers) return leave();
+    if (!(await askQuestions(conversation, ctx, jobId, job, job.questions, answers, deps.privateAnswers))) return leave();
     await conversation.external(() => steps.recordAnswers(jobId));
 
-    const card = await ctx.reply(
-      renderApprovalCard({
-        jobId, fileName: job.fileName, entry: job.entry, host: host.name, hostAddress: host.address,
-        venv: job.venv, collections: job.collections, roles: job.roles, packages: job.packages,
-        answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : answers[q.name]! })),
-      }),
-      { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", runStartButton.pack({ jobId })).text("Cancel", runAbortButton.pack({ jobId })) },
-    );
-    const go = await waitAnswer(conversation, jobId, job.ownerId, (c) => (c.callbackQuery?.data === runStartButton.pack({ jobId }) ? true : undefined));
-    if (!go) {
+    for (;;) {
+      const card = await ctx.reply(
+        renderApprovalCard({
+          jobId, fileName: job.fileName, entry: job.entry, host: host.name, hostAddress: host.address,
+          venv: job.venv, collections: job.collections, roles: job.roles, packages: job.packages,
+          answers: job.questions.map((q) => ({ name: q.name, value: q.private ? null : answers[q.name]! })),
+        }),
+        { parse_mode: "HTML", reply_markup: new InlineKeyboard().text("▶️ Start", runStartButton.pack({ jobId })).text("Cancel", runAbortButton.pack({ jobId })) },
+      );
+      const go = await waitAnswer(conversation, jobId, job.ownerId, (c) => (c.callbackQuery?.data === runStartButton.pack({ jobId }) ? true : undefined));
+      if (!go) {
+        await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
+        return leave();
+      }
+      const showProgress = () => deps.presenter.begin(jobId, card.chat.id, card.message_id, renderRunHeader(jobId, job.entry, host.name));
+      // Only names come back out of this external: its result is stored with the conversation.
+      const outcome = await conversation.external(() => startRun(steps, deps.privateAnswers, { jobId, questions: job.questions, answers, messageId: card.message_id, showProgress }));
+      if ("started" in outcome) return void (await go.ctx.answerCallbackQuery({ text: outcome.started ? "Started" : `Job #${jobId} was already started or left.` }));
+      await go.ctx.answerCallbackQuery({ text: "Please answer the private questions again." });
       await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
-      return leave();
+      await ctx.reply("The bot restarted since you answered, and private answers live only in its memory: I need them again.");
+      const forgotten = job.questions.filter((q) => outcome.forgotten.includes(q.name));
+      if (!(await askQuestions(conversation, ctx, jobId, job, forgotten, answers, deps.privateAnswers))) return leave();
     }
-    const showProgress = () => deps.presenter.begin(jobId, card.chat.id, card.message_id, renderRunHeader(jobId, job.entry, host.name));
-    const started = await conversation.external(() => steps.approve(jobId, answers, card.message_id, showProgress));
-    await go.ctx.answerCallbackQuery({ text: started ? "Started" : `Job #${jobId} was already started or left.` });
   }
 
   return {
@@ -114,19 +126,49 @@ async function askHost(conversation: BotConversation, ctx: ConversationContext, 
   return picked.value;
 }
 
-/** Each vars_prompt question in order; the answers by variable name, or null when the owner leaves. */
-async function askQuestions(conversation: BotConversation, ctx: ConversationContext, jobId: number, job: RunDialogueFacts): Promise<Record<string, string> | null> {
-  const answers: Record<string, string> = {};
-  for (const [i, q] of job.questions.entries()) {
-    const answer = await ask(conversation, ctx, jobId, job.ownerId, q, i + 1, job.questions.length);
-    if (!answer) return null;
-    answers[q.name] = answer;
+/**
+ * Starts the run with the answers as values: private ones are revealed from memory, and dropped from it once the
+ * runner has them. Those this process does not hold (a restart since they were given) are named, and nothing starts.
+ */
+function startRun(
+  steps: RunDialogueSteps,
+  privateAnswers: PrivateAnswers,
+  r: { jobId: number; questions: VarsPrompt[]; answers: Record<string, string>; messageId: number; showProgress: () => void },
+): { started: boolean } | { forgotten: string[] } {
+  const values: Record<string, string> = {};
+  const forgotten: string[] = [];
+  for (const q of r.questions) {
+    const given = r.answers[q.name]!;
+    const value = q.private && privateAnswers.isRef(given) ? privateAnswers.reveal(given) : given;
+    if (value === undefined) forgotten.push(q.name);
+    else values[q.name] = value;
   }
-  return answers;
+  if (forgotten.length) return { forgotten };
+  const started = steps.approve(r.jobId, values, r.messageId, r.showProgress);
+  privateAnswers.forget(Object.values(r.answers));
+  return { started };
 }
 
-/** One vars_prompt question; a private answer is deleted from the chat as soon as it is read. */
-async function ask(conversation: BotConversation, ctx: ConversationContext, jobId: number, ownerId: number, q: VarsPrompt, n: number, of: number): Promise<string | null> {
+/** Asks `questions` in order into `answers` (private ones as references); false when the owner leaves. */
+async function askQuestions(
+  conversation: BotConversation, ctx: ConversationContext, jobId: number, job: RunDialogueFacts,
+  questions: VarsPrompt[], answers: Record<string, string>, privateAnswers: PrivateAnswers,
+): Promise<boolean> {
+  for (const q of questions) {
+    const answer = await ask(conversation, ctx, jobId, job.ownerId, q, job.questions.indexOf(q) + 1, job.questions.length, privateAnswers);
+    if (answer === null) return false;
+    answers[q.name] = answer;
+  }
+  return true;
+}
+
+/**
+ * One vars_prompt question; a private answer is deleted from the chat as soon as it is read, and what comes back for
+ * it is the reference PrivateAnswers keeps it under (on every replay too, so the stored update is scrubbed).
+ */
+async function ask(
+  conversation: BotConversation, ctx: ConversationContext, jobId: number, ownerId: number, q: VarsPrompt, n: number, of: number, privateAnswers: PrivateAnswers,
+): Promise<string | null> {
   const kb = new InlineKeyboard();
   if (q.default !== null) kb.text(q.private ? "Use the default" : `Use default: ${q.default.slice(0, 40)}`, runDefaultButton.pack({ jobId }));
   kb.text("Cancel", runAbortButton.pack({ jobId }));
@@ -142,7 +184,10 @@ async function ask(conversation: BotConversation, ctx: ConversationContext, jobI
   if (!got) return null;
   if (got.ctx.callbackQuery) await got.ctx.answerCallbackQuery();
   else if (q.private) {
+    const message = got.ctx.message!;
+    const ref = privateAnswers.keep(message.chat.id, message.message_id, got.value);
     await got.ctx.deleteMessage().catch(() => ctx.reply("I could not delete your answer; please delete it yourself."));
+    return ref;
   }
   return got.value;
 }

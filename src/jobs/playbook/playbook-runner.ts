@@ -4,6 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
 import { describeFailedRun } from "../../shared/ansible-events.js";
+import { CappedText } from "../../shared/capped-text.js";
+import { createRedactor, redactCutEdges, redactStrings } from "../../shared/redact.js";
 import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import { run, type Host } from "../../hosts/host.js";
@@ -59,15 +61,23 @@ export interface PlaybookRunnerDeps {
   tmpDir?: string;
 }
 
-/** Secrets are replaced by this in everything shown or stored. */
-export const REDACTED = "********";
+export { REDACTED, MIN_REDACTED_LENGTH } from "../../shared/redact.js";
 
-/** Shorter private answers ("y", "no") are left alone: hiding every "y" would garble the whole log. */
-export const MIN_REDACTED_LENGTH = 4;
-
-/** Replaces every secret value in `text` (longest first, so a secret containing another is hidden whole). */
+/**
+ * Replaces every secret value in `text` (longest first, so a secret containing another is hidden whole) and
+ * anything shaped like a token or a private key: the logs' redaction (src/shared/redact.ts).
+ */
 export function redact(text: string, secrets: string[]): string {
-  return [...secrets].filter((s) => s.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join(REDACTED), text);
+  return createRedactor({ values: secrets })(text);
+}
+
+/** The log document keeps the start and the end of ansible's output (a run printing 50 MB keeps 2 MiB). */
+export const RUN_LOG_LIMITS = { headChars: 512 * 1024, tailChars: 1536 * 1024 };
+
+/** The kept log, redacted, with any piece of a secret a cut went through hidden too. */
+function redactedLog(log: CappedText, secrets: string[]): string {
+  const r = createRedactor({ values: secrets });
+  return r(log.text((head, tail) => ({ head: redactCutEdges(head, secrets, "end"), tail: redactCutEdges(tail, secrets, "start") })));
 }
 
 interface Running {
@@ -154,9 +164,11 @@ export class PlaybookRunner {
 
   private async execute(jobId: number, vars: Record<string, string>, secrets: string[], signal: AbortSignal): Promise<void> {
     const d = this.deps;
-    const log: string[] = [];
+    const log = new CappedText(RUN_LOG_LIMITS);
     let progress = emptyProgress();
-    const step = (text: string) => d.onEvent({ kind: "step", jobId, text: redact(text, secrets) });
+    // Ansible renders variables into task names and messages: everything shown goes through the redaction.
+    const redactor = createRedactor({ values: secrets });
+    const step = (text: string) => d.onEvent({ kind: "step", jobId, text: redactor(text) });
     let host: Host | null = null;
     let venv: EnsuredVenv | null = null;
     let project: UnpackedProject | null = null;
@@ -193,10 +205,10 @@ export class PlaybookRunner {
         onLog: (t) => log.push(t),
         onEvent: (e) => {
           progress = applyEvent(progress, e);
-          d.onEvent({ kind: "progress", jobId, progress });
+          d.onEvent({ kind: "progress", jobId, progress: redactStrings(progress, redactor) });
         },
       });
-      outcome = result.code === 0 ? { state: "done", error: null } : { state: "failed", error: describeFailedRun(progress.firstFailure, { code: result.code, signal: result.signal, output: log.join("") }) };
+      outcome = result.code === 0 ? { state: "done", error: null } : { state: "failed", error: describeFailedRun(progress.firstFailure, { code: result.code, signal: result.signal, output: log.text() }) };
     } catch (err) {
       outcome = signal.aborted ? { state: "cancelled", error: null } : { state: "failed", error: (err as Error).message };
     } finally {
@@ -205,7 +217,7 @@ export class PlaybookRunner {
       project?.remove();
       await host?.close().catch(() => undefined);
     }
-    this.finish(jobId, outcome, progress, redact(log.join(""), secrets), secrets, usedContent(venv));
+    this.finish(jobId, outcome, redactStrings(progress, redactor), redactedLog(log, secrets), secrets, usedContent(venv));
   }
 
   private finish(
