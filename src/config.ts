@@ -251,8 +251,10 @@ const venvToolSchema = envSchema.pick({
   VENV_GC_UNUSED_DAYS: true,
   VENV_MIN_FREE_MB: true,
   DATA_DIR: true,
-  LOG_LEVEL: true,
   LOG_PRETTY: true,
+}).extend({
+  // The command prints its progress and failures itself; its log lines (stderr) are for debugging.
+  LOG_LEVEL: envSchema.shape.LOG_LEVEL.unwrap().default("error"),
 });
 
 /** Reads and validates only the variables of VenvToolConfig; throws ConfigError naming each bad one. */
