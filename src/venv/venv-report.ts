@@ -75,7 +75,7 @@ export function renderVenvReport(r: VenvReport, hostIsLocal: boolean): string {
     ...section("Collections", r.collections.map(versioned)),
     ...section("Roles", r.roles.map(versioned)),
     ...section("Python packages asked for", asked.map(versioned)),
-    ...(deps > 0 ? [`  and ${deps} installed as their dependencies (--json lists them)`] : []),
+    ...(deps > 0 ? [`  and ${deps} more in the venv: their dependencies, pip's own (--json lists them)`] : []),
     ...(r.warnings.length > 0 ? ["", "Warnings", ...r.warnings.map((w) => `  - ${w}`)] : []),
     "",
     hostIsLocal ? "Run the playbook with it:" : `Run the playbook with it on ${r.host}, in a copy of the project there:`,

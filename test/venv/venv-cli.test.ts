@@ -139,7 +139,7 @@ describe("npm run venv on the bot's own machine", () => {
     expect(built.stdout).toMatch(/^ {2}python {2}3\.\d+\.\d+ \(.*\/bin\/python\), ansible-core 2\.\d+\.\d+$/m);
     expect(built.stdout).toContain("Collections (2)\n  dropship.app 1.0.0\n  dropship.base 1.1.0\n");
     expect(built.stdout).toContain("Roles (2)\n  dropship.base 1.2.0\n  dropship.web 2.0.0\n");
-    expect(built.stdout).toMatch(/Python packages asked for \(1\)\n {2}ansible-core 2\.\d+\.\d+\n {2}and \d+ installed as their dependencies/);
+    expect(built.stdout).toMatch(/Python packages asked for \(1\)\n {2}ansible-core 2\.\d+\.\d+\n {2}and \d+ more in the venv/);
     // The progress went to stderr as it happened.
     expect(built.stderr).toContain("… installing 1 role\n");
     // The printed command, pasted into a shell (plus --syntax-check): roles and collections resolve from the venv.
