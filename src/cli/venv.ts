@@ -84,8 +84,9 @@ async function main(argv: string[]): Promise<number> {
       const { config, logger } = settings();
       return name === null ? localTarget(config, logger) : registeredTarget(name, config, logger);
     },
-    // Roles are not fetched for the analysis yet: their content stays unknown (the report says so).
-    stager: null,
+    // Roles are not fetched for the analysis yet: their content stays unknown. A stager built from the settings goes
+    // here, e.g. () => galaxyRoleStager(settings().config.packages): a bad setting then exits 2 like any other.
+    roleStager: () => null,
     progress: (line) => process.stderr.write(`… ${line}\n`),
     signal: abort.signal,
   });

@@ -33,8 +33,11 @@ export interface VenvTarget {
 export interface VenvCommandDeps {
   /** The bot's own machine (null) or the registered host of that name; throws VenvCommandInputError when there is none. */
   openTarget(hostName: string | null): Promise<VenvTarget>;
-  /** Fetches the roles a project installs so their content is analysed too; null leaves their content unknown. */
-  stager: RoleStager | null;
+  /**
+   * What fetches the roles a project installs so their content is analysed too (null: their content stays unknown).
+   * Called once, after the arguments are read; a VenvCommandInputError from it (a bad setting) is bad input.
+   */
+  roleStager(): RoleStager | null;
   /** Each progress line as it happens (the entry writes them to stderr). */
   progress?(line: string): void;
   signal?: AbortSignal;
@@ -61,7 +64,8 @@ export async function runVenvCommand(argv: string[], deps: VenvCommandDeps): Pro
   let target: VenvTarget | null = null;
   try {
     progress(`analysing ${args.project}`);
-    const analysis = await analyseClosure(args.project, { ...(args.entry ? { entry: args.entry } : {}), stager: deps.stager, signal: deps.signal, onProgress: progress });
+    const stager = deps.roleStager();
+    const analysis = await analyseClosure(args.project, { ...(args.entry ? { entry: args.entry } : {}), stager, signal: deps.signal, onProgress: progress });
     const spec = venvSpecFromDependencySet(analysis.dependencySet);
     target = await deps.openTarget(args.host);
     const venv = await target.venvs.ensure(target.host, spec, { onProgress: (p) => progress(p.message), signal: deps.signal });
