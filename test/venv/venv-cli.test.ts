@@ -1,7 +1,7 @@
 // `npm run venv` as a person runs it: the real CLI process against a real project, building on this machine (and on a
 // registered sshd host) from the loopback package index, collection tarballs and the Galaxy stand-in. No bot or
 // cloud token in its environment; settings from the environment and a .env in its working directory.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -88,14 +88,17 @@ interface CliRun {
 }
 
 /** Runs the entry as its own process (async: the index and Galaxy stand-in live in this one). */
-function venvCli(args: string[], extraEnv: Record<string, string> = {}): Promise<CliRun> {
+function venvCli(args: string[], extraEnv: Record<string, string> = {}, onStderr?: (soFar: string, child: ChildProcess) => void): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", TSX, ENTRY, ...args], { cwd: workDir, env: cliEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr, child);
+    });
     child.once("error", reject);
     child.once("close", (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
   });
@@ -113,11 +116,10 @@ function sh(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}
   });
 }
 
-/** Everything under the venv root (names and store builds): "builds nothing" means this does not change. */
+/** Venv names, builds and locks under the venv root: "builds nothing" means this does not change. */
 function venvRootListing(): string[] {
-  if (!fs.existsSync(venvRoot)) return [];
-  const store = path.join(venvRoot, ".store");
-  return [...fs.readdirSync(venvRoot), ...(fs.existsSync(store) ? fs.readdirSync(store).map((n) => `.store/${n}`) : [])].sort();
+  const list = (dir: string) => (fs.existsSync(path.join(venvRoot, dir)) ? fs.readdirSync(path.join(venvRoot, dir)) : []);
+  return [...list(".").filter((n) => n !== ".store" && n !== ".locks"), ...list(".store").map((n) => `.store/${n}`), ...list(".locks").map((n) => `.locks/${n}`)].sort();
 }
 
 // Each build is seconds of pip and ansible-galaxy; a busy two-core machine makes it several times that.
@@ -207,6 +209,28 @@ describe("npm run venv on the bot's own machine", () => {
     // Nothing fetched from the index: the reachability check (its root page) runs before the tarballs are picked.
     expect(index.requests.slice(indexRequests).filter((p) => p !== new URL(index.url).pathname)).toEqual([]);
     expect(fs.existsSync(emptyData)).toBe(false);
+  }, BUILD_TIMEOUT_MS);
+});
+
+describe("npm run venv interrupted", () => {
+  it("stops the build on SIGINT (Ctrl-C), exits 130 and leaves no half-built venv", async () => {
+    // Another dependency set (no roles), so this is a new build.
+    const other = writeProject(path.join(tmp, "no-roles"), {
+      "site.yml": JSON.stringify([{ hosts: "localhost", gather_facts: false, tasks: [{ "dropship.app.app_hello": { name: "x" } }] }]),
+      "requirements.yml": JSON.stringify({ collections: [{ name: "dropship.app" }] }),
+    });
+    const before = venvRootListing();
+    let sent = false;
+    const r = await venvCli([other], {}, (soFar, child) => {
+      if (!sent && soFar.includes("… installing 1 package with pip")) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("cancelled: interrupted");
+    expect(venvRootListing()).toEqual(before);
   }, BUILD_TIMEOUT_MS);
 });
 
