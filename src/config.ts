@@ -1,6 +1,8 @@
 // Typed configuration, read once from the environment (and .env) and validated at start.
 // Every problem names the variable and says what to put there; nothing else reads process.env.
+import fs from "node:fs";
 import path from "node:path";
+import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 
 /** One problem with one variable, worded for the person editing .env. */
@@ -10,9 +12,13 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: ConfigProblem[]) {
+  constructor(
+    readonly problems: ConfigProblem[],
+    /** What cannot go on: the bot, or a command such as `npm run venv`. */
+    what = "Dropship cannot start",
+  ) {
     super(
-      "Dropship cannot start; fix these settings in .env or the environment:\n" +
+      `${what}; fix these settings in .env or the environment:\n` +
         problems.map((p) => `  - ${p.variable}: ${p.message}`).join("\n"),
     );
     this.name = "ConfigError";
@@ -151,24 +157,48 @@ export interface Config {
   log: { level: RawEnv["LOG_LEVEL"]; pretty: boolean };
 }
 
-/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** The process environment over ./.env: .env fills in what the real environment does not set; the environment wins. */
+export function readEnvironment(): Record<string, string | undefined> {
+  const fromFile = fs.existsSync(".env") ? parseDotenv(fs.readFileSync(".env")) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/** Validates `env` against `schema`; throws ConfigError listing every problem at once. */
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, what?: string): z.infer<S> {
   // An empty variable means "not set": `FOO=` in .env should fall back to the default or be reported missing.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const seen = new Set<string>();
-    const problems: ConfigProblem[] = [];
-    for (const issue of parsed.error.issues) {
-      const variable = String(issue.path[0] ?? "(environment)");
-      if (seen.has(variable)) continue;
-      seen.add(variable);
-      const missing = cleaned[variable] === undefined;
-      problems.push({ variable, message: missing ? `missing; ${issue.message}` : `invalid value; ${issue.message}` });
-    }
-    throw new ConfigError(problems);
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  for (const issue of parsed.error.issues) {
+    const variable = String(issue.path[0] ?? "(environment)");
+    if (seen.has(variable)) continue;
+    seen.add(variable);
+    const missing = cleaned[variable] === undefined;
+    problems.push({ variable, message: missing ? `missing; ${issue.message}` : `invalid value; ${issue.message}` });
   }
-  const e = parsed.data;
+  throw new ConfigError(problems, what);
+}
+
+type PackageAndVenvEnv = Pick<RawEnv, "PIP_INDEX_URL" | "PIP_EXTRA_ARGS" | "GALAXY_SERVER" | "COLLECTION_TARBALL_DIR" | "VENV_ROOT" | "VENV_GC_UNUSED_DAYS" | "VENV_MIN_FREE_MB">;
+
+function packagesOf(e: PackageAndVenvEnv): Config["packages"] {
+  return {
+    pipIndexUrl: e.PIP_INDEX_URL === "" ? null : e.PIP_INDEX_URL,
+    pipExtraArgs: e.PIP_EXTRA_ARGS,
+    galaxyServer: e.GALAXY_SERVER === "" ? null : e.GALAXY_SERVER,
+    collectionTarballDir: e.COLLECTION_TARBALL_DIR === "" ? null : path.resolve(e.COLLECTION_TARBALL_DIR),
+  };
+}
+
+function venvOf(e: PackageAndVenvEnv): Config["venv"] {
+  return { root: e.VENV_ROOT, gcUnusedMs: e.VENV_GC_UNUSED_DAYS * 86_400_000, minFreeMb: e.VENV_MIN_FREE_MB };
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const e = parseEnv(envSchema, env);
   const [listenHost, listenPort] = splitHostPort(e.HTTP_LISTEN);
   const owner = e.OWNER_ID;
   return {
@@ -202,15 +232,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dhtEntryPoint: e.TORRENT_DHT_ENTRY_POINT === "" ? null : e.TORRENT_DHT_ENTRY_POINT,
       aria2ExtraOptions: e.ARIA2_EXTRA_OPTIONS,
     },
-    packages: {
-      pipIndexUrl: e.PIP_INDEX_URL === "" ? null : e.PIP_INDEX_URL,
-      pipExtraArgs: e.PIP_EXTRA_ARGS,
-      galaxyServer: e.GALAXY_SERVER === "" ? null : e.GALAXY_SERVER,
-      collectionTarballDir: e.COLLECTION_TARBALL_DIR === "" ? null : path.resolve(e.COLLECTION_TARBALL_DIR),
-    },
-    venv: { root: e.VENV_ROOT, gcUnusedMs: e.VENV_GC_UNUSED_DAYS * 86_400_000, minFreeMb: e.VENV_MIN_FREE_MB },
+    packages: packagesOf(e),
+    venv: venvOf(e),
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
   };
+}
+
+/** What `npm run venv` needs: package sources, venv settings, DATA_DIR (for registered hosts) and logging. */
+export type VenvToolConfig = Pick<Config, "packages" | "venv" | "dataDir" | "log">;
+
+// The same rules as the bot's, for only these variables: no bot or cloud token is needed to build a venv.
+const venvToolSchema = envSchema.pick({
+  PIP_INDEX_URL: true,
+  PIP_EXTRA_ARGS: true,
+  GALAXY_SERVER: true,
+  COLLECTION_TARBALL_DIR: true,
+  VENV_ROOT: true,
+  VENV_GC_UNUSED_DAYS: true,
+  VENV_MIN_FREE_MB: true,
+  DATA_DIR: true,
+  LOG_PRETTY: true,
+}).extend({
+  // The command prints its progress and failures itself; its log lines (stderr) are for debugging.
+  LOG_LEVEL: envSchema.shape.LOG_LEVEL.unwrap().default("error"),
+});
+
+/** Reads and validates only the variables of VenvToolConfig; throws ConfigError naming each bad one. */
+export function loadVenvToolConfig(env: Record<string, string | undefined>): VenvToolConfig {
+  const e = parseEnv(venvToolSchema, env, "npm run venv cannot run");
+  return { packages: packagesOf(e), venv: venvOf(e), dataDir: path.resolve(e.DATA_DIR), log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY } };
 }
 
 function splitHostPort(v: string): [string, number] {

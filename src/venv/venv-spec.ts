@@ -71,6 +71,7 @@ export interface DependencySetLike {
   roles?: { name: string; source?: string; version?: string }[];
 }
 
+/** A spec nothing can be built from (a requirement pip would not take, conflicting ranges): the input's fault. */
 export class InvalidVenvSpecError extends Error {
   constructor(message: string) {
     super(message);

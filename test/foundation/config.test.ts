@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig } from "../../src/config.js";
+import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig, loadVenvToolConfig } from "../../src/config.js";
 
 const valid = {
   TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghi",
@@ -128,5 +128,29 @@ describe("loadConfig", () => {
     const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     expect(ALL_VARIABLES.filter((v) => !new RegExp(`^${v}=`, "m").test(example))).toEqual([]);
     expect(ALL_VARIABLES.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+  });
+});
+
+describe("loadVenvToolConfig (npm run venv)", () => {
+  it("needs no bot or cloud token and ignores the bot's other settings, with the same defaults", () => {
+    const c = loadVenvToolConfig({ LINK_SIGNING_KEY: "short", OWNER_ID: "not a number", PIP_INDEX_URL: "http://127.0.0.1:9/simple/", PIP_EXTRA_ARGS: "--isolated -q" });
+    expect(c.packages).toEqual({ ...loadConfig(valid).packages, pipIndexUrl: "http://127.0.0.1:9/simple/", pipExtraArgs: ["--isolated", "-q"] });
+    expect(c.venv).toEqual(loadConfig(valid).venv);
+    expect(c.dataDir).toBe(loadConfig(valid).dataDir);
+    // The command prints its own progress: its logs are for debugging unless asked for.
+    expect(c.log).toEqual({ level: "error", pretty: false });
+    expect(loadVenvToolConfig({ LOG_LEVEL: "debug" }).log.level).toBe("debug");
+  });
+
+  it("applies the bot's rules to its variables and names each bad one", () => {
+    let err: unknown;
+    try {
+      loadVenvToolConfig({ VENV_MIN_FREE_MB: "lots", GALAXY_SERVER: "not a url", LOG_LEVEL: "loud" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.variable).sort()).toEqual(["GALAXY_SERVER", "LOG_LEVEL", "VENV_MIN_FREE_MB"]);
+    expect((err as ConfigError).message).toMatch(/^npm run venv cannot run; fix these settings/);
   });
 });
