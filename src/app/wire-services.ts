@@ -11,7 +11,7 @@ import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
 import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
-import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
+import { createGalaxyToolVenvProvider, createTorrentVenvProvider } from "../venv/torrent-venv.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
 import { createDownloadServer, createRetentionSweeper, type DownloadServer, type RetentionSweeper } from "../web/index.js";
@@ -36,9 +36,9 @@ export interface VenvServices {
   manager: VenvManager;
   localHost: LocalHost;
   collector: VenvCollector;
-  /** The bot's own fixed venv on its host (ansible for the droplets, ansible-galaxy for fetching roles): its path. */
+  /** The torrent app's fixed venv on the bot's host (ansible for the droplets): its path. */
   botVenv(onProgress?: (message: string) => void): Promise<string>;
-  /** Fetches the roles an uploaded project installs, with the bot venv's ansible-galaxy and the configured Galaxy. */
+  /** Fetches the roles an uploaded project installs, with the Galaxy tool venv's ansible-galaxy and GALAXY_SERVER. */
   roleStager: RoleStager;
 }
 
@@ -49,9 +49,10 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
   const localHost = new LocalHost();
   const collector = new VenvCollector({ collect: (host) => manager.collectGarbage(host), hosts: () => [localHost], logger });
   const botVenv = createTorrentVenvProvider({ manager, host: localHost, logger });
+  const galaxyTool = createGalaxyToolVenvProvider({ manager, host: localHost, logger });
   const roleStager = galaxyRoleStager({
     host: localHost,
-    ansibleGalaxy: async () => `${await botVenv()}/bin/ansible-galaxy`,
+    ansibleGalaxy: async () => `${await galaxyTool()}/bin/ansible-galaxy`,
     galaxyServer: config.packages.galaxyServer,
     timeoutMs: 5 * 60_000,
   });

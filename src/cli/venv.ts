@@ -12,6 +12,8 @@ import { sshHostConnector } from "../remote/ssh-host.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import { openDatabase } from "../storage/database.js";
 import { runVenvCommand, VenvCommandInputError, type VenvTarget } from "../venv/venv-cli.js";
+import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
+import { createGalaxyToolVenvProvider } from "../venv/torrent-venv.js";
 import { VenvManager } from "../venv/venv-manager.js";
 
 function stderrLogger(config: VenvToolConfig): Logger {
@@ -57,6 +59,13 @@ async function registeredTarget(name: string, config: VenvToolConfig, logger: Lo
   }
 }
 
+/** ansible-galaxy from the Galaxy tool venv on this machine, as the bot fetches roles for its analysis. */
+function galaxyToolStager(config: VenvToolConfig, logger: Logger): RoleStager {
+  const host = new LocalHost();
+  const tool = createGalaxyToolVenvProvider({ manager: new VenvManager({ db: openDatabase(":memory:"), packages: config.packages, venv: config.venv, logger }), host, logger });
+  return galaxyRoleStager({ host, ansibleGalaxy: async () => `${await tool()}/bin/ansible-galaxy`, galaxyServer: config.packages.galaxyServer, timeoutMs: 5 * 60_000 });
+}
+
 /** The settings, read when first needed (so --help and argument errors need none); a bad one is bad input. */
 function settingsLoader(): () => { config: VenvToolConfig; logger: Logger } {
   let loaded: { config: VenvToolConfig; logger: Logger } | undefined;
@@ -84,9 +93,11 @@ async function main(argv: string[]): Promise<number> {
       const { config, logger } = settings();
       return name === null ? localTarget(config, logger) : registeredTarget(name, config, logger);
     },
-    // Roles are not fetched for the analysis yet: their content stays unknown. A stager built from the settings goes
-    // here, e.g. () => galaxyRoleStager(settings().config.packages): a bad setting then exits 2 like any other.
-    roleStager: () => null,
+    // The closure fetches roles with the bot's Galaxy tool venv on this machine (built once, then reused).
+    roleStager: () => {
+      const { config, logger } = settings();
+      return galaxyToolStager(config, logger);
+    },
     progress: (line) => process.stderr.write(`… ${line}\n`),
     signal: abort.signal,
   });
