@@ -1,6 +1,7 @@
 // Cloud adapter benchmark against the fake DigitalOcean API: droplet create → SSH ready and destroy → gone
 // through the real provider, beside starting the same sshd directly (the floor the fake imposes); and
-// listing every size through the adapter beside a plain fetch loop over the same pages.
+// listing every size through the adapter beside a plain fetch loop over the same pages. Each round runs ours then
+// the plain side, so both see the same machine load; the figures are medians and the ratio of the medians.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { defaultSizes } from "../test/world/fake-digitalocean-catalog.js";
 import { freeLoopbackAddress } from "../test/world/loopback.js";
 import { portOpen, startSshHost } from "../test/world/sshd-host.js";
 import type { BenchResult } from "./types.js";
+import { comparison, median } from "./stats.js";
 
 const TOKEN = "dop_v1_bench_cloud_token_0123456789abcdef";
 const DROPLET_ROUNDS = 5;
@@ -99,24 +101,12 @@ async function plainListSizes(base: string): Promise<number> {
   return n;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-/** Our median, and (as a second figure) its ratio to the plain tool's median in the same run. */
+/** Our median, and (as a second figure) the ratio of our median to the plain tool's median, alternating in the same run. */
 function figure(name: string, ours: number[], plain: number[], plainName: string): BenchResult[] {
-  const value = median(ours);
-  const base = median(plain);
-  const ratio = Math.round((value / base) * 100) / 100;
+  const c = comparison(ours, plain);
+  const detail = { ...c, plainIs: plainName, rounds: `${ours.length} each, alternating (ours, plain, …)` };
   return [
-    {
-      name,
-      value: Math.round(value * 10) / 10,
-      unit: "ms (median)",
-      lowerIsBetter: true,
-      detail: { [plainName]: Math.round(base * 10) / 10, ratio, rounds: ours.length },
-    },
-    { name: `${name} ÷ ${plainName}`, value: ratio, unit: "x", lowerIsBetter: true },
+    { name, value: Math.round(median(ours) * 10) / 10, unit: "ms (median)", lowerIsBetter: true, detail },
+    { name: `${name} ÷ ${plainName}`, value: Math.round(c.ratio * 100) / 100, unit: "x", lowerIsBetter: true, detail },
   ];
 }
