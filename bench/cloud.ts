@@ -25,7 +25,10 @@ export async function run(): Promise<BenchResult[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cloud-"));
   const sizes = Array.from({ length: 450 }, (_, i) => ({ ...defaultSizes()[1]!, slug: `bench-${i}` }));
   sizes[0] = defaultSizes()[1]!; // s-1vcpu-1gb, for the droplets
-  const fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do"), activeDelayMs: 0, sizes });
+  // DigitalOcean's 250 requests/minute would answer 429 to part of the 200-odd calls below: the adapter would wait
+  // out the retries and the plain loop fail. This measures the calls, not the rate limit.
+  const rateLimit = { perHour: 100_000, perMinute: 10_000 };
+  const fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do"), activeDelayMs: 0, sizes, rateLimit });
   try {
     const logger = createLogger({ level: "silent" });
     const client = createDigitalOceanClient({ token: TOKEN, apiUrl: fake.url, logger });
@@ -94,6 +97,7 @@ async function plainListSizes(base: string): Promise<number> {
   let next: string | undefined = `${base}/sizes?page=1&per_page=200`;
   while (next) {
     const res = await fetch(next, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (!res.ok) throw new Error(`plain fetch loop: GET ${next} answered ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { sizes: unknown[]; links: { pages?: { next?: string } } };
     n += body.sizes.length;
     next = body.links.pages?.next;
