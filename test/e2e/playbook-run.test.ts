@@ -1,6 +1,6 @@
 // End to end: /addhost pins a real sshd host's key; an uploaded project is run there through the chat (host, answers,
 // approval, progress, recap, log) in a real venv; private answers never show; a changed host key is refused.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -334,6 +334,12 @@ describe("Run… on an analysed project", () => {
     // fake Telegram's waitFor re-checks on API calls only; the process table needs polling.
     for (let i = 0; i < 100 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(sleeping()).toBe(true);
+    // While the tasks run, the answers are in no file on the host: the plugin removed vars.json after ansible read it.
+    const workDirs = fs.readdirSync(host.tmp).filter((n) => n.startsWith("dropship-run-"));
+    expect(workDirs).toHaveLength(1);
+    expect(fs.readdirSync(path.join(host.tmp, workDirs[0]!))).not.toContain("vars.json");
+    const grep = spawnSync("grep", ["-rl", "slow-secret-value", host.tmp, host.home], { encoding: "utf8" });
+    expect(grep.status, grep.stdout).toBe(1); // 1: nothing matched
     world.telegram.pressButton(ALICE, waiting, buttonData(waiting, /Cancel/));
     const recap = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.text.includes(`Job #${jobId} cancelled`), 30_000);
     expect(recap.text).toContain("ansible-playbook was stopped");
