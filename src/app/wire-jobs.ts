@@ -71,6 +71,7 @@ export function wireTorrentJobs(
       bootTimeoutMs: config.digitalOcean.bootTimeoutMs,
       downloadsDir,
       perJobBudgetUsd: config.budget.perJobUsd,
+      minFreeBytes: config.downloads.minFreeBytes,
     },
     logger,
     onEvent: (e) => presenter.handle(e),
