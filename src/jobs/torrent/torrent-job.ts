@@ -158,16 +158,17 @@ export class TorrentJobRunner {
     const ownerId = store.get(jobId)!.ownerId;
     await entry.session?.close().catch((err: unknown) => log.warn({ err }, "could not close the SSH session after the transfer"));
     const warnings: string[] = [];
-    if (entry.abort.signal.aborted) {
-      const reason: unknown = entry.abort.signal.reason;
-      const why = reason instanceof JobCancelled ? "Cancel arrived" : "the bot was stopping";
-      warnings.push(`${why} after your files were saved and verified: they are kept`);
-    }
     try {
       await entry.droplet.destroy();
     } catch (err) {
       log.error({ err }, "could not destroy the droplet after the transfer; the reaper will retry");
       warnings.push(`the droplet could not be destroyed yet (${errorMessage(err)}); it will be retried and its cost booked`);
+    }
+    // A Cancel or shutdown that came while the session closed or the droplet went changes nothing but is answered.
+    if (entry.abort.signal.aborted) {
+      const reason: unknown = entry.abort.signal.reason;
+      const why = reason instanceof JobCancelled ? "Cancel arrived" : "the bot was stopping";
+      warnings.unshift(`${why} after your files were saved and verified: they are kept`);
     }
     const actualUsd = entry.droplet.costUsd();
     const durationSeconds = (this.now() - entry.startedAt) / 1000;
