@@ -2,7 +2,7 @@
 // only as far as it reaches; once the files are verified, a failing destroy or a late Cancel leaves them and the links.
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { startApp, type App } from "../../src/app/start-app.js";
 import { createLogger } from "../../src/shared/logger.js";
@@ -18,6 +18,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.stop();
 });
+
+// A test that failed half-way must not hand its injected faults to the next one.
+afterEach(() => world?.digitalOcean.clearFaults());
 
 /** The app with its own data directory (so spending starts at zero) and short DigitalOcean retries. */
 async function restartApp(name: string, env: Record<string, string> = {}): Promise<App> {
