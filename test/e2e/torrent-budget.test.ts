@@ -1,5 +1,7 @@
 // End to end, the real bot against fake Telegram and fake DigitalOcean: ten Starts pressed at once fit the monthly budget
-// only as far as it reaches; once the files are verified, a failing destroy or a late Cancel leaves them and the links.
+// only as far as it reaches; once the files are verified, a failing destroy or a late Cancel leaves them and the links;
+// a download directory without room refuses the pull before it starts.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -44,8 +46,12 @@ function waitEnded(jobId: number, timeoutMs = 120_000) {
 
 async function startedJob(name: string, content: string): Promise<{ jobId: number; card: SentMessage }> {
   const t = await world.swarm.addTorrent({ name, files: [{ path: name, content }] });
+  return startedJobFrom(t.magnet);
+}
+
+async function startedJobFrom(magnet: string): Promise<{ jobId: number; card: SentMessage }> {
   const before = lastMessageId(world, ALICE.id);
-  world.telegram.sendText(ALICE, t.magnet);
+  world.telegram.sendText(ALICE, magnet);
   const card = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.message_id > before && isCard(m)), 15_000);
   world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
   return { jobId: jobIdOf(card), card };
@@ -139,5 +145,40 @@ describe("after the files are verified", () => {
     const done = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("All files")), 20_000);
     expect(done.text).toMatch(/Cancel arrived after your files were saved and verified: they are kept/);
     expect(await (await fetch(linksOf(done).find((u) => u.includes("late.txt"))!)).text()).toBe("saved before the cancel\n");
+  }, 180_000);
+});
+
+describe("a download directory without room", () => {
+  it("refuses the pull with the numbers, destroys the droplet and leaves nothing; a known size is refused before any droplet", async () => {
+    // A small disk of its own for DOWNLOAD_DIR (the tests run as root): 8 MiB, of which 4 MiB must stay free.
+    const disk = path.join(world.dir, "small-disk");
+    fs.mkdirSync(disk);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
+    try {
+      const app = await restartApp("data-disk", { DOWNLOAD_DIR: disk, DOWNLOAD_MIN_FREE_MB: "4" });
+      const t = await world.swarm.addTorrent({ name: "six.bin", files: [{ path: "six.bin", size: 6 * 1024 * 1024 }] });
+      const refusal = /^not enough free disk on the bot's host for the files: they need 6 MiB and 4 MiB must stay free \(DOWNLOAD_MIN_FREE_MB\), but \S+small-disk has [\d.]+ MiB free; free some space there or point DOWNLOAD_DIR at a bigger disk$/;
+
+      // Without xl the size is known only once the droplet has the torrent: the check comes before the pull.
+      const unsized = await startedJobFrom(t.magnet.replace(/&xl=\d+/, ""));
+      const failed = await waitEnded(unsized.jobId);
+      expect(failed.state).toBe("failed");
+      expect(failed.error).toMatch(refusal);
+      expect(app.jobs.events(unsized.jobId).map((e) => e.state)).toContain("downloaded");
+      expect(app.jobs.events(unsized.jobId).map((e) => e.state)).not.toContain("transferring");
+      expect(liveDroplets(unsized.jobId)).toEqual([]);
+      expect(fs.readdirSync(disk)).toEqual([]);
+      const notice = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === unsized.card.message_id && m.text.includes("failed")), 20_000);
+      expect(notice.text).toContain("DOWNLOAD_MIN_FREE_MB");
+
+      // With xl the same torrent is refused before a droplet is asked for.
+      const sized = await startedJobFrom(t.magnet);
+      expect((await waitEnded(sized.jobId)).error).toMatch(refusal);
+      expect(app.ledger.forJob(sized.jobId)).toEqual([]);
+    } finally {
+      await world.app?.stop();
+      world.app = null;
+      execFileSync("umount", [disk]);
+    }
   }, 180_000);
 });
