@@ -159,11 +159,14 @@ function startupSweep(
       if (!abort.signal.aborted) opts.logger.error({ err }, "start-up droplet sweep gave up");
       return false;
     });
+  // Stopping does not wait for a DigitalOcean call in flight (its own retries may take half a minute): what it
+  // finds after the database is closed fails quietly, and the next start sweeps again.
+  const stopped = new Promise<boolean>((resolve) => abort.signal.addEventListener("abort", () => resolve(false), { once: true }));
   return {
-    done,
+    done: Promise.race([done, stopped]),
     async stop() {
       abort.abort();
-      await done;
+      await Promise.race([done, stopped]);
     },
   };
 }
