@@ -115,10 +115,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
 /**
  * Jobs an earlier process left running cannot be picked up (their SSH sessions died with it): torrent jobs are
- * failed (their droplets go with the start-up sweep), playbook runs failed and their work directories removed from
+ * failed (their droplets go with the start-up sweep) unless their files were already verified, playbook runs failed and their work directories removed from
  * the hosts. Owners are told either way. Nothing here waits on the network.
  */
 function recoverAfterRestart(torrents: TorrentJobs, playbooks: PlaybookJobs, tellOwner: (chatId: number, jobId: number, message: string) => void): void {
+  // Files verified before the restart are kept: the job ends done and its card becomes the links, as it would have.
+  for (const d of torrents.reaper.completeDelivered()) {
+    if (d.cardMessageId === null) {
+      tellOwner(d.chatId, d.jobId, `${d.warning}, but its card is gone, so its links cannot be shown here`);
+      continue;
+    }
+    torrents.presenter.attach(d.jobId, d.chatId, d.cardMessageId);
+    const result = { files: d.files, totalBytes: d.totalBytes, actualUsd: d.actualUsd, durationSeconds: d.durationSeconds, overheadSeconds: 0, warning: d.warning };
+    torrents.presenter.handle({ jobId: d.jobId, state: "done", costSoFarUsd: d.actualUsd, elapsedSeconds: d.durationSeconds, result });
+  }
   for (const { jobId, chatId, message } of torrents.reaper.failInterrupted()) tellOwner(chatId, jobId, message);
   const interruptedRuns = playbooks.runner.failInterrupted();
   for (const { jobId, chatId, message } of interruptedRuns) tellOwner(chatId, jobId, message);

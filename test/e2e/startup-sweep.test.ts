@@ -1,5 +1,7 @@
 // End to end: the bot starts while DigitalOcean is down or refuses a destroy. It answers chat at once, tells the owner
-// what it could not clean up yet, and finishes the sweep when DigitalOcean works again.
+// what it could not clean up yet, and finishes the sweep when DigitalOcean works again. A job whose files were verified
+// before the restart keeps them and gets its links.
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
@@ -9,7 +11,8 @@ import { createDigitalOceanClient } from "../../src/cloud/digitalocean-client.js
 import { createDigitalOceanProvider } from "../../src/cloud/digitalocean-provider.js";
 import { buildUserData, generateHostKeyPair } from "../../src/cloud/cloud-init.js";
 import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
-import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
+import { TORRENT_FLOW } from "../../src/jobs/torrent/torrent-states.js";
+import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 
 let world: World;
 const logger = createLogger({ level: "silent" });
@@ -41,6 +44,13 @@ async function leftoverDroplet(jobId: number): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return d.id;
+}
+
+/** Polls `check` (fake Telegram's waitFor re-checks only on Telegram calls; log lines are not). */
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !check(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
 }
 
 const alive = (id: number) => world.digitalOcean.droplets().some((d) => d.id === id && !d.destroyed);
@@ -94,7 +104,7 @@ describe("starting while DigitalOcean fails", () => {
     const notice = await toldOwner(/could not clean up at DigitalOcean yet/, before);
     expect(notice.text).toContain(`could not destroy droplet ${leftover}`);
     // Several tries, one message: the owner is not told again on every retry.
-    await world.telegram.waitFor(() => world.logLines.filter((l) => l.includes("start-up droplet sweep failed")).length >= 3, 20_000, "retries");
+    await until(() => world.logLines.filter((l) => l.includes("start-up droplet sweep failed")).length >= 3, 20_000, "three tries");
     expect(world.telegram.messages(ALICE.id).filter((m) => m.message_id > before && /could not clean up/.test(m.text))).toHaveLength(1);
     expect(alive(leftover)).toBe(true);
 
@@ -102,5 +112,27 @@ describe("starting while DigitalOcean fails", () => {
     expect(await app.startupSweep).toBe(true);
     expect(alive(leftover)).toBe(false);
     await toldOwner(/clean-up at DigitalOcean is done: 1 leftover droplet destroyed/, notice.message_id);
+  }, 120_000);
+
+  it("a job whose files were verified before the restart ends done with its links, not failed", async () => {
+    const first = (await startTimed("data-delivered")).app;
+    const t = await world.swarm.addTorrent({ name: "before.txt", files: [{ path: "before.txt", content: "saved before the restart\n" }] });
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet);
+    const card = await nextBotMessage(world, ALICE.id, before, isCard);
+    const jobId = Number(buttonData(card, /Start/).split(":").pop());
+    // As a crash right after the pull leaves it: the job recorded "transferred" and its file on disk.
+    for (const state of TORRENT_FLOW.slice(1, TORRENT_FLOW.indexOf("transferred") + 1)) first.jobs.transition(jobId, state);
+    const files = [{ path: "before.txt", size: 25, sha256: "x", resumes: 0 }];
+    first.jobs.patchData(jobId, { files });
+    fs.mkdirSync(path.join(first.config.downloads.dir, String(jobId)), { recursive: true });
+    fs.writeFileSync(path.join(first.config.downloads.dir, String(jobId), "before.txt"), "saved before the restart\n");
+
+    const afterCrash = lastMessageId(world, ALICE.id);
+    const { app } = await startTimed("data-delivered");
+    expect(app.jobs.get(jobId)!.state).toBe("done");
+    const links = await nextBotMessage(world, ALICE.id, afterCrash, (m) => m.reply_to_message_id === card.message_id && m.text.includes("All files"));
+    expect(links.text).toMatch(/the bot restarted after your files were saved and verified: they are kept/);
+    expect(await (await fetch(linksOf(links).find((u) => u.includes("before.txt"))!)).text()).toBe("saved before the restart\n");
   }, 120_000);
 });
