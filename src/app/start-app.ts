@@ -114,9 +114,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 }
 
 /**
- * Jobs an earlier process left running cannot be picked up (their SSH sessions died with it): torrent jobs are
- * failed (their droplets go with the start-up sweep) unless their files were already verified, playbook runs failed and their work directories removed from
- * the hosts. Owners are told either way. Nothing here waits on the network.
+ * Jobs an earlier process left running cannot be picked up (their SSH sessions died with it): torrent jobs whose
+ * files were verified end done with their links; other torrent jobs are failed (their droplets go with the start-up
+ * sweep); playbook runs are failed and their work directories removed from the hosts. Owners are told either way.
+ * Nothing here waits on DigitalOcean.
  */
 function recoverAfterRestart(torrents: TorrentJobs, playbooks: PlaybookJobs, tellOwner: (chatId: number, jobId: number, message: string) => void): void {
   // Files verified before the restart are kept: the job ends done and its card becomes the links, as it would have.
