@@ -85,6 +85,8 @@ const envSchema = z.object({
   DO_IMAGE: str("a DigitalOcean image slug, e.g. debian-12-x64").default("debian-12-x64"),
   DO_BOOT_TIMEOUT_SECONDS: int("seconds to wait for a droplet to become active and answer SSH, e.g. 300", 10, 3600).default(300),
   DATA_DIR: str("a directory for the database, keys and downloads, e.g. ./data").default("./data"),
+  DOWNLOAD_DIR: z.string().trim().default(""),
+  DOWNLOAD_MIN_FREE_MB: int("free disk in MB to keep on top of a torrent's size before pulling it, e.g. 1024", 0, 10_000_000).default(1024),
   PUBLIC_BASE_URL: url("the URL users reach the download server at, e.g. https://files.example.com").default(
     "http://127.0.0.1:8080",
   ),
@@ -102,6 +104,15 @@ const envSchema = z.object({
   SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB as Telegram documents").default(true),
   BUDGET_PER_JOB_USD: num("the most one job may cost in US dollars, e.g. 1.00", 0.01, 10_000).default(1),
   BUDGET_MONTHLY_USD: num("the most all jobs may cost per calendar month in US dollars, e.g. 20", 0.01, 100_000).default(20),
+  BUDGET_MONTHLY_PER_USER_USD: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || (Number.isFinite(Number(v)) && Number(v) >= 0.01), {
+      error: "the most one user's jobs may cost per calendar month in US dollars, e.g. 5 (or leave empty for no per-user cap)",
+    })
+    .default(""),
+  MAX_DROPLETS: int("how many droplets may run at once, for everyone together, e.g. 3", 1, 1000).default(3),
+  MAX_DROPLETS_PER_USER: int("how many droplets one user may run at once, e.g. 2", 1, 1000).default(2),
   PROGRESS_EDIT_SECONDS: num("seconds between progress edits of a job's message, at least 1 (Telegram allows about one message a second per chat), e.g. 5", 1, 120).default(5),
   TORRENT_SPEED_MBPS: num("expected droplet download speed in MB/s for estimates, e.g. 50", 0.01, 10_000).default(50),
   TORRENT_METADATA_TIMEOUT_SECONDS: int("seconds to wait for a magnet's metadata, e.g. 120", 5, 86_400).default(120),
@@ -133,6 +144,8 @@ export interface Config {
   access: { ownerId: number; allowedUserIds: number[] };
   digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
   dataDir: string;
+  /** Finished torrents' files (DOWNLOAD_DIR, default DATA_DIR/downloads) and the free space kept there. */
+  downloads: { dir: string; minFreeBytes: number };
   web: {
     publicBaseUrl: string;
     listenHost: string;
@@ -142,7 +155,14 @@ export interface Config {
     retentionMs: number;
     sendFilesToTelegram: boolean;
   };
-  budget: { perJobUsd: number; monthlyUsd: number };
+  budget: {
+    perJobUsd: number;
+    monthlyUsd: number;
+    /** null: no per-user monthly cap, only the shared one. */
+    monthlyPerUserUsd: number | null;
+    maxDroplets: number;
+    maxDropletsPerUser: number;
+  };
   progress: { editIntervalMs: number };
   torrent: {
     speedBytesPerSecond: number;
@@ -213,6 +233,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       bootTimeoutMs: e.DO_BOOT_TIMEOUT_SECONDS * 1000,
     },
     dataDir: path.resolve(e.DATA_DIR),
+    downloads: {
+      dir: path.resolve(e.DOWNLOAD_DIR === "" ? path.join(e.DATA_DIR, "downloads") : e.DOWNLOAD_DIR),
+      minFreeBytes: e.DOWNLOAD_MIN_FREE_MB * 1024 * 1024,
+    },
     web: {
       publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
       listenHost,
@@ -222,7 +246,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionMs: e.DOWNLOAD_RETENTION_HOURS * 3_600_000,
       sendFilesToTelegram: e.SEND_FILES_TO_TELEGRAM,
     },
-    budget: { perJobUsd: e.BUDGET_PER_JOB_USD, monthlyUsd: e.BUDGET_MONTHLY_USD },
+    budget: {
+      perJobUsd: e.BUDGET_PER_JOB_USD,
+      monthlyUsd: e.BUDGET_MONTHLY_USD,
+      monthlyPerUserUsd: e.BUDGET_MONTHLY_PER_USER_USD === "" ? null : Number(e.BUDGET_MONTHLY_PER_USER_USD),
+      maxDroplets: e.MAX_DROPLETS,
+      maxDropletsPerUser: e.MAX_DROPLETS_PER_USER,
+    },
     progress: { editIntervalMs: Math.round(e.PROGRESS_EDIT_SECONDS * 1000) },
     torrent: {
       speedBytesPerSecond: e.TORRENT_SPEED_MBPS * 1_000_000,

@@ -13,6 +13,7 @@ import { HostRegistry } from "../hosts/host-registry.js";
 import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
 import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
 import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import { TorrentBudget } from "../jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
 import { createDropletSsh } from "../remote/droplet-ssh.js";
 import { sshHostConnector } from "../remote/ssh-host.js";
@@ -68,20 +69,17 @@ export function wireTorrentJobs(
       bootTimeoutMs: config.digitalOcean.bootTimeoutMs,
       downloadsDir,
       perJobBudgetUsd: config.budget.perJobUsd,
+      minFreeBytes: config.downloads.minFreeBytes,
     },
     logger,
     onEvent: (e) => presenter.handle(e),
   });
+  const budget = new TorrentBudget({ db: storage.db, jobs, settings: config.budget });
   const quoter = new TorrentQuoter({
     sizes: s.cloud.cloud,
     store: jobs,
-    settings: {
-      size: config.digitalOcean.size,
-      region: config.digitalOcean.region,
-      speedBytesPerSecond: config.torrent.speedBytesPerSecond,
-      perJobBudgetUsd: config.budget.perJobUsd,
-      monthlyBudgetUsd: config.budget.monthlyUsd,
-    },
+    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond },
+    budget,
   });
   const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
   return { runner, presenter, quoter, reaper };

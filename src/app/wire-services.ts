@@ -4,7 +4,7 @@ import { Api, type Transformer } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
 import type { TelegramPacer } from "../bot/telegram-pacer.js";
 import type { Config } from "../config.js";
-import { createDigitalOceanClient } from "../cloud/digitalocean-client.js";
+import { createDigitalOceanClient, type RetryPolicy } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
 import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
@@ -24,9 +24,9 @@ export interface CloudServices {
   droplets: DropletPort;
 }
 
-export function wireCloud(config: Config, storage: Storage, logger: Logger): CloudServices {
+export function wireCloud(config: Config, storage: Storage, logger: Logger, retry?: Partial<RetryPolicy>): CloudServices {
   const cloud = createDigitalOceanProvider({
-    client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger }),
+    client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger, retry }),
     logger,
   });
   return { cloud, droplets: dropletPort(cloud, storage.botKey) };

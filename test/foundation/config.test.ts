@@ -59,6 +59,10 @@ describe("loadConfig", () => {
     SEND_FILES_TO_TELEGRAM: "maybe",
     BUDGET_PER_JOB_USD: "0",
     BUDGET_MONTHLY_USD: "lots",
+    BUDGET_MONTHLY_PER_USER_USD: "0",
+    MAX_DROPLETS: "0",
+    MAX_DROPLETS_PER_USER: "two",
+    DOWNLOAD_MIN_FREE_MB: "-1",
     PROGRESS_EDIT_SECONDS: "0",
     TORRENT_SPEED_MBPS: "fast",
     TORRENT_METADATA_TIMEOUT_SECONDS: "1.5",
@@ -88,7 +92,7 @@ describe("loadConfig", () => {
   });
 
   it("covers every variable it knows in this test (required, malformed or free-form)", () => {
-    const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
+    const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "DOWNLOAD_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
     const covered = new Set([...REQUIRED_VARIABLES, ...Object.keys(malformed), ...freeForm]);
     expect(ALL_VARIABLES.filter((v) => !covered.has(v))).toEqual([]);
   });

@@ -26,7 +26,7 @@ const TORRENT_FILE_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface TorrentFeatureDeps {
   jobs: JobStore;
-  quoter: Pick<TorrentQuoter, "quote" | "budgetBlocker">;
+  quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** Cancel on the card goes through the generic cancel, as /cancel does. */
   canceller: Pick<JobCanceller, "cancel">;
   runner: { start(jobId: number): void };
