@@ -1,7 +1,7 @@
 // Runs one hostile case against the world and judges it: the expected refusal was given, once, to the sender only,
 // and nothing changed (database rows and job states, DATA_DIR, DigitalOcean, other chats).
 import { isDeepStrictEqual } from "node:util";
-import type { FakeUser } from "../world/fake-telegram.js";
+import type { FakeChat, FakeUser } from "../world/fake-telegram.js";
 import { FRIEND, LANES, OWNER, STRANGERS, handledUpdate, snapshot, type HostileWorld, type WorldSnapshot } from "./hostile-world.js";
 
 /** Jobs and files the cases point at, made through the real bot before the cases run. */
@@ -58,6 +58,31 @@ export interface CaseResult {
 
 const TO_CHAT = /^(send|edit|delete|forward|copy|pin)/;
 let lane = 0;
+let ownerChat = 0;
+
+/**
+ * The owner's cases take turns between the private chat and groups the owner is in (owner-only commands work
+ * there too), since Telegram lets the bot write to one chat once a second.
+ */
+const OWNER_CHATS: FakeChat[] = [
+  { id: OWNER.id, type: "private", first_name: OWNER.first_name },
+  ...[1, 2, 3, 4].map((i) => ({ id: -5000 - i, type: "group" as const, title: `owner's group ${i}` })),
+];
+
+function chatOf(c: HostileCase, user: FakeUser): FakeChat {
+  if (c.as === "owner") return OWNER_CHATS[ownerChat++ % OWNER_CHATS.length]!;
+  if ("text" in c.input && c.input.group) return { id: -4242, type: "group", title: "hostile" };
+  return { id: user.id, type: "private", first_name: user.first_name };
+}
+
+/** Builds every document's bytes up front, in parallel (gzip runs on libuv's threads), instead of case by case. */
+export async function prepareCases(cases: HostileCase[]): Promise<void> {
+  await Promise.all(
+    cases.map(async (c) => {
+      if ("document" in c.input && typeof c.input.document.bytes === "function") c.input.document.bytes = await c.input.document.bytes();
+    }),
+  );
+}
 
 function actorOf(c: HostileCase): FakeUser {
   switch (c.as) {
@@ -78,15 +103,15 @@ export async function runCase(w: HostileWorld, f: Fixtures, c: HostileCase): Pro
   const before = snapshot(w);
   if ("http" in c.input) return judgeHttp(w, c, before, await fetchAs(w, resolve(c.input.http.path, f), c.input.http.method));
   const user = actorOf(c);
+  const chat = chatOf(c, user);
   const callsFrom = w.tg.calls.length;
-  const lastSeen = Math.max(0, ...w.tg.messages(user.id, { includeUser: true }).map((m) => m.message_id));
+  const lastSeen = Math.max(0, ...w.tg.messages(chat.id, { includeUser: true }).map((m) => m.message_id));
   const logsFrom = w.logs.length;
   const stranger = c.as === "stranger";
   let queryId: string | undefined;
   if ("text" in c.input) {
     const text = resolve(c.input.text, f);
-    if (c.input.group) w.tg.sendText(user, { id: -4242, type: "group", title: "hostile" }, text);
-    else w.tg.sendText(user, text);
+    w.tg.sendText(user, chat, text);
   } else if ("edit" in c.input) {
     const now = Math.floor(Date.now() / 1000);
     const chat = { id: user.id, type: "private", first_name: user.first_name };
@@ -94,9 +119,9 @@ export async function runCase(w: HostileWorld, f: Fixtures, c: HostileCase): Pro
   } else if ("document" in c.input) {
     const d = c.input.document;
     const bytes = typeof d.bytes === "function" ? await d.bytes() : d.bytes;
-    w.tg.sendDocument(user, { fileName: d.fileName, bytes, ...(d.caption ? { caption: d.caption } : {}), ...(d.mimeType ? { mimeType: d.mimeType } : {}) });
+    w.tg.sendDocument(user, { fileName: d.fileName, bytes, ...(d.caption ? { caption: d.caption } : {}), ...(d.mimeType ? { mimeType: d.mimeType } : {}) }, chat);
   } else {
-    const ref = { chat_id: user.id, message_id: Math.max(1, lastSeen) };
+    const ref = { chat_id: chat.id, message_id: Math.max(1, lastSeen) };
     queryId = w.tg.pressButton(user, ref, resolve(c.input.press, f), { force: true });
   }
   const problems: string[] = [];
@@ -111,16 +136,16 @@ export async function runCase(w: HostileWorld, f: Fixtures, c: HostileCase): Pro
     const a = w.tg.answeredCallbacks.find((x) => x.callback_query_id === queryId);
     answer = a ? (a.text ?? "(answered without text)") : "(not answered)";
   } else {
-    const replies = w.tg.messages(user.id).filter((m) => m.message_id > lastSeen && !m.deleted);
+    const replies = w.tg.messages(chat.id).filter((m) => m.message_id > lastSeen && !m.deleted);
     answer = replies.map((m) => m.text).join("\n---\n");
-    const expected = ("group" in c.input && c.input.group) || "edit" in c.input ? 0 : 1;
+    const expected = ("group" in c.input && c.input.group && c.as === "stranger") || "edit" in c.input ? 0 : 1;
     if (replies.length !== expected) problems.push(`expected ${expected} reply, got ${replies.length}`);
     if (c.literal && !replies.some((m) => m.text.includes(c.literal!))) {
       problems.push(`reply does not show ${JSON.stringify(c.literal)} as text`);
     }
   }
   if (!c.refusal.test(answer)) problems.push(`answer does not match ${c.refusal}`);
-  problems.push(...otherChats(w, callsFrom, user.id), ...stateProblems(c, before, snapshot(w), w), ...(c.check?.(w) ?? []));
+  problems.push(...otherChats(w, callsFrom, chat.id), ...stateProblems(c, before, snapshot(w), w), ...(c.check?.(w) ?? []));
   if (stranger) problems.push(...strangerExtras(w, callsFrom, user.id));
   return { case: c, answer, problems };
 }

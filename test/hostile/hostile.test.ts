@@ -4,7 +4,7 @@
 // no job, host, conversation or ledger row, no file under DATA_DIR, no call to DigitalOcean, no message to anyone
 // else (a refused upload only records its failed job). Prints "hostile inputs: N tried, N refused correctly".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCase, type Area, type CaseResult, type Fixtures, type HostileCase } from "./hostile-runner.js";
+import { prepareCases, runCase, type Area, type CaseResult, type Fixtures, type HostileCase } from "./hostile-runner.js";
 import { makeFixtures } from "./hostile-fixtures.js";
 import { startHostileWorld, type HostileWorld } from "./hostile-world.js";
 import { chatCases } from "./cases-chat.js";
@@ -18,10 +18,7 @@ let world: HostileWorld;
 let fixtures: Fixtures;
 const results: CaseResult[] = [];
 
-/**
- * Owner-only cases share one chat, which Telegram lets the bot write to once a second; spreading them among the
- * others keeps the suite's pace set by the bot, not by that limit.
- */
+/** Owner-only cases spread among the others, so their chats are never written to twice in a second. */
 function interleave(cases: HostileCase[]): HostileCase[] {
   const owner = cases.filter((c) => c.as === "owner");
   const rest = cases.filter((c) => c.as !== "owner");
@@ -37,7 +34,7 @@ function interleave(cases: HostileCase[]): HostileCase[] {
 const ALL: HostileCase[] = [...chatCases, ...commandCases, ...buttonCases, ...documentCases, ...archiveCases, ...linkCases];
 
 beforeAll(async () => {
-  world = await startHostileWorld();
+  [world] = await Promise.all([startHostileWorld(), prepareCases(ALL)]);
   fixtures = await makeFixtures(world);
   if (process.env.HOSTILE_VERBOSE) console.log("fixtures ready", fixtures);
   for (const c of interleave(ALL)) {
