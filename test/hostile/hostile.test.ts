@@ -12,7 +12,7 @@ import { commandCases } from "./cases-commands.js";
 import { buttonCases } from "./cases-buttons.js";
 import { documentCases } from "./cases-documents.js";
 import { archiveCases } from "./cases-archives.js";
-import { linkCases } from "./cases-links.js";
+import { linkCases, signed } from "./cases-links.js";
 
 let world: HostileWorld;
 let fixtures: Fixtures;
@@ -61,6 +61,13 @@ describe("hostile inputs", () => {
       expect(failed).toEqual([]);
     });
   }
+
+  it("tells success from refusal: a correctly signed link serves its file", async () => {
+    const l = signed(fixtures, fixtures.links.jobA, "Movie/movie.mkv");
+    const res = await fetch(`${world.baseUrl}${l.path}?e=${l.e}&s=${l.s}`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("movie bytes");
+  });
 
   it("prints the tally: at least 100 tried, every one refused correctly", () => {
     const refused = results.filter((r) => r.problems.length === 0).length;
