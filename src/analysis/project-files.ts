@@ -107,6 +107,8 @@ export function chooseEntry(inputPath: string, entry?: string): { paths: Project
   const paths = new ProjectPaths(inputPath);
   if (entry) {
     const abs = resolve(paths.root, entry);
+    // Before touching the file: "not found" against "outside" would tell which files exist on this machine.
+    if (!paths.lexicallyInside(abs)) throw new AnalysisInputError(`entry playbook ${entry} is outside the project`);
     if (!isFile(abs)) throw new AnalysisInputError(`entry playbook ${entry} not found in ${inputPath}`);
     return { paths, entry: paths.inside(abs) };
   }

@@ -1,5 +1,6 @@
 // The hosts users run playbooks on, over the `hosts` table: added with the host key pinned on first use,
 // listed, removed, and connected to with the bot's key and only the pinned host key.
+import { isIPv4, isIPv6 } from "node:net";
 import type { Db } from "../storage/database.js";
 import type { ConnectHost, Host } from "./host.js";
 import { parsePinnedHostKey, publicKeyInfo, type PublicKeyInfo } from "../shared/ssh-keys.js";
@@ -44,7 +45,12 @@ export function parseHostAddress(text: string): HostAddress {
   const address = rawAddress.startsWith("[") ? rawAddress.slice(1, -1) : rawAddress;
   const port = rawPort === undefined ? 22 : Number(rawPort);
   if (!USER.test(username)) throw new HostRegistryError(`${JSON.stringify(username)} is not a valid user name`);
-  if (!(rawAddress.startsWith("[") || HOSTNAME.test(address))) throw new HostRegistryError(`${JSON.stringify(address)} is not a host name or IP address`);
+  if (rawAddress.startsWith("[")) {
+    if (!isIPv6(address)) throw new HostRegistryError(`${JSON.stringify(address)} is not an IPv6 address`);
+  } else if (!HOSTNAME.test(address) || (/^[\d.]+$/.test(address) && !isIPv4(address))) {
+    // All digits and dots is meant as an IPv4 address: "256.1.1.1" would otherwise go to DNS as a name.
+    throw new HostRegistryError(`${JSON.stringify(address)} is not a host name or IP address`);
+  }
   if (port < 1 || port > 65535) throw new HostRegistryError(`port ${port} is out of range (1–65535)`);
   return { username, address, port };
 }
