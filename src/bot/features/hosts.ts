@@ -38,7 +38,7 @@ export function hostsFeature(deps: HostsFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
   const listFor = (userId: number) => {
     const views = deps.access.visibleTo(userId);
-    if (views.length === 0) return { text: `You have no hosts yet, and none is shared with you. ${ADDHOST_USAGE}` };
+    if (views.length === 0) return { text: escapeHtml(`You have no hosts yet, and none is shared with you. ${ADDHOST_USAGE}`) };
     return renderHostList(views, userId, deps.nameOf);
   };
 
