@@ -215,8 +215,16 @@ describe("who may run on a host", () => {
     await bob.say("/cancel");
 
     await aliceSetsBobOnWeb1(/^✅ Bob/);
+    const listed = await bob.press(summary, /Run/);
+    expect(labels(listed)).toEqual(["🖥 bobbox", "🖥 web1", "Cancel"]);
+    // Unshared while Bob's list is on screen: picking web1 is refused.
+    await aliceSetsBobOnWeb1(/^➕ Bob/);
+    const notRun = await bob.press(listed, /web1/);
+    expect(notRun.text).toBe("Not run: web1 is not shared with you (any more); its owner can share it from /hosts. Press ▶️ Run… on the summary to choose again.");
+    expect(world.app!.jobs.get(jobId)!.state).toBe("analysed");
+
+    await aliceSetsBobOnWeb1(/^✅ Bob/);
     const second = await bob.press(summary, /Run/);
-    expect(labels(second)).toEqual(["🖥 bobbox", "🖥 web1", "Cancel"]);
     await bob.press(second, /web1/);
     await bob.say("bob's greeting");
     const card = await bob.say("bob-secret-0001");

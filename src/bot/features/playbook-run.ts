@@ -69,7 +69,11 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     const host = await askHost(conversation, ctx, jobId, job);
     if (!host) return leave();
     const chosen = await conversation.external(() => steps.chooseHost(jobId, host));
-    if (!chosen.ok) return void (await ctx.reply(`Not run: ${chosen.message}. Press ▶️ Run… on the summary to choose again.`));
+    if (!chosen.ok) {
+      // Unshared or removed since the list was shown: nothing ran; back to analysed if an earlier dialogue had moved it.
+      await conversation.external(() => steps.leave(jobId));
+      return void (await ctx.reply(`Not run: ${chosen.message}. Press ▶️ Run… on the summary to choose again.`));
+    }
 
     if (!(await askQuestions(conversation, ctx, jobId, job, job.questions, answers, deps.privateAnswers))) return leave();
     await conversation.external(() => steps.recordAnswers(jobId));
