@@ -65,6 +65,13 @@ const optionalUrl = (hint: string) =>
     .refine((v) => v === "" || URL.canParse(v), { error: hint })
     .default("");
 
+/**
+ * How the bot behaves in group chats, where every member sees its answers: `private-only` answers an allowed user's
+ * command there with a pointer to the private chat and does nothing else; `open` runs every feature there too.
+ */
+export const GROUP_MODES = ["private-only", "open"] as const;
+export type GroupMode = (typeof GROUP_MODES)[number];
+
 /** The schema, keyed by environment variable; defaults are the production values. */
 const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: str("set the bot token from @BotFather, e.g. 123456:ABC-DEF...").refine(
@@ -76,6 +83,9 @@ const envSchema = z.object({
   ),
   OWNER_ID: int("your numeric Telegram user id (ask @userinfobot), e.g. 123456789", 1, Number.MAX_SAFE_INTEGER),
   ALLOWED_USER_IDS: idList("comma-separated numeric Telegram user ids, e.g. 111,222 (or leave empty)").default([]),
+  GROUP_MODE: z.enum(GROUP_MODES, {
+    error: "private-only (in groups the bot only points to the private chat) or open (every feature works in groups, where every member sees the answers)",
+  }).default("private-only"),
   DO_TOKEN: str("a DigitalOcean personal access token with read+write scope (cloud.digitalocean.com → API)"),
   DO_API_URL: url("the DigitalOcean API base URL including /v2, e.g. https://api.digitalocean.com/v2").default(
     "https://api.digitalocean.com/v2",
@@ -141,7 +151,7 @@ export type RawEnv = z.infer<typeof envSchema>;
 
 export interface Config {
   telegram: { token: string; apiRoot: string };
-  access: { ownerId: number; allowedUserIds: number[] };
+  access: { ownerId: number; allowedUserIds: number[]; groupMode: GroupMode };
   digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
   dataDir: string;
   /** Finished torrents' files (DOWNLOAD_DIR, default DATA_DIR/downloads) and the free space kept there. */
@@ -223,7 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const owner = e.OWNER_ID;
   return {
     telegram: { token: e.TELEGRAM_BOT_TOKEN, apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, "") },
-    access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))] },
+    access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))], groupMode: e.GROUP_MODE },
     digitalOcean: {
       token: e.DO_TOKEN,
       apiUrl: e.DO_API_URL.replace(/\/+$/, ""),

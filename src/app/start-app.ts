@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { DropshipBot } from "../bot/create-bot.js";
 import { TelegramPacer } from "../bot/telegram-pacer.js";
 import type { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
+import type { HostAccess } from "../hosts/host-access.js";
 import type { HostRegistry } from "../hosts/host-registry.js";
 import type { JobStore } from "../jobs/job-store.js";
 import type { PlaybookRunner } from "../jobs/playbook/playbook-runner.js";
@@ -31,6 +32,7 @@ export interface App {
   bot: DropshipBot;
   botKey: BotKey;
   hosts: HostRegistry;
+  hostAccess: HostAccess;
   playbooks: PlaybookRunner;
   /** The port the download server listens on (useful when HTTP_LISTEN asks for port 0). */
   webPort: number;
@@ -108,6 +110,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     bot,
     botKey: storage.botKey,
     hosts: playbooks.hosts,
+    hostAccess: playbooks.hostAccess,
     playbooks: playbooks.runner,
     webPort: web.port,
     reaper: torrents.reaper,

@@ -9,6 +9,7 @@ import { fetchTelegramFileById } from "../bot/telegram-files.js";
 import { RunPresenter } from "../bot/presenters/run-presenter.js";
 import { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
 import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
+import { HostAccess } from "../hosts/host-access.js";
 import { HostRegistry } from "../hosts/host-registry.js";
 import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
 import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
@@ -87,12 +88,19 @@ export function wireTorrentJobs(
 
 export interface PlaybookJobs {
   hosts: HostRegistry;
+  /** Who may use, share and remove which host. */
+  hostAccess: HostAccess;
   runner: PlaybookRunner;
   presenter: RunPresenter;
 }
 
 export function wirePlaybookJobs(config: Config, s: { storage: Storage; venvs: VenvServices; api: Api; logger: Logger }): PlaybookJobs {
   const hosts = new HostRegistry({ db: s.storage.db, connect: sshHostConnector(s.storage.botKey.privateKey) });
+  const hostAccess = new HostAccess({
+    db: s.storage.db,
+    registry: hosts,
+    people: { botOwnerId: config.access.ownerId, allowedUserIds: config.access.allowedUserIds },
+  });
   const presenter = new RunPresenter(s.api, config.progress.editIntervalMs, s.logger);
   const runner = new PlaybookRunner({
     jobs: s.storage.jobs,
@@ -104,5 +112,5 @@ export function wirePlaybookJobs(config: Config, s: { storage: Storage; venvs: V
     logger: s.logger,
     onEvent: (e) => presenter.handle(e),
   });
-  return { hosts, runner, presenter };
+  return { hosts, hostAccess, runner, presenter };
 }

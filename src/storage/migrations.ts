@@ -108,4 +108,21 @@ export const MIGRATIONS: Migration[] = [
     // NULL means "as SEND_FILES_TO_TELEGRAM says"; 0/1 is the user's own choice (/files off|on).
     sql: "ALTER TABLE users ADD COLUMN send_files INTEGER CHECK (send_files IN (0, 1));",
   },
+  {
+    version: 3,
+    name: "hosts belong to people: an owner per host, and the users it is shared with",
+    // Hosts added before this were added by the bot's owner (only they could), so the adder becomes the owner;
+    // a NULL owner_id (no adder recorded) counts as the bot owner's. Shares go with their host.
+    sql: `
+      ALTER TABLE hosts ADD COLUMN owner_id INTEGER;
+      UPDATE hosts SET owner_id = added_by;
+      CREATE TABLE host_shares (
+        host_id INTEGER NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        shared_by INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (host_id, user_id)
+      );
+    `,
+  },
 ];

@@ -24,7 +24,7 @@ describe("loadConfig", () => {
     const c = loadConfig(valid);
     expect(c.telegram.apiRoot).toBe("https://api.telegram.org");
     expect(c.digitalOcean.apiUrl).toBe("https://api.digitalocean.com/v2");
-    expect(c.access).toEqual({ ownerId: 42, allowedUserIds: [] });
+    expect(c.access).toEqual({ ownerId: 42, allowedUserIds: [], groupMode: "private-only" });
     expect(c.web.listenPort).toBe(8080);
     expect(c.progress.editIntervalMs).toBe(5000);
     expect(c.dataDir).toMatch(/\/data$/);
@@ -49,6 +49,7 @@ describe("loadConfig", () => {
     TELEGRAM_API_ROOT: "ftp://x",
     OWNER_ID: "alice",
     ALLOWED_USER_IDS: "1,bob",
+    GROUP_MODE: "public",
     DO_API_URL: "api.digitalocean.com",
     DO_BOOT_TIMEOUT_SECONDS: "3",
     PUBLIC_BASE_URL: "files.example.com",
@@ -106,8 +107,10 @@ describe("loadConfig", () => {
       TORRENT_TRACKERS: "http://a/announce, udp://b:80",
       ARIA2_EXTRA_OPTIONS: "--enable-dht=false --interface=127.0.0.1",
       TELEGRAM_API_ROOT: "http://127.0.0.1:9/",
+      GROUP_MODE: "open",
     });
     expect(c.access.allowedUserIds).toEqual([7, 8]);
+    expect(c.access.groupMode).toBe("open");
     expect([c.web.listenHost, c.web.listenPort]).toEqual(["0.0.0.0", 9000]);
     expect(c.web.sendFilesToTelegram).toBe(false);
     expect(c.torrent.trackers).toEqual(["http://a/announce", "udp://b:80"]);

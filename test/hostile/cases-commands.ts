@@ -1,6 +1,6 @@
 // Hostile commands: wrong, extra, huge and overflowing arguments, other users' job ids, and host names and
 // addresses built to reach a shell (-oProxyCommand=, ;rm, $(…)), odd IPv6 forms, ports out of range, names with
-// spaces, markup and emoji. Only the owner may add or remove hosts.
+// spaces, markup and emoji. A host is removed only by its owner or the bot's.
 import type { HostileCase } from "./hostile-runner.js";
 
 const CANCEL_USAGE = /^Usage: \/cancel <id>, e\.g\. \/cancel 12\./;
@@ -45,8 +45,10 @@ export const commandCases: HostileCase[] = [
   { area: "command", name: "a command addressed to another bot", input: { text: "/addhost@some_other_bot web root@127.0.0.1" }, refusal: /^I don't know that command\./ },
   { area: "command", name: "a 4000-character command", input: { text: `/${"x".repeat(4000)}` }, refusal: /^I don't know that command\./ },
 
-  { area: "host", name: "/addhost by a user who is not the owner", input: { text: `/addhost web root@${CLOSED}` }, refusal: /^Only the owner can add hosts\.$/ },
-  { area: "host", name: "/removehost by a user who is not the owner", input: { text: "/removehost web" }, refusal: /^Only the owner can remove hosts\.$/ },
+  // Allowed users may add hosts they then own; one that cannot be reached is not added.
+  { area: "host", name: "/addhost by an allowed user, of an address nothing answers on", input: { text: `/addhost web root@${CLOSED}` }, refusal: /^⚠️ Not added: cannot reach .*connection refused/ },
+  // Someone else's host answers as a host that does not exist: nothing is said about other users' hosts.
+  { area: "host", name: "/removehost of a host that is not the user's", input: { text: "/removehost web" }, refusal: /^There is no host called web; \/hosts lists yours\.$/ },
   addhost("/addhost with nothing", "", ADDHOST_USAGE),
   addhost("/addhost with a name only", "web1", ADDHOST_USAGE),
   addhost("/addhost with an extra argument", `web1 root@${CLOSED} -v`, ADDHOST_USAGE),

@@ -61,6 +61,9 @@ export async function startHostileWorld(): Promise<HostileWorld> {
       PIP_INDEX_URL: "http://127.0.0.1:1/simple/",
       TORRENT_DHT_ENTRY_POINT: "",
       LOG_LEVEL: "debug",
+      // Groups here only spread the owner's cases over several chats (Telegram's per-chat pace); what groups may do
+      // in the default private-only mode has its own tests (test/bot/group-chats.test.ts).
+      GROUP_MODE: "open",
     });
     const logs: Record<string, unknown>[] = [];
     const logger = createLogger({
@@ -102,11 +105,15 @@ export interface WorldSnapshot {
   cloudWrites: number;
 }
 
-const TABLES = ["users", "jobs", "job_events", "droplets", "hosts", "venvs", "locks", "spend", "kv"];
+// `users` is counted apart: an allowed user's name is recorded on their first message (for the share panel),
+// whatever it says; nobody else may ever appear there.
+const TABLES = ["jobs", "job_events", "droplets", "hosts", "venvs", "locks", "spend", "kv"];
 
 export function snapshot(w: HostileWorld): WorldSnapshot {
   const rows: Record<string, number> = {};
   for (const t of TABLES) rows[t] = (w.app.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+  const allowed = [OWNER, FRIEND, ...LANES].map((u) => u.id).join(",");
+  rows["users not allowed"] = (w.app.db.prepare(`SELECT count(*) AS n FROM users WHERE telegram_id NOT IN (${allowed})`).get() as { n: number }).n;
   const jobStates: Record<number, string> = {};
   for (const r of w.app.db.prepare("SELECT id, state FROM jobs").all() as { id: number; state: string }[]) jobStates[r.id] = r.state;
   return { rows, jobStates, dataDir: listTree(w.dataDir), cloudWrites: w.digitalOcean.requests.filter((r) => r.method !== "GET").length };

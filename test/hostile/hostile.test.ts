@@ -44,7 +44,7 @@ beforeAll(async () => {
     // HOSTILE_VERBOSE=1 shows each case as it runs, with its answer and time.
     if (process.env.HOSTILE_VERBOSE) console.log(`${Date.now() - t0}ms ${r.problems.length ? "FAIL" : "ok"} [${c.area}] ${c.name}: ${r.answer.slice(0, 200)} ${r.problems.join("; ")}`);
   }
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await world?.stop();
