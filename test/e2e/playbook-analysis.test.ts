@@ -10,18 +10,26 @@ import { UNUSABLE_FILE } from "../../src/bot/features/fallback.js";
 import { resolveForPython, venvName, venvSpecFromDependencySet } from "../../src/venv/venv-spec.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 import { rawZip, tarCommand } from "../analysis/archive-builders.js";
+import { makeRoleArchive, startGalaxy, type GalaxyStandIn } from "../world/galaxy.js";
 import { ALICE, lastMessageId, nextBotMessage, startWorld, type World } from "./harness.js";
 
 let world: World;
 const FIXTURES = path.resolve(import.meta.dirname, "../analysis/fixtures");
 
+let galaxy: GalaxyStandIn;
+
 beforeAll(async () => {
   world = await startWorld();
-  await world.startApp();
+  // The realistic fixture installs geerlingguy.ntp 2.3.2: the closure fetches it to read it, from this stand-in.
+  galaxy = await startGalaxy();
+  const archive = await makeRoleArchive(path.join(world.dir, "roles"), { top: "ansible-role-ntp-2.3.2", message: "ntp" });
+  galaxy.addRole("geerlingguy", "ntp", "2.3.2", archive);
+  await world.startApp({ GALAXY_SERVER: galaxy.url });
 }, 120_000);
 
 afterAll(async () => {
   await world?.stop();
+  await galaxy?.stop();
 });
 
 const leftovers = () => fs.readdirSync(path.join(world.dir, "data", "work"));
@@ -35,8 +43,9 @@ afterEach(() => {
 async function send(doc: { fileName: string; bytes: Buffer | string; caption?: string; mimeType?: string }): Promise<SentMessage> {
   const before = lastMessageId(world, ALICE.id);
   world.telegram.sendDocument(ALICE, doc);
-  // Text replies only: a report document from an earlier upload may still be on its way.
-  return nextBotMessage(world, ALICE.id, before, (m) => !m.document);
+  // Text replies only: a report document from an earlier upload may still be on its way; the "⏳ fetching roles"
+  // status comes first when a project installs roles, and is not the answer.
+  return nextBotMessage(world, ALICE.id, before, (m) => !m.document && !m.text.startsWith("⏳"), 60_000);
 }
 
 function latestJob() {
@@ -111,7 +120,9 @@ describe("a project archive (.tar.gz)", () => {
     const bytes = tarCommand(FIXTURES, ["realistic"]);
     const reply = await send({ fileName: "realistic.tar.gz", mimeType: "application/gzip", bytes, caption: "entry: realistic/site.yml" });
     const text = reply.text;
-    expect(text).toContain("Entry: site.yml from realistic.tar.gz (15 file(s), 21 task(s))");
+    // 15 files and 21 tasks of its own, plus the fetched role geerlingguy.ntp (meta and one task), read by the closure.
+    expect(text).toContain("Entry: site.yml from realistic.tar.gz (17 file(s), 22 task(s))");
+    expect(text).toContain("geerlingguy.ntp — galaxy");
     expect(text).toContain("ansible-core: >=2.11.0");
     expect(text).toMatch(/amazon\.aws — amazon\.aws\.aws_ec2 at inventory\/aws_ec2\.yml:1/);
     expect(text).toMatch(/⚠️ ansible\.posix used but not declared/);
