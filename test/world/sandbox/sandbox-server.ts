@@ -172,6 +172,8 @@ function samplesView(deps: SandboxServerDeps) {
       seeded: s.seeded,
       note: s.note,
       magnet: s.torrent.magnet,
+      // For a single file: what `sha256sum` of the downloaded file should print.
+      sha256: s.torrent.files.length === 1 ? s.torrent.files[0]!.sha256 : null,
       torrentUrl: `/api/samples/torrents/${i}`,
     })),
     playbooks: deps.playbooks.map((p, i) => ({ name: p.fileName, size: p.bytes.length, note: p.note, url: `/api/samples/playbooks/${i}`, mimeType: p.mimeType })),

@@ -244,7 +244,9 @@ function actionButton(label, onClick) {
 
 function renderSamples(s) {
   document.getElementById("torrents").replaceChildren(...s.torrents.map((t) => {
-    const c = card(t.name, [`${formatBytes(t.size)} · ${t.files} file${t.files === 1 ? "" : "s"}${t.seeded ? "" : " · no seeder"}`, t.note], [
+    const lines = [`${formatBytes(t.size)} · ${t.files} file${t.files === 1 ? "" : "s"}${t.seeded ? "" : " · no seeder"}`, t.note];
+    if (t.sha256) lines.push(el("div", "line sha256", `SHA-256 ${t.sha256}`));
+    const c = card(t.name, lines, [
       actionButton("Paste magnet", () => ((input.value = t.magnet), input.focus())),
       actionButton("Send .torrent", () => sendSample(t.torrentUrl, `${t.name}.torrent`, "application/x-bittorrent")),
       link(t.torrentUrl, ".torrent ↓"),
