@@ -43,7 +43,8 @@ beforeAll(async () => {
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
   url = await waitFor(() => /Open (http:\/\/127\.0\.0\.1:\d+\/) in a browser/.exec(output)?.[1], 90_000, "the sandbox's URL");
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/setup-system.sh does)`);
-  // Root cannot use Chromium's user-namespace sandbox, and these tests run as root: --no-sandbox, for a page we serve.
+  // The tests run as root here, and Chromium refuses to start as root with its sandbox on ("Running as root without
+  // --no-sandbox is not supported"). Without it, only the page's renderer loses a layer; the page is ours, on 127.0.0.1.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   page = await browser.newPage({ viewport: { width: 1000, height: 1000 }, acceptDownloads: true });
   await page.goto(url);

@@ -9,7 +9,7 @@ import contentDisposition from "content-disposition";
 import type { App } from "../../../src/app/start-app.js";
 import type { FakeTelegram, FakeUser } from "../fake-telegram.js";
 import type { SampleFile, SampleTorrent } from "./sandbox-samples.js";
-import { messageView, worldView, type DropletHistory } from "./sandbox-views.js";
+import { messageView, worldView, type DropletHistory, type MessageView } from "./sandbox-views.js";
 
 const PAGE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "page");
 const PAGE_FILES: Record<string, [file: string, type: string]> = {
@@ -44,6 +44,7 @@ class HttpError extends Error {
 
 export async function startSandboxServer(deps: SandboxServerDeps, opts: { port?: number } = {}): Promise<SandboxServer> {
   const streams = new Set<http.ServerResponse>();
+  const uploads = new Map<number, NonNullable<MessageView["document"]>>();
   const stopStreams = new Set<() => void>();
   let port = 0;
   const server = http.createServer((req, res) => {
@@ -91,7 +92,10 @@ export async function startSandboxServer(deps: SandboxServerDeps, opts: { port?:
     if (fileName === "" || fileName.length > 255) throw new HttpError(400, "x-file-name header missing");
     const bytes = await readBody(req, MAX_UPLOAD_BYTES);
     const mimeType = req.headers["content-type"] || "application/octet-stream";
-    deps.telegram.sendDocument(deps.user, { fileName, mimeType, bytes });
+    const message = deps.telegram.sendDocument(deps.user, { fileName, mimeType, bytes });
+    // The fake keeps a user's document only as an update for the bot; the page shows it from here.
+    const document = message.document as { file_id: string };
+    uploads.set(message.message_id as number, { name: fileName, size: bytes.length, url: `/api/files/${encodeURIComponent(document.file_id)}` });
     sendJson(res, 200, { ok: true });
   }
 
@@ -121,7 +125,7 @@ export async function startSandboxServer(deps: SandboxServerDeps, opts: { port?:
     let popupsSent = deps.telegram.answeredCallbacks.length;
     const flushChat = () => {
       for (const m of deps.telegram.messages(deps.user.id, { includeUser: true })) {
-        const json = JSON.stringify(messageView(m));
+        const json = JSON.stringify(messageView(m, uploads.get(m.message_id)));
         if (sent.get(m.message_id) !== json) send("message", json);
         sent.set(m.message_id, json);
       }

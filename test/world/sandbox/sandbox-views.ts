@@ -27,7 +27,8 @@ export interface MessageView {
   deleted: boolean;
 }
 
-export function messageView(m: SentMessage): MessageView {
+/** `upload`: the document a user sent, which the fake Telegram's record of a user message does not hold. */
+export function messageView(m: SentMessage, upload?: MessageView["document"]): MessageView {
   const rows = m.reply_markup?.inline_keyboard ?? [];
   return {
     id: m.message_id,
@@ -38,7 +39,7 @@ export function messageView(m: SentMessage): MessageView {
     buttons: rows.map((row) => row.map((b) => ({ text: b.text, ...(b.callback_data ? { data: b.callback_data } : {}), ...(b.url ? { url: b.url } : {}) }))),
     document: m.document
       ? { name: m.document.file_name ?? "file", size: m.document.file_size, url: `/api/files/${encodeURIComponent(m.document.file_id)}` }
-      : null,
+      : (upload ?? null),
     replyTo: m.reply_to_message_id ?? null,
     edits: m.edits.length,
     deleted: m.deleted,

@@ -281,7 +281,8 @@ function renderList(id, items, render, empty) {
 function renderWorld(w) {
   renderList("droplets", w.droplets, dropletCard, "None yet: press Start under a torrent card.");
   renderList("hosts", w.hosts, (h) => card(h.name, [h.address, `host key ${h.fingerprint}`]), "None: /addhost adds one.");
-  renderList("venvs", w.venvs, (v) => card(v.name, [`on ${v.host} · ${v.status}${v.inUse ? " · in use" : ""} · ${formatBytes(v.sizeBytes)}${v.buildMs ? ` · built in ${(v.buildMs / 1000).toFixed(1)} s` : ""}`]), "None yet: the first torrent or playbook run builds one.");
+  const venvLine = (v) => [`on ${v.host}`, v.status, v.inUse ? "in use" : "", v.sizeBytes ? formatBytes(v.sizeBytes) : "", v.buildMs ? `built in ${(v.buildMs / 1000).toFixed(1)} s` : ""];
+  renderList("venvs", w.venvs, (v) => card(v.name, [venvLine(v).filter(Boolean).join(" · ")]), "None yet: the first torrent or playbook run builds one.");
 }
 
 const events = new EventSource("/api/events");
