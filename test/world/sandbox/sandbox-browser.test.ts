@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { isWorldProcess, processesOfRun, TEST_RUN_ENV } from "../processes.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -105,106 +105,104 @@ const RECORD_REDRAWS = `(() => {
   new MutationObserver(record).observe(document.body, { childList: true, subtree: true, characterData: true });
 })()`;
 
-describe("npm run sandbox, in a browser", () => {
-  it("torrent: paste a sample magnet, press Start, watch the card edit in place, download the file by its link", async () => {
-    const sample = page.locator('[data-sample="sandbox-video.mkv"]');
-    const sha256 = (await sample.locator(".sha256").textContent())!.replace("SHA-256 ", "");
-    await sample.getByRole("button", { name: "Paste magnet" }).click();
-    expect(await page.inputValue("#composer-text")).toMatch(/^magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=sandbox-video\.mkv/);
-    await page.press("#composer-text", "Enter");
-    const card = page.locator(".msg.bot", { hasText: "Press Start" });
-    await card.waitFor({ timeout: 30_000 });
-    const cardId = (await card.getAttribute("data-message-id"))!;
-    await page.evaluate(RECORD_REDRAWS);
-    await card.getByRole("button", { name: /Start/ }).click();
+it("torrent: paste a sample magnet, press Start, watch the card edit in place, download the file by its link", async () => {
+  const sample = page.locator('[data-sample="sandbox-video.mkv"]');
+  const sha256 = (await sample.locator(".sha256").textContent())!.replace("SHA-256 ", "");
+  await sample.getByRole("button", { name: "Paste magnet" }).click();
+  expect(await page.inputValue("#composer-text")).toMatch(/^magnet:\?xt=urn:btih:[0-9a-f]{40}&dn=sandbox-video\.mkv/);
+  await page.press("#composer-text", "Enter");
+  const card = page.locator(".msg.bot", { hasText: "Press Start" });
+  await card.waitFor({ timeout: 30_000 });
+  const cardId = (await card.getAttribute("data-message-id"))!;
+  await page.evaluate(RECORD_REDRAWS);
+  await card.getByRole("button", { name: /Start/ }).click();
 
-    // The same message (same id, same place) goes through the phases and ends as the summary.
-    const done = page.locator(`[data-message-id="${cardId}"] .text`, { hasText: /^✅ sandbox-video\.mkv/ });
-    await done.waitFor({ timeout: 120_000 });
-    const versions = await page.evaluate<string[]>(`window.versions[${JSON.stringify(cardId)}] ?? []`);
-    expect(versions.length, versions.join("\n---\n")).toBeGreaterThanOrEqual(4);
-    expect(versions.some((v) => v.includes("▶️ Provisioning"))).toBe(true);
-    expect(Number(await page.locator(`[data-message-id="${cardId}"]`).getAttribute("data-edits"))).toBeGreaterThanOrEqual(3);
-    // Telegram renders <b>: the name is bold in the summary.
-    expect(await page.locator(`[data-message-id="${cardId}"] .text b`).first().textContent()).toBe("sandbox-video.mkv");
+  // The same message (same id, same place) goes through the phases and ends as the summary.
+  const done = page.locator(`[data-message-id="${cardId}"] .text`, { hasText: /^✅ sandbox-video\.mkv/ });
+  await done.waitFor({ timeout: 120_000 });
+  const versions = await page.evaluate<string[]>(`window.versions[${JSON.stringify(cardId)}] ?? []`);
+  expect(versions.length, versions.join("\n---\n")).toBeGreaterThanOrEqual(4);
+  expect(versions.some((v) => v.includes("▶️ Provisioning"))).toBe(true);
+  expect(Number(await page.locator(`[data-message-id="${cardId}"]`).getAttribute("data-edits"))).toBeGreaterThanOrEqual(3);
+  // Telegram renders <b>: the name is bold in the summary.
+  expect(await page.locator(`[data-message-id="${cardId}"] .text b`).first().textContent()).toBe("sandbox-video.mkv");
 
-    // The side panel showed the droplet running and then destroyed.
-    await page.locator("#droplets .status", { hasText: "destroyed" }).waitFor({ timeout: 15_000 });
-    const statuses = await page.evaluate<string[]>("window.dropletStatuses");
-    expect(statuses).toContain("active");
-    expect(await page.locator("#droplets .tag").allTextContents()).toContain("dropship");
+  // The side panel showed the droplet running and then destroyed.
+  await page.locator("#droplets .status", { hasText: "destroyed" }).waitFor({ timeout: 15_000 });
+  const statuses = await page.evaluate<string[]>("window.dropletStatuses");
+  expect(statuses).toContain("active");
+  expect(await page.locator("#droplets .tag").allTextContents()).toContain("dropship");
 
-    // The file link opens in a new tab, which downloads the file: the bytes are the seeded file's.
-    const fileLink = page.locator('.msg.bot a[href*="/sandbox-video.mkv"]').first();
-    // The link opens a new tab, which closes when the download starts; Chromium reports the download on the chat's page.
-    const downloaded = page.waitForEvent("download");
-    await fileLink.click();
-    const download = await downloaded;
-    const bytes = fs.readFileSync((await download.path())!);
-    expect(bytes.length).toBe(20 * 1024 * 1024);
-    expect(createHash("sha256").update(bytes).digest("hex")).toBe(sha256);
-    // Under Telegram's 50 MB the bot also sends the file as a document: the chat shows it with a download link.
-    await page.locator(".msg.bot .document a", { hasText: "sandbox-video.mkv" }).waitFor({ timeout: 15_000 });
-    await page.screenshot({ path: path.join(OUTPUT, "torrent.png"), fullPage: true });
-  }, 150_000);
+  // The file link opens in a new tab, which downloads the file: the bytes are the seeded file's.
+  const fileLink = page.locator('.msg.bot a[href*="/sandbox-video.mkv"]').first();
+  // The link opens a new tab, which closes when the download starts; Chromium reports the download on the chat's page.
+  const downloaded = page.waitForEvent("download");
+  await fileLink.click();
+  const download = await downloaded;
+  const bytes = fs.readFileSync((await download.path())!);
+  expect(bytes.length).toBe(20 * 1024 * 1024);
+  expect(createHash("sha256").update(bytes).digest("hex")).toBe(sha256);
+  // Under Telegram's 50 MB the bot also sends the file as a document: the chat shows it with a download link.
+  await page.locator(".msg.bot .document a", { hasText: "sandbox-video.mkv" }).waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: path.join(OUTPUT, "torrent.png"), fullPage: true });
+}, 150_000);
 
-  it("playbook: upload one, see the analysis, run it on the sandbox's host, get the recap and the log", async () => {
-    const playbook = Buffer.from(await (await fetch(new URL("/api/samples/playbooks/0", url))).arrayBuffer());
-    expect(playbook.toString()).toContain("vars_prompt");
-    await page.setInputFiles("#attach", { name: "hello.yml", mimeType: "application/x-yaml", buffer: playbook });
-    const analysis = page.locator(".msg.bot", { hasText: "Playbook analysis" });
-    await analysis.waitFor({ timeout: 30_000 });
-    expect(await analysis.locator(".text").textContent()).toContain("ansible.posix");
-    expect(await analysis.locator(".text b").count()).toBeGreaterThan(0);
+it("playbook: upload one, see the analysis, run it on the sandbox's host, get the recap and the log", async () => {
+  const playbook = Buffer.from(await (await fetch(new URL("/api/samples/playbooks/0", url))).arrayBuffer());
+  expect(playbook.toString()).toContain("vars_prompt");
+  await page.setInputFiles("#attach", { name: "hello.yml", mimeType: "application/x-yaml", buffer: playbook });
+  const analysis = page.locator(".msg.bot", { hasText: "Playbook analysis" });
+  await analysis.waitFor({ timeout: 30_000 });
+  expect(await analysis.locator(".text").textContent()).toContain("ansible.posix");
+  expect(await analysis.locator(".text b").count()).toBeGreaterThan(0);
 
-    await analysis.getByRole("button", { name: /Run/ }).click();
-    const which = page.locator(".msg.bot", { hasText: "which host should run hello.yml?" });
-    await which.getByRole("button", { name: /sandbox-host/ }).click();
-    await page.locator(".msg.bot", { hasText: "What should the file on the host say?" }).waitFor({ timeout: 30_000 });
-    const greeting = `typed in a browser ${randomBytes(3).toString("hex")}`;
-    await type(greeting);
-    await page.locator(".msg.bot", { hasText: "A secret" }).waitFor({ timeout: 30_000 });
-    const secret = `browser-secret-${randomBytes(6).toString("hex")}`;
-    await type(secret);
-    const approval = page.locator(".msg.bot", { hasText: /Run job #\d+\?/ });
-    await approval.waitFor({ timeout: 30_000 });
-    // The private answer was deleted from the chat the moment the bot read it, and the page dropped it too.
-    await page.locator(".msg.user", { hasText: secret }).waitFor({ state: "detached", timeout: 10_000 });
-    await approval.getByRole("button", { name: /Start/ }).click();
+  await analysis.getByRole("button", { name: /Run/ }).click();
+  const which = page.locator(".msg.bot", { hasText: "which host should run hello.yml?" });
+  await which.getByRole("button", { name: /sandbox-host/ }).click();
+  await page.locator(".msg.bot", { hasText: "What should the file on the host say?" }).waitFor({ timeout: 30_000 });
+  const greeting = `typed in a browser ${randomBytes(3).toString("hex")}`;
+  await type(greeting);
+  await page.locator(".msg.bot", { hasText: "A secret" }).waitFor({ timeout: 30_000 });
+  const secret = `browser-secret-${randomBytes(6).toString("hex")}`;
+  await type(secret);
+  const approval = page.locator(".msg.bot", { hasText: /Run job #\d+\?/ });
+  await approval.waitFor({ timeout: 30_000 });
+  // The private answer was deleted from the chat the moment the bot read it, and the page dropped it too.
+  await page.locator(".msg.user", { hasText: secret }).waitFor({ state: "detached", timeout: 10_000 });
+  await approval.getByRole("button", { name: /Start/ }).click();
 
-    const recap = page.locator(".msg.bot", { hasText: /Job #\d+ (done|failed)/ });
-    await recap.waitFor({ timeout: 120_000 });
-    expect(await recap.locator(".text").textContent()).toMatch(/Job #\d+ done/);
-    await page.locator(".msg.bot .document a", { hasText: /^job-\d+-ansible\.txt$/ }).waitFor({ timeout: 30_000 });
-    expect(await page.locator("#chat").textContent()).not.toContain(secret);
-    // What the playbook did, seen on the host's disk (its /root lives in the sandbox's temp dir).
-    const [worldDir] = fs.readdirSync(tmp).filter((n) => n.startsWith("dropship-e2e-"));
-    expect(fs.readFileSync(path.join(tmp, worldDir!, "playbook-host", "root", "sandbox-greeting.txt"), "utf8")).toBe(`${greeting}\n`);
-    // The side panel lists the venv the run built on that host (labelled user@address).
-    const hostAddress = (await page.locator("#hosts .card .line").first().textContent())!.replace(/:22$/, "");
-    await page.locator("#venvs .card", { hasText: `on ${hostAddress} · ready` }).first().waitFor({ timeout: 5000 });
-    await page.screenshot({ path: path.join(OUTPUT, "playbook.png"), fullPage: true });
-  }, 150_000);
+  const recap = page.locator(".msg.bot", { hasText: /Job #\d+ (done|failed)/ });
+  await recap.waitFor({ timeout: 120_000 });
+  expect(await recap.locator(".text").textContent()).toMatch(/Job #\d+ done/);
+  await page.locator(".msg.bot .document a", { hasText: /^job-\d+-ansible\.txt$/ }).waitFor({ timeout: 30_000 });
+  expect(await page.locator("#chat").textContent()).not.toContain(secret);
+  // What the playbook did, seen on the host's disk (its /root lives in the sandbox's temp dir).
+  const [worldDir] = fs.readdirSync(tmp).filter((n) => n.startsWith("dropship-e2e-"));
+  expect(fs.readFileSync(path.join(tmp, worldDir!, "playbook-host", "root", "sandbox-greeting.txt"), "utf8")).toBe(`${greeting}\n`);
+  // The side panel lists the venv the run built on that host (labelled user@address).
+  const hostAddress = (await page.locator("#hosts .card .line").first().textContent())!.replace(/:22$/, "");
+  await page.locator("#venvs .card", { hasText: `on ${hostAddress} · ready` }).first().waitFor({ timeout: 5000 });
+  await page.screenshot({ path: path.join(OUTPUT, "playbook.png"), fullPage: true });
+}, 150_000);
 
-  it("shows what the user types as text, never as markup", async () => {
-    const hostile = `<b>not bold</b> <img src=x onerror="window.pwned=1"> & <script>window.pwned=2</script>`;
-    await type(hostile);
-    const mine = page.locator(".msg.user .text", { hasText: "not bold" }).last();
-    await mine.waitFor({ timeout: 10_000 });
-    expect(await mine.textContent()).toBe(hostile);
-    expect(await page.locator("#chat img, #chat script, .msg.user .text b").count()).toBe(0);
-    expect(await page.evaluate("window.pwned")).toBeUndefined();
-  });
+it("shows what the user types as text, never as markup", async () => {
+  const hostile = `<b>not bold</b> <img src=x onerror="window.pwned=1"> & <script>window.pwned=2</script>`;
+  await type(hostile);
+  const mine = page.locator(".msg.user .text", { hasText: "not bold" }).last();
+  await mine.waitFor({ timeout: 10_000 });
+  expect(await mine.textContent()).toBe(hostile);
+  expect(await page.locator("#chat img, #chat script, .msg.user .text b").count()).toBe(0);
+  expect(await page.evaluate("window.pwned")).toBeUndefined();
+});
 
-  it("Ctrl-C stops everything: exit 130, no process, network or temp dir left", async () => {
-    const pid = child.pid!;
-    child.kill("SIGINT");
-    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running after 30 s"), 30_000))])).toBe(130);
-    expect(output).toContain("Everything stopped");
-    expect(processesOfRun(runId).filter(isWorldProcess).map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
-    const bridges = execFileSync("ip", ["-o", "link", "show", "type", "bridge"], { encoding: "utf8" });
-    expect(bridges).not.toContain(`dropship-world pid=${pid} `);
-    // tsx-<uid> is tsx's own compile cache (npm run sandbox runs through tsx), kept between runs on purpose.
-    expect(fs.readdirSync(tmp).filter((n) => !/^tsx-\d+$/.test(n))).toEqual([]);
-  });
+it("Ctrl-C stops everything: exit 130, no process, network or temp dir left", async () => {
+  const pid = child.pid!;
+  child.kill("SIGINT");
+  expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r("still running after 30 s"), 30_000))])).toBe(130);
+  expect(output).toContain("Everything stopped");
+  expect(processesOfRun(runId).filter(isWorldProcess).map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
+  const bridges = execFileSync("ip", ["-o", "link", "show", "type", "bridge"], { encoding: "utf8" });
+  expect(bridges).not.toContain(`dropship-world pid=${pid} `);
+  // tsx-<uid> is tsx's own compile cache (npm run sandbox runs through tsx), kept between runs on purpose.
+  expect(fs.readdirSync(tmp).filter((n) => !/^tsx-\d+$/.test(n))).toEqual([]);
 });
