@@ -15,6 +15,11 @@ command -v ansible-playbook >/dev/null || need+=(ansible-core)
 /usr/bin/python3 -c 'import requests, six, _cffi_backend, cryptography, jinja2, yaml, resolvelib' 2>/dev/null \
   || need+=(python3-requests python3-six python3-cffi-backend python3-cryptography python3-jinja2 python3-yaml python3-resolvelib)
 command -v zip >/dev/null || need+=(zip)
+# The sandbox's browser test (test/world/sandbox): Debian's Chromium, driven by playwright-core, which downloads no
+# browser of its own (as root it needs --no-sandbox, see the test); the emoji font so the screenshot shows the bot's
+# ✅ and ▶️ rather than empty boxes.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 # The fake droplets: unshare/nsenter/flock (util-linux), ip netns + veth + bridge (iproute2), mknod (coreutils).
 { command -v unshare && command -v nsenter && command -v flock; } >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)

@@ -92,6 +92,8 @@ export interface FakeTelegram {
   nextMessage(chatId: number, timeoutMs?: number): Promise<SentMessage>;
   /** Resolves with the first truthy value of `check`, re-checked on every change (API call, injected update). */
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number, what?: string): Promise<T>;
+  /** Calls `listener` after every change (API call, answer, user action); returns the function that unsubscribes. */
+  onChange(listener: () => void): () => void;
   failNext(method: string, fault: Fault, times?: number): void;
   commands(opts?: { scope?: Record<string, unknown>; language_code?: string }): { command: string; description: string }[];
   /**
@@ -457,6 +459,10 @@ function buildTestApi(x: Internals): FakeTelegram {
       );
     },
     waitFor,
+    onChange(listener) {
+      state.on("change", listener);
+      return () => void state.off("change", listener);
+    },
     failNext(method, fault, times = 1) {
       const key = method.toLowerCase();
       const list = x.faults.get(key) ?? [];
