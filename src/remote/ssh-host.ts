@@ -163,20 +163,23 @@ export class SshHost implements Host {
     }
   }
 
-  /** The SFTP session of the live connection. */
+  /** The SFTP session of the live connection, shared. */
   sftp(): Promise<ssh2.SFTPWrapper> {
     if (this.sftpP) return this.sftpP;
-    const p = this.connection().then(
-      (client) =>
-        new Promise<ssh2.SFTPWrapper>((resolve, reject) =>
-          client.sftp((err, sftp) => (err ? reject(new Error(`SFTP is not available on ${this.label}: ${err.message}`)) : resolve(sftp))),
-        ),
-    );
+    const p = this.openSftp();
     this.sftpP = p;
     p.catch(() => {
       if (this.sftpP === p) this.sftpP = null;
     });
     return p;
+  }
+
+  /** A new SFTP session on the live connection, the caller's to end: one more channel, with its own window. */
+  async openSftp(): Promise<ssh2.SFTPWrapper> {
+    const client = await this.connection();
+    return new Promise<ssh2.SFTPWrapper>((resolve, reject) =>
+      client.sftp((err, sftp) => (err ? reject(new Error(`SFTP is not available on ${this.label}: ${err.message}`)) : resolve(sftp))),
+    );
   }
 
   async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {

@@ -1,0 +1,34 @@
+// What a pull checks its copy against on the host: sha256sum of the file, with the file's identity taken just
+// before and just after hashing, so that a file that changed during the hash (or later, during the copy) is told
+// apart from a bad copy.
+import { run, type Host } from "../hosts/host.js";
+
+/** Size, modification and change times to the nanosecond, and inode: any write or replacement changes it. */
+const IDENTITY = `stat -L -c "%s %.9Y %.9Z %i" -- "$1"`;
+
+export interface RemoteChecksum {
+  sha256: string;
+  /** The file's identity before and after hashing. */
+  before: string;
+  after: string;
+}
+
+export async function remoteChecksum(host: Host, remotePath: string, signal?: AbortSignal): Promise<RemoteChecksum> {
+  const { stdout } = await run(host, ["sh", "-c", `${IDENTITY} && sha256sum -- "$1" && ${IDENTITY}`, "sh", remotePath], { signal });
+  const [before = "", line = "", after = ""] = stdout.split("\n");
+  // sha256sum prefixes the line with "\" when it had to escape the file name.
+  const sha256 = line.replace(/^\\/, "").split(/\s+/)[0] ?? "";
+  if (!/^[0-9a-f]{64}$/.test(sha256) || !before || !after) throw new Error(`sha256sum on ${host.label} gave no checksum for ${remotePath}`);
+  return { sha256, before, after };
+}
+
+/** The file's identity now, in the same form as RemoteChecksum's. */
+export async function remoteIdentity(host: Host, remotePath: string, signal?: AbortSignal): Promise<string> {
+  const { stdout } = await run(host, ["sh", "-c", IDENTITY, "sh", remotePath], { signal });
+  return stdout.trim();
+}
+
+/** The size field of an identity line. */
+export function identitySize(identity: string): number {
+  return Number(identity.split(" ")[0]);
+}
