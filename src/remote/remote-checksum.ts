@@ -1,6 +1,6 @@
 // What a pull checks its copy against on the host: sha256sum of the file, with the file's identity taken just
-// before and just after hashing, so that a file that changed during the hash (or later, during the copy) is told
-// apart from a bad copy.
+// before and just after hashing, so that a file that changed during the hash is told apart from a bad copy (the
+// pull compares SFTP stats taken before and after the copy with it, for changes outside the hash).
 import { run, type Host } from "../hosts/host.js";
 
 /** Size, modification and change times to the nanosecond, and inode: any write or replacement changes it. */
@@ -22,13 +22,8 @@ export async function remoteChecksum(host: Host, remotePath: string, signal?: Ab
   return { sha256, before, after };
 }
 
-/** The file's identity now, in the same form as RemoteChecksum's. */
-export async function remoteIdentity(host: Host, remotePath: string, signal?: AbortSignal): Promise<string> {
-  const { stdout } = await run(host, ["sh", "-c", IDENTITY, "sh", remotePath], { signal });
-  return stdout.trim();
-}
-
-/** The size field of an identity line. */
-export function identitySize(identity: string): number {
-  return Number(identity.split(" ")[0]);
+/** Whether an SFTP stat (size, whole-second mtime) still describes the file an identity line was taken of. */
+export function identityMatches(identity: string, stat: { size: number; mtime: number }): boolean {
+  const [size, mtime] = identity.split(" ");
+  return Number(size) === stat.size && Math.floor(Number(mtime)) === stat.mtime;
 }

@@ -8,24 +8,26 @@ import path from "node:path";
 import pRetry, { AbortError } from "p-retry";
 import type ssh2 from "ssh2";
 import type { Host } from "../hosts/host.js";
-import { identitySize, remoteChecksum, remoteIdentity } from "./remote-checksum.js";
+import { identityMatches, remoteChecksum, type RemoteChecksum } from "./remote-checksum.js";
 import { pullInOrder, type ReadSession } from "./sftp-pipeline.js";
 
 /** What a pull needs of a connection: commands (for the remote checksum) and SFTP sessions. SshHost is one. */
 export interface SftpHost extends Host {
   /** The connection's shared SFTP session (stat, listings). */
   sftp(): Promise<ssh2.SFTPWrapper>;
-  /** A new SFTP session of its own, which the caller ends. */
-  openSftp(): Promise<ssh2.SFTPWrapper>;
+  /** Up to `count` SFTP sessions kept open for pulls (fewer if the server refuses more, at least one). */
+  sftpSessions(count: number): Promise<ssh2.SFTPWrapper[]>;
 }
 
 /**
- * Defaults sized for a 400 Mbit/s link with 100 ms of round trip (bandwidth × delay = 5 MB): four sessions of ssh2's
- * 2 MiB channel window each, 16 MiB of reads requested ahead, 256 KiB reads (OpenSSH's sftp-server caps them at
- * 255 KiB and says so through limits@openssh.com; ssh2 keeps to that). OpenSSH's default MaxSessions is 10 per
- * connection, and the job also needs a session for aria2 and one for the checksum: four leaves room.
+ * Defaults sized for a 400 Mbit/s link with 100 ms of round trip (bandwidth × delay = 5 MB). ssh2 gives a channel a
+ * 2 MiB window and tops it up only when half is used, so one SFTP session carries about 1 MiB per round trip (measured
+ * ~9 MB/s at 100 ms): eight sessions carry ~80 MB/s there. 24 MiB of reads are requested ahead, in 256 KiB reads
+ * (OpenSSH's sftp-server caps reads at 255 KiB and says so through limits@openssh.com; ssh2 keeps to that).
+ * OpenSSH's default MaxSessions is 10 per connection, counting the shared SFTP session and running commands: past
+ * that the pool keeps what it got.
  */
-export const PULL_DEFAULTS = { sessions: 4, windowBytes: 16 * 1024 * 1024, chunkBytes: 256 * 1024 };
+export const PULL_DEFAULTS = { sessions: 8, windowBytes: 24 * 1024 * 1024, chunkBytes: 256 * 1024 };
 
 export interface DownloadProgress {
   bytes: number;
@@ -61,53 +63,67 @@ export interface RemoteFile {
 
 export async function downloadOverSftp(host: SftpHost, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   fs.mkdirSync(path.dirname(localPath), { recursive: true });
-  const total = await pRetry(() => remoteSize(host, remotePath), retryOptions(opts));
-  // The host hashes its copy while ours travels; stopping us stops it too.
+  // The host hashes its copy while ours travels; stopping us stops it too. The sessions open meanwhile.
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   const checksum = pRetry(() => remoteChecksum(host, remotePath, signal), { ...retryOptions(opts), signal });
   checksum.catch(() => {});
-  const digest = new PrefixDigest();
-  let attempts = 0;
+  host.sftpSessions(opts.sessions ?? PULL_DEFAULTS.sessions).catch(() => {});
   try {
-    await pRetry(async () => {
-      attempts++;
-      let start = fs.existsSync(localPath) ? fs.statSync(localPath).size : 0;
-      if (start > total) {
-        fs.truncateSync(localPath, 0); // a different, larger file was there before: start over
-        start = 0;
-      }
-      await digest.catchUp(localPath, start);
-      if (start < total) await pullAttempt(host, remotePath, localPath, { start, total, digest }, opts);
-    }, retryOptions(opts));
-    const [sum, now] = await Promise.all([checksum, pRetry(() => remoteIdentity(host, remotePath, signal), retryOptions(opts))]);
-    verify({ host, remotePath, localPath, total, sum, now, local: digest });
-    return { bytes: total, sha256: digest.hex(), resumes: attempts - 1 };
+    const first = await pRetry(() => remoteStat(host, remotePath), retryOptions(opts));
+    return await pullVerified(host, remotePath, localPath, { first, checksum }, opts);
   } finally {
     stop.abort();
   }
+}
+
+async function pullVerified(
+  host: SftpHost,
+  remotePath: string,
+  localPath: string,
+  at: { first: RemoteStat; checksum: Promise<RemoteChecksum> },
+  opts: DownloadOptions,
+): Promise<DownloadResult> {
+  const total = at.first.size;
+  const digest = new PrefixDigest();
+  let attempts = 0;
+  await pRetry(async () => {
+    attempts++;
+    let start = fs.existsSync(localPath) ? fs.statSync(localPath).size : 0;
+    if (start > total) {
+      fs.truncateSync(localPath, 0); // a different, larger file was there before: start over
+      start = 0;
+    }
+    await digest.catchUp(localPath, start);
+    if (start < total) await pullAttempt(host, remotePath, localPath, { start, total, digest }, opts);
+  }, retryOptions(opts));
+  const [sum, last] = await Promise.all([at.checksum, pRetry(() => remoteStat(host, remotePath), retryOptions(opts))]);
+  verify({ host, remotePath, localPath, first: at.first, last, sum, local: digest });
+  return { bytes: total, sha256: digest.hex(), resumes: attempts - 1 };
 }
 
 function verify(v: {
   host: SftpHost;
   remotePath: string;
   localPath: string;
-  total: number;
-  sum: { sha256: string; before: string; after: string };
-  now: string;
+  first: RemoteStat;
+  last: RemoteStat;
+  sum: RemoteChecksum;
   local: PrefixDigest;
 }): void {
+  const total = v.first.size;
   const size = fs.statSync(v.localPath).size;
   const where = `${v.remotePath} on ${v.host.label}`;
-  if (v.sum.before !== v.sum.after || v.sum.after !== v.now || identitySize(v.now) !== v.total) {
+  // Unchanged from the first stat to the last, and during the hash (to the nanosecond) in between.
+  if (v.sum.before !== v.sum.after || !identityMatches(v.sum.after, v.first) || v.last.size !== total || v.last.mtime !== v.first.mtime) {
     fs.rmSync(v.localPath, { force: true });
     throw new AbortError(`${where} changed while it was being copied; the partial copy was removed — try again once nothing writes to it`);
   }
   const local = v.local.hex();
-  if (size !== v.total || local !== v.sum.sha256) {
+  if (size !== total || local !== v.sum.sha256) {
     fs.rmSync(v.localPath, { force: true });
     throw new Error(
-      `the copy of ${where} does not match the original (${size} of ${v.total} bytes, sha256 ${local.slice(0, 12)}… vs ${v.sum.sha256.slice(0, 12)}…); the partial file was removed, try again`,
+      `the copy of ${where} does not match the original (${size} of ${total} bytes, sha256 ${local.slice(0, 12)}… vs ${v.sum.sha256.slice(0, 12)}…); the partial file was removed, try again`,
     );
   }
 }
@@ -120,7 +136,7 @@ async function pullAttempt(
   at: { start: number; total: number; digest: PrefixDigest },
   opts: DownloadOptions,
 ): Promise<void> {
-  const sessions = await openReadSessions(host, remotePath, opts.sessions ?? PULL_DEFAULTS.sessions);
+  const sessions = await openHandles(await host.sftpSessions(opts.sessions ?? PULL_DEFAULTS.sessions), remotePath);
   const file = await fs.promises.open(localPath, "a");
   try {
     await pullInOrder({
@@ -141,27 +157,19 @@ async function pullAttempt(
     });
   } finally {
     await file.close();
-    for (const s of sessions) s.sftp.end();
+    for (const s of sessions) s.sftp.close(s.handle, () => {});
   }
 }
 
-/** Up to `count` sessions with the file open; fewer if the server refuses more channels, and at least one. */
-async function openReadSessions(host: SftpHost, remotePath: string, count: number): Promise<ReadSession[]> {
-  const tries = await Promise.allSettled(Array.from({ length: Math.max(1, count) }, () => openReadSession(host, remotePath)));
-  const sessions = tries.flatMap((t) => (t.status === "fulfilled" ? [t.value] : []));
-  if (sessions.length === 0) throw (tries[0] as PromiseRejectedResult).reason;
-  return sessions;
-}
-
-async function openReadSession(host: SftpHost, remotePath: string): Promise<ReadSession> {
-  const sftp = await host.openSftp();
-  try {
-    const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remotePath, "r", (err, h) => (err ? reject(err) : resolve(h))));
-    return { sftp, handle };
-  } catch (err) {
-    sftp.end();
-    throw err;
-  }
+/** The file opened on each session. */
+async function openHandles(sessions: ssh2.SFTPWrapper[], remotePath: string): Promise<ReadSession[]> {
+  const opened = await Promise.allSettled(
+    sessions.map((sftp) => new Promise<Buffer>((resolve, reject) => sftp.open(remotePath, "r", (err, h) => (err ? reject(err) : resolve(h))))),
+  );
+  const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (!failed) return opened.map((o, i) => ({ sftp: sessions[i]!, handle: (o as PromiseFulfilledResult<Buffer>).value }));
+  opened.forEach((o, i) => o.status === "fulfilled" && sessions[i]!.close(o.value, () => {}));
+  throw failed.reason;
 }
 
 /** The largest read the server answers in full, as ssh2 learnt it (limits@openssh.com); ssh2 splits longer reads
@@ -206,11 +214,17 @@ function retryOptions(opts: DownloadOptions) {
   };
 }
 
-async function remoteSize(host: SftpHost, remotePath: string): Promise<number> {
+interface RemoteStat {
+  size: number;
+  /** Whole seconds: all SFTP version 3 carries. */
+  mtime: number;
+}
+
+async function remoteStat(host: SftpHost, remotePath: string): Promise<RemoteStat> {
   const sftp = await host.sftp();
   return new Promise((resolve, reject) =>
     sftp.stat(remotePath, (err, st) => {
-      if (!err) return st.isFile() ? resolve(st.size) : reject(new AbortError(`${remotePath} on ${host.label} is not a regular file`));
+      if (!err) return st.isFile() ? resolve({ size: st.size, mtime: st.mtime }) : reject(new AbortError(`${remotePath} on ${host.label} is not a regular file`));
       const code = (err as Error & { code?: number }).code;
       // Missing or forbidden files will not appear by retrying; a dropped connection might recover.
       if (code === 2 || code === 3) reject(new AbortError(`cannot download ${remotePath} from ${host.label}: ${code === 2 ? "no such file" : "permission denied"}`));
