@@ -138,6 +138,16 @@ async function pullAttempt(
 ): Promise<void> {
   const sessions = await openHandles(await host.sftpSessions(opts.sessions ?? PULL_DEFAULTS.sessions), remotePath);
   const file = await fs.promises.open(localPath, "a");
+  // A failed pull returns only once its last write has landed: the next attempt resumes from the file's size.
+  let lastWrite: Promise<unknown> = Promise.resolve();
+  const append = async (chunks: Buffer[], bytes: number) => {
+    at.digest.update(chunks, bytes);
+    const { bytesWritten } = await file.writev(chunks).catch((err: Error) => {
+      throw new AbortError(`cannot write the local file: ${err.message}`);
+    });
+    if (bytesWritten !== bytes) throw new AbortError(`cannot write the local file: ${bytesWritten} of ${bytes} bytes written`);
+    opts.onProgress?.({ bytes: at.digest.bytes, total: at.total });
+  };
   try {
     await pullInOrder({
       sessions,
@@ -146,16 +156,14 @@ async function pullAttempt(
       chunkBytes: Math.min(opts.chunkBytes ?? PULL_DEFAULTS.chunkBytes, readLimit(sessions[0]!.sftp)),
       windowBytes: opts.windowBytes ?? PULL_DEFAULTS.windowBytes,
       signal: opts.signal,
-      async sink(chunks, bytes) {
-        at.digest.update(chunks, bytes);
-        const { bytesWritten } = await file.writev(chunks).catch((err: Error) => {
-          throw new AbortError(`cannot write the local file: ${err.message}`);
-        });
-        if (bytesWritten !== bytes) throw new AbortError(`cannot write the local file: ${bytesWritten} of ${bytes} bytes written`);
-        opts.onProgress?.({ bytes: at.digest.bytes, total: at.total });
+      sink(chunks, bytes) {
+        const w = append(chunks, bytes);
+        lastWrite = w.catch(() => {});
+        return w;
       },
     });
   } finally {
+    await lastWrite;
     await file.close();
     for (const s of sessions) s.sftp.close(s.handle, () => {});
   }

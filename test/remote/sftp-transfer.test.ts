@@ -58,9 +58,15 @@ function counted(h: SshHost, opts: { maxReadLen?: number } = {}) {
       })) as typeof s.read;
     return s;
   };
-  const wrapped: SftpHost = Object.assign(Object.create(h) as SshHost, {
-    sftpSessions: async (n: number) => (await h.sftpSessions(n)).map(spy),
-  });
+  const wrapped: SftpHost = {
+    label: h.label,
+    exec: (argv, o) => h.exec(argv, o),
+    writeFile: (p, d, m) => h.writeFile(p, d, m),
+    readFile: (p) => h.readFile(p),
+    close: () => h.close(),
+    sftp: () => h.sftp(),
+    sftpSessions: async (n) => (await h.sftpSessions(n)).map(spy),
+  };
   return { host: wrapped, seen };
 }
 
