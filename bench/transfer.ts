@@ -92,12 +92,14 @@ async function measure(rig: Rig, at: Endpoint, tcpLink: LinkRelay | null): Promi
   return t;
 }
 
-/** Connect, pull (verified), close: the download alone is what a job pays, the connection is already there. */
+/** Connect, list, pull (verified), close. The pull alone is what a job pays: its connection is open and it has
+ * listed the files (which opens the pull's sessions) before it pulls them. */
 async function ours(rig: Rig, at: Endpoint): Promise<{ download: number; total: number }> {
   const local = path.join(rig.dir, "ours.bin");
   fs.rmSync(local, { force: true });
   const t0 = performance.now();
   const host = await connectSsh({ host: at.host, port: at.port, username: "root", privateKey: rig.privateKey, hostKey: rig.hostPublicKey, readyTimeoutMs: 10_000 });
+  await host.listFiles("/tmp"); // as the job does before it pulls
   const t1 = performance.now();
   try {
     const r = await host.download("/tmp/big.bin", local);
