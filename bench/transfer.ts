@@ -38,6 +38,7 @@ interface Endpoint {
 /** Seconds for each way of pulling the file through one endpoint, `RUNS` times, alternating which goes first. */
 interface Times {
   ours: number[];
+  oursNext: number[];
   oursWithConnect: number[];
   openssh: number[];
   tcp: number[];
@@ -77,39 +78,41 @@ async function startRig(): Promise<Rig> {
 }
 
 async function measure(rig: Rig, at: Endpoint, tcpLink: LinkRelay | null): Promise<Times> {
-  const t: Times = { ours: [], oursWithConnect: [], openssh: [], tcp: [] };
+  const t: Times = { ours: [], oursNext: [], oursWithConnect: [], openssh: [], tcp: [] };
   for (let i = 0; i < RUNS; i++) {
     const runOurs = async () => {
       const r = await ours(rig, at);
-      t.ours.push(r.download);
-      t.oursWithConnect.push(r.total);
+      t.ours.push(r.first);
+      t.oursNext.push(r.next);
+      t.oursWithConnect.push(r.withConnect);
     };
     const runTheirs = async () => void t.openssh.push(await openssh(rig, at));
     for (const step of i % 2 === 0 ? [runOurs, runTheirs] : [runTheirs, runOurs]) await step();
     if (tcpLink) t.tcp.push(await tcpPull(tcpLink));
-    process.stderr.write(`  transfer ${tcpLink ? "link" : "loopback"} run ${i + 1}: ours ${mbps(t.ours.at(-1)!)} MB/s, sftp ${mbps(t.openssh.at(-1)!)} MB/s\n`);
+    process.stderr.write(`  transfer ${tcpLink ? "link" : "loopback"} run ${i + 1}: ours ${mbps(t.ours.at(-1)!)} (next file ${mbps(t.oursNext.at(-1)!)}) MB/s, sftp ${mbps(t.openssh.at(-1)!)} MB/s\n`);
   }
   return t;
 }
 
-/** Connect, list, pull (verified), close. The pull alone is what a job pays: its connection is open and it has
- * listed the files (which opens the pull's sessions) before it pulls them. */
-async function ours(rig: Rig, at: Endpoint): Promise<{ download: number; total: number }> {
-  const local = path.join(rig.dir, "ours.bin");
-  fs.rmSync(local, { force: true });
+/** Connect, pull (verified), pull again, close. The first pull on a connection opens the pull's SFTP sessions; the
+ * next file (a torrent with several) finds them open. A job's connection is already open when it pulls. */
+async function ours(rig: Rig, at: Endpoint): Promise<{ first: number; next: number; withConnect: number }> {
+  const local = [path.join(rig.dir, "ours-1.bin"), path.join(rig.dir, "ours-2.bin")];
   const t0 = performance.now();
   const host = await connectSsh({ host: at.host, port: at.port, username: "root", privateKey: rig.privateKey, hostKey: rig.hostPublicKey, readyTimeoutMs: 10_000 });
-  await host.listFiles("/tmp"); // as the job does before it pulls
-  const t1 = performance.now();
+  const marks = [performance.now()];
   try {
-    const r = await host.download("/tmp/big.bin", local);
-    if (r.bytes !== SIZE) throw new Error(`pulled ${r.bytes} of ${SIZE} bytes`);
+    for (const file of local) {
+      const r = await host.download("/tmp/big.bin", file);
+      marks.push(performance.now());
+      if (r.bytes !== SIZE) throw new Error(`pulled ${r.bytes} of ${SIZE} bytes`);
+      fs.rmSync(file, { force: true });
+    }
   } finally {
     await host.close();
   }
-  const t2 = performance.now();
-  fs.rmSync(local, { force: true });
-  return { download: (t2 - t1) / 1000, total: (t2 - t0) / 1000 };
+  const [t1, t2, t3] = marks as [number, number, number];
+  return { first: (t2 - t1) / 1000, next: (t3 - t2) / 1000, withConnect: (t2 - t0) / 1000 };
 }
 
 /** OpenSSH's sftp with its defaults (32 KiB reads, 64 in flight), connection included. */
@@ -181,19 +184,19 @@ function loopbackFigures(t: Times): BenchResult[] {
     bytes: SIZE,
     runs: RUNS,
     "ours MB/s (connect + verified pull)": spread(rates(t.oursWithConnect)),
-    "ours MB/s (verified pull alone)": spread(rates(t.ours)),
+    "ours MB/s (first file's pull alone)": spread(rates(t.ours)),
+    "ours MB/s (next file's pull)": spread(rates(t.oursNext)),
     "OpenSSH sftp MB/s (connect + get)": spread(rates(t.openssh)),
   };
   return [
-    { name: "transfer: loopback, verified SFTP pull", value: round(ours), unit: "MB/s (median)", lowerIsBetter: false, detail },
+    { name: "transfer: loopback, verified SFTP pull (connect + pull)", value: round(ours), unit: "MB/s (median)", lowerIsBetter: false, detail },
     { name: "transfer: loopback, ours ÷ OpenSSH sftp", value: round(ours / theirs), unit: "x", lowerIsBetter: false },
   ];
 }
 
 function linkFigures(t: Times): BenchResult[] {
-  const ours = median(rates(t.ours));
-  const oursConnect = median(rates(t.oursWithConnect));
-  const theirs = median(rates(t.openssh));
+  const first = median(rates(t.ours));
+  const next = median(rates(t.oursNext));
   const tcp = median(rates(t.tcp));
   const nominal = LINK.bitsPerSecond / 8 / 1e6;
   const detail = {
@@ -201,15 +204,23 @@ function linkFigures(t: Times): BenchResult[] {
     runs: RUNS,
     "link nominal MB/s": nominal,
     "plain TCP through the link MB/s": spread(rates(t.tcp)),
-    "ours MB/s (verified pull alone)": spread(rates(t.ours)),
-    "ours MB/s (connect + verified pull)": spread(rates(t.oursWithConnect)),
+    "ours MB/s (first file's pull, sessions opened)": spread(rates(t.ours)),
+    "ours MB/s (next file's pull, sessions open)": spread(rates(t.oursNext)),
+    "ours MB/s (connect + first pull)": spread(rates(t.oursWithConnect)),
     "OpenSSH sftp MB/s (connect + get)": spread(rates(t.openssh)),
-    "ours ÷ plain TCP": round(ours / tcp),
+    "first file ÷ plain TCP": round(first / tcp),
+    "next file ÷ plain TCP": round(next / tcp),
   };
   return [
-    { name: `transfer: ${LINK_NAME}, verified SFTP pull`, value: round(ours), unit: "MB/s (median)", lowerIsBetter: false, detail },
-    { name: `transfer: ${LINK_NAME}, ours ÷ link rate`, value: round(ours / nominal), unit: "x", lowerIsBetter: false },
-    { name: `transfer: ${LINK_NAME}, ours ÷ OpenSSH sftp`, value: round(oursConnect / theirs), unit: "x", lowerIsBetter: false },
+    { name: `transfer: ${LINK_NAME}, verified SFTP pull (first file)`, value: round(first), unit: "MB/s (median)", lowerIsBetter: false, detail },
+    { name: `transfer: ${LINK_NAME}, ours ÷ link rate (first file)`, value: round(first / nominal), unit: "x", lowerIsBetter: false },
+    { name: `transfer: ${LINK_NAME}, ours ÷ link rate (next file)`, value: round(next / nominal), unit: "x", lowerIsBetter: false },
+    {
+      name: `transfer: ${LINK_NAME}, ours ÷ OpenSSH sftp`,
+      value: round(median(rates(t.oursWithConnect)) / median(rates(t.openssh))),
+      unit: "x",
+      lowerIsBetter: false,
+    },
   ];
 }
 

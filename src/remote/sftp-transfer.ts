@@ -242,8 +242,6 @@ async function remoteStat(host: SftpHost, remotePath: string): Promise<RemoteSta
 }
 
 export async function listRemoteFiles(host: SftpHost, remoteDir: string): Promise<RemoteFile[]> {
-  // A listing comes before pulls (the torrent job lists, then pulls each file): their sessions open meanwhile.
-  host.sftpSessions(PULL_DEFAULTS.sessions).catch(() => {});
   const sftp = await host.sftp();
   const out: RemoteFile[] = [];
   const walk = async (rel: string): Promise<void> => {
