@@ -22,12 +22,12 @@ export interface SftpHost extends Host {
 /**
  * Defaults sized for a 400 Mbit/s link with 100 ms of round trip (bandwidth × delay = 5 MB). ssh2 gives a channel a
  * 2 MiB window and tops it up only when half is used, so one SFTP session carries about 1 MiB per round trip (measured
- * ~9 MB/s at 100 ms): eight sessions carry ~80 MB/s there. 24 MiB of reads are requested ahead, in 256 KiB reads
+ * ~9 MB/s at 100 ms): seven sessions carry ~60 MB/s there. 24 MiB of reads are requested ahead, in 256 KiB reads
  * (OpenSSH's sftp-server caps reads at 255 KiB and says so through limits@openssh.com; ssh2 keeps to that).
- * OpenSSH's default MaxSessions is 10 per connection, counting the shared SFTP session and running commands: past
- * that the pool keeps what it got.
+ * OpenSSH's default MaxSessions is 10 per connection: seven, the shared SFTP session and the checksum's command leave
+ * one; if the server refuses one, the pool keeps what it got.
  */
-export const PULL_DEFAULTS = { sessions: 8, windowBytes: 24 * 1024 * 1024, chunkBytes: 256 * 1024 };
+export const PULL_DEFAULTS = { sessions: 7, windowBytes: 24 * 1024 * 1024, chunkBytes: 256 * 1024 };
 
 export interface DownloadProgress {
   bytes: number;
@@ -63,12 +63,13 @@ export interface RemoteFile {
 
 export async function downloadOverSftp(host: SftpHost, remotePath: string, localPath: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   fs.mkdirSync(path.dirname(localPath), { recursive: true });
-  // The host hashes its copy while ours travels; stopping us stops it too. The sessions open meanwhile.
+  // The host hashes its copy while ours travels (stopping us stops it too), once the pull's sessions are open: the
+  // hash then takes no CPU from their start, nor a session from the server's MaxSessions before them.
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  const checksum = pRetry(() => remoteChecksum(host, remotePath, signal), { ...retryOptions(opts), signal });
+  const sessionsOpen = host.sftpSessions(opts.sessions ?? PULL_DEFAULTS.sessions).catch(() => {});
+  const checksum = sessionsOpen.then(() => pRetry(() => remoteChecksum(host, remotePath, signal), { ...retryOptions(opts), signal }));
   checksum.catch(() => {});
-  host.sftpSessions(opts.sessions ?? PULL_DEFAULTS.sessions).catch(() => {});
   try {
     const first = await pRetry(() => remoteStat(host, remotePath), retryOptions(opts));
     return await pullVerified(host, remotePath, localPath, { first, checksum }, opts);
