@@ -10,6 +10,7 @@ import { OutputCollector } from "./output-collector.js";
 import { openSshConnection, type SshConnectOptions } from "./ssh-connect.js";
 import type { PublicKeyInfo } from "../shared/ssh-keys.js";
 import { streamAgent } from "../shared/stream-agent.js";
+import { SftpSessionPool } from "./sftp-session-pool.js";
 import { downloadOverSftp, listRemoteFiles, type DownloadOptions, type DownloadResult, type RemoteFile } from "./sftp-transfer.js";
 
 export { SshConnectError, type SshConnectOptions, type HostKeyPolicy } from "./ssh-connect.js";
@@ -36,6 +37,7 @@ export class SshHost implements Host {
   readonly label: string;
   private conn: Promise<ssh2.Client> | null = null;
   private sftpP: Promise<ssh2.SFTPWrapper> | null = null;
+  private pullSessions: SftpSessionPool | null = null;
   private closed = false;
   private pinnedKey: string | null;
   /** Why the last connection ended, if it ended with an error (e.g. "Keepalive timeout"). */
@@ -68,6 +70,7 @@ export class SshHost implements Host {
           if (this.conn === attempt) {
             this.conn = null;
             this.sftpP = null;
+            this.pullSessions = null;
           }
         });
       },
@@ -163,20 +166,29 @@ export class SshHost implements Host {
     }
   }
 
-  /** The SFTP session of the live connection. */
+  /** The SFTP session of the live connection, shared. */
   sftp(): Promise<ssh2.SFTPWrapper> {
     if (this.sftpP) return this.sftpP;
-    const p = this.connection().then(
-      (client) =>
-        new Promise<ssh2.SFTPWrapper>((resolve, reject) =>
-          client.sftp((err, sftp) => (err ? reject(new Error(`SFTP is not available on ${this.label}: ${err.message}`)) : resolve(sftp))),
-        ),
-    );
+    const p = this.openSftp();
     this.sftpP = p;
     p.catch(() => {
       if (this.sftpP === p) this.sftpP = null;
     });
     return p;
+  }
+
+  /** Up to `count` SFTP sessions kept open for pulls on the live connection (fewer if the server refuses more). */
+  sftpSessions(count: number): Promise<ssh2.SFTPWrapper[]> {
+    this.pullSessions ??= new SftpSessionPool(() => this.openSftp());
+    return this.pullSessions.get(count);
+  }
+
+  /** A new SFTP session on the live connection, the caller's to end: one more channel, with its own window. */
+  private async openSftp(): Promise<ssh2.SFTPWrapper> {
+    const client = await this.connection();
+    return new Promise<ssh2.SFTPWrapper>((resolve, reject) =>
+      client.sftp((err, sftp) => (err ? reject(new Error(`SFTP is not available on ${this.label}: ${err.message}`)) : resolve(sftp))),
+    );
   }
 
   async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
@@ -233,6 +245,7 @@ export class SshHost implements Host {
     const conn = this.conn;
     this.conn = null;
     this.sftpP = null;
+    this.pullSessions = null;
     if (!conn) return;
     const client = await conn.catch(() => null);
     if (!client) return;
