@@ -108,4 +108,10 @@ export const MIGRATIONS: Migration[] = [
     // NULL means "as SEND_FILES_TO_TELEGRAM says"; 0/1 is the user's own choice (/files off|on).
     sql: "ALTER TABLE users ADD COLUMN send_files INTEGER CHECK (send_files IN (0, 1));",
   },
+  {
+    version: 3,
+    name: "venv content digest",
+    // JSON {total, areas}: what the venv held when it was built; a reuse compares the venv against it.
+    sql: "ALTER TABLE venvs ADD COLUMN content_digest TEXT;",
+  },
 ];
