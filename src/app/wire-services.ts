@@ -1,4 +1,4 @@
-// Wiring, part 2: the services jobs use — DigitalOcean, virtualenvs on the bot's host, the download server, and
+// Wiring, part 2: the services jobs use — DigitalOcean, virtualenvs (and their daily collection on every host), the download server, and
 // the Telegram Bot API client for messages sent outside any update.
 import { Api, type Transformer } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
@@ -8,10 +8,12 @@ import { createDigitalOceanClient } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
 import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
+import type { HostRegistry } from "../hosts/host-registry.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
 import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
 import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
+import { LOCAL_HOST_NAME } from "../venv/host-venvs.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
 import { createDownloadServer, createRetentionSweeper, type DownloadServer, type RetentionSweeper } from "../web/index.js";
@@ -35,7 +37,6 @@ export function wireCloud(config: Config, storage: Storage, logger: Logger): Clo
 export interface VenvServices {
   manager: VenvManager;
   localHost: LocalHost;
-  collector: VenvCollector;
   /** The bot's own fixed venv on its host (ansible for the droplets, ansible-galaxy for fetching roles): its path. */
   botVenv(onProgress?: (message: string) => void): Promise<string>;
   /** Fetches the roles an uploaded project installs, with the bot venv's ansible-galaxy and the configured Galaxy. */
@@ -47,7 +48,6 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
   // Uses recorded by a previous process ended with it.
   manager.releaseAllUses();
   const localHost = new LocalHost();
-  const collector = new VenvCollector({ collect: (host) => manager.collectGarbage(host), hosts: () => [localHost], logger });
   const botVenv = createTorrentVenvProvider({ manager, host: localHost, logger });
   const roleStager = galaxyRoleStager({
     host: localHost,
@@ -55,7 +55,19 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
     galaxyServer: config.packages.galaxyServer,
     timeoutMs: 5 * 60_000,
   });
-  return { manager, localHost, collector, botVenv, roleStager };
+  return { manager, localHost, botVenv, roleStager };
+}
+
+/** Daily venv collection on the bot's host and on every registered host (read at each pass), one at a time. */
+export function wireVenvCollector(venvs: Pick<VenvServices, "manager" | "localHost">, hosts: HostRegistry, logger: Logger): VenvCollector {
+  return new VenvCollector({
+    collect: (host) => venvs.manager.collectGarbage(host),
+    hosts: () => [
+      { name: LOCAL_HOST_NAME, connect: () => Promise.resolve(venvs.localHost) },
+      ...hosts.list().map((h) => ({ name: h.name, connect: () => hosts.connect(h.name) })),
+    ],
+    logger,
+  });
 }
 
 export interface WebServices {
