@@ -36,7 +36,14 @@ async function makeVenv(name: string): Promise<void> {
   manager.store.upsert({ host: ssh.label, name, path: `${ROOT}/${name}`, spec: "{}", status: "ready" }, t0);
 }
 
-const onHost = (name: string) => fs.existsSync(path.join(w.outsideRoot, name));
+/** Whether the venv's name (a symlink into the host's own /root, so not followed from outside) is on the host. */
+function onHost(name: string): boolean {
+  try {
+    return fs.lstatSync(path.join(w.outsideRoot, name)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
 
 beforeAll(async () => {
   [w, down] = await Promise.all([startVenvWorld(), startSshFixture("dropship-venv-down-")]);
@@ -85,11 +92,15 @@ describe("/venvs on a registered host", () => {
       bot = await startBotWorld({ features: [venvsFeature(deps())] });
       bot.tg.sendText(owner, "/venvs b-up");
       const list = await bot.tg.nextMessage(owner.id);
-      expect(list.text).toContain(`b-up — 4 venvs`);
+      expect(list.text).toContain("b-up — 3 venvs"); // the spare went in the test before
       expect(list.text).toContain(names.old);
       bot.tg.sendText(friend, `/venvs remove ${names.old} b-up`);
       expect((await bot.tg.nextMessage(friend.id)).text).toBe("Only the owner can remove virtualenvs.");
       expect(onHost(names.old)).toBe(true);
+      bot.tg.sendText(owner, `/venvs remove ${names.pinned} b-up`);
+      expect((await bot.tg.nextMessage(owner.id)).text).toMatch(/^Not removed: .*is pinned/);
+      bot.tg.sendText(owner, "/venvs remove");
+      expect((await bot.tg.nextMessage(owner.id)).text).toMatch(/^Usage: /);
     } finally {
       await bot?.close();
     }
