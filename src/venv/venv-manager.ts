@@ -143,7 +143,10 @@ export class VenvManager {
       const buildMs = this.now() - started;
       this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs, contentDigest: built.digest }, this.now());
       this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
-      if (previous && previous !== built.storePath && previous.startsWith(`${probe.root}/.store/`) && (existed?.inUse ?? 0) === 0) {
+      // The replaced build goes now only when this bot knew it and no job of its uses it; one the database did not
+      // know (another bot on the host, a new DATA_DIR) may still be in use by its owner, and is left to the sweep.
+      const knew = existed !== null && existed.status !== "removed";
+      if (previous && previous !== built.storePath && previous.startsWith(`${probe.root}/.store/`) && knew && existed.inUse === 0) {
         await host.exec(["rm", "-rf", "--", previous]).catch(() => {});
       }
       return built.installed;
