@@ -6,7 +6,8 @@ import { TORRENT_VENV_SPEC } from "./venv-spec.js";
 
 /**
  * Returns a function resolving to the venv's path. Every call asks the manager, which reuses the venv when its
- * marker matches (~0.1 s) and rebuilds it when it was removed or broken; concurrent first calls build it once (lock).
+ * content matches the digest recorded at build (~0.5 s, the whole venv is hashed) and rebuilds it when it was
+ * removed, broken or changed; concurrent first calls build it once (lock).
  */
 export function createTorrentVenvProvider(deps: {
   manager: Pick<VenvManager, "ensure">;
