@@ -44,7 +44,8 @@ export interface VenvServices {
 }
 
 export function wireVenvs(config: Config, storage: Storage, logger: Logger): VenvServices {
-  const manager = new VenvManager({ db: storage.db, packages: config.packages, venv: config.venv, logger });
+  // The link-signing secret also seals venvs (through its own derived key): a new DATA_DIR can adopt sealed venvs.
+  const manager = new VenvManager({ db: storage.db, packages: config.packages, venv: config.venv, logger, sealKey: config.web.signingKey });
   // Uses recorded by a previous process ended with it.
   manager.releaseAllUses();
   const localHost = new LocalHost();

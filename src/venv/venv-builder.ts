@@ -6,7 +6,7 @@ import { satisfies } from "@renovatebot/pep440";
 import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
-import { digestVenv, type VenvDigest } from "./venv-digest.js";
+import { digestVenv, SEAL_FILE, sealDigest, type VenvDigest } from "./venv-digest.js";
 import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
 import type { NormalisedRole, ResolvedVenvSpec } from "./venv-spec.js";
 
@@ -41,6 +41,8 @@ export interface BuildRequest {
   signal?: AbortSignal;
   /** Per long step (pip, galaxy). */
   stepTimeoutMs: number;
+  /** The bot's secret for sealing the digest on the host (null: no seal; only the database vouches for the venv). */
+  sealKey: string | null;
 }
 
 /** What a build actually installed, read back from the venv (not from the spec). */
@@ -109,6 +111,7 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
     };
     await host.writeFile(`${storePath}/${MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n", 0o644);
     const digest = await digestVenv(host, req.python, storePath, req.root, req.signal);
+    if (req.sealKey) await host.writeFile(`${storePath}/${SEAL_FILE}`, sealDigest(req.sealKey, req.name, digest.total) + "\n", 0o644);
     const du = await host.exec(["du", "-sk", "--", storePath]);
     return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024, installed, digest };
   } catch (err) {

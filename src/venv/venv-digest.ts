@@ -1,6 +1,7 @@
 // What a venv holds, as a digest the bot keeps in its own database: every file, link and directory under the venv
 // (site-packages, collections, roles, bin, the marker), hashed in full. All runs on a host share one SSH user, so a
 // playbook can plant code in a shared venv; comparing this digest on reuse is what notices it.
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Host } from "../hosts/host.js";
 import { lastLine, VenvError } from "./host-probe.js";
 import type { VenvMarker } from "./venv-builder.js";
@@ -15,7 +16,10 @@ export type VenvInspection =
   | { state: "missing" }
   /** Content matches the expected digest, but its python does not start (the host's python3 changed under it). */
   | { state: "broken" }
-  | { state: "present"; marker: VenvMarker | null; digest: VenvDigest; files: number; bytes: number };
+  | { state: "present"; marker: VenvMarker | null; digest: VenvDigest; files: number; bytes: number; seal: string | null };
+
+/** The file beside the marker holding the bot's seal over the digest; the only entry the digest leaves out. */
+export const SEAL_FILE = "dropship-venv.seal";
 
 // argv: venv path, venv root, expected total ("" for none). Run by the host's python with -I -S: nothing from the
 // venv (no .pth file, no sitecustomize) runs while it is checked, and its own python starts only once it matched.
@@ -51,6 +55,8 @@ def walk(directory, prefix):
         entries = sorted(it, key=lambda e: e.name)
     for e in entries:
         rel = prefix + e.name
+        if rel == "${SEAL_FILE}":
+            continue
         st = e.stat(follow_symlinks=False)
         mode = "%o" % stat.S_IMODE(st.st_mode)
         if stat.S_ISLNK(st.st_mode):
@@ -81,7 +87,12 @@ try:
         marker = json.load(f)
 except Exception:
     marker = None
-print(json.dumps({"state": "present", "marker": marker, "digest": {"total": total, "areas": areas}, "files": count, "bytes": size}))
+try:
+    with open(os.path.join(base, "${SEAL_FILE}")) as f:
+        seal = f.read().strip()
+except Exception:
+    seal = None
+print(json.dumps({"state": "present", "marker": marker, "digest": {"total": total, "areas": areas}, "files": count, "bytes": size, "seal": seal}))
 `;
 
 /**
@@ -121,4 +132,18 @@ export function describeDigestChange(recorded: VenvDigest, now: VenvDigest): str
   if (changes.length === 0) return "its content changed since it was built";
   const more = changes.length > SHOWN ? ` and ${changes.length - SHOWN} more` : "";
   return `its content changed since it was built: ${changes.slice(0, SHOWN).join(", ")}${more}`;
+}
+
+/**
+ * The bot's seal over a venv's digest: HMAC-SHA256 with a key only the bot has, over the venv's name and digest.
+ * Written beside the marker at build, it lets a bot whose database does not know the venv (a new DATA_DIR, test
+ * files sharing a VENV_ROOT) adopt it: the shared SSH user can change the venv but cannot seal the change.
+ */
+export function sealDigest(key: string, name: string, total: string): string {
+  return createHmac("sha256", createHmac("sha256", key).update("dropship venv seal v1").digest()).update(`${name}\n${total}`).digest("hex");
+}
+
+export function sealMatches(key: string, name: string, total: string, seal: string | null): boolean {
+  if (!seal || !/^[0-9a-f]{64}$/.test(seal)) return false;
+  return timingSafeEqual(Buffer.from(sealDigest(key, name, total), "hex"), Buffer.from(seal, "hex"));
 }

@@ -6,7 +6,7 @@ import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
 import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
 import { buildVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
-import { describeDigestChange, inspectVenv } from "./venv-digest.js";
+import { describeDigestChange, inspectVenv, sealMatches, type VenvInspection } from "./venv-digest.js";
 import { VenvLocks } from "./venv-lock.js";
 import { VenvStore, type VenvRecord } from "./venv-store.js";
 import { canonicalSpecJson, resolveForPython, venvHash, type VenvSpec } from "./venv-spec.js";
@@ -25,6 +25,11 @@ export interface VenvManagerOptions {
   /** Longest a single pip or ansible-galaxy run may take (default 15 min). */
   stepTimeoutMs?: number;
   lockTimeoutMs?: number;
+  /**
+   * A secret of the bot's: builds are sealed with it on the host, so a venv this database does not know (a new
+   * DATA_DIR) is adopted when its seal matches its content. Without it, only the database vouches for a venv.
+   */
+  sealKey?: string;
 }
 
 export interface EnsureOptions {
@@ -137,7 +142,7 @@ export class VenvManager {
       const built = await buildVenv({
         host, python: this.python, root: probe.root, name, hash: t.hash, spec: resolved, specJson,
         ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: opts.onProgress ?? (() => {}), signal: opts.signal,
-        stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000,
+        stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000, sealKey: this.opts.sealKey ?? null,
       });
       const previous = await publishVenv(host, probe.root, name, built.storePath);
       const buildMs = this.now() - started;
@@ -167,10 +172,25 @@ export class VenvManager {
     const seen = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: recorded?.total ?? null }, signal);
     if (seen.state === "missing") return { marker: null, reason: null };
     if (seen.state === "broken") return { marker: null, reason: "its python no longer starts" };
-    if (!recorded) return { marker: null, reason: "the bot has no record of what it holds (built before venvs were checked, or by another bot)" };
+    if (!recorded) return this.adopt(t, seen, signal);
     const changed = describeDigestChange(recorded, seen.digest);
     if (changed) return { marker: null, reason: changed };
     if (!seen.marker || JSON.stringify(seen.marker.spec) !== t.specJson) return { marker: null, reason: "it was built for another set of requirements" };
+    return { marker: seen.marker };
+  }
+
+  /** A venv the database does not vouch for: reused only when the bot's own seal on the host matches its content. */
+  private async adopt(t: VenvTarget, seen: Extract<VenvInspection, { state: "present" }>, signal?: AbortSignal): Promise<ReuseVerdict> {
+    const noRecord = { marker: null, reason: "the bot has no record of what it holds (built before venvs were checked, or by another bot)" };
+    const key = this.opts.sealKey;
+    if (!key || !sealMatches(key, t.name, seen.digest.total, seen.seal)) return noRecord;
+    if (!seen.marker || JSON.stringify(seen.marker.spec) !== t.specJson) return { marker: null, reason: "it was built for another set of requirements" };
+    // Sealed and unchanged: now its python may start (a second look, as expected content).
+    const again = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: seen.digest.total }, signal);
+    if (again.state === "broken") return { marker: null, reason: "its python no longer starts" };
+    if (again.state !== "present" || again.digest.total !== seen.digest.total) return { marker: null, reason: "it changed while it was being checked" };
+    this.store.upsert({ host: t.host.label, name: t.name, path: t.path, spec: t.specJson, status: "ready", contentDigest: seen.digest }, this.now());
+    this.opts.logger?.info({ host: t.host.label, venv: t.name }, "venv adopted: the bot's seal matches its content");
     return { marker: seen.marker };
   }
 

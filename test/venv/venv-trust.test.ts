@@ -1,10 +1,13 @@
 // A venv cannot be tampered with unnoticed: on a real sshd host, a file planted in it or a module changed in it over
 // SSH makes the next ensure rebuild it and say why; an untouched venv (even after ansible ran from it) is reused.
 import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SshHost } from "../../src/remote/ssh-host.js";
 import { run } from "../../src/hosts/host.js";
 import { createLogger } from "../../src/shared/logger.js";
+import { openDatabase } from "../../src/storage/database.js";
+import { sealDigest, sealMatches } from "../../src/venv/venv-digest.js";
 import type { EnsuredVenv, VenvManager } from "../../src/venv/venv-manager.js";
 import type { VenvProgress } from "../../src/venv/venv-builder.js";
 import type { VenvSpec } from "../../src/venv/venv-spec.js";
@@ -116,4 +119,43 @@ describe("venv content digest", () => {
     expect(venv.rebuiltBecause).toMatch(/the bot has no record of what it holds/);
     expect(manager.store.get(ssh.label, venv.name)!.contentDigest).not.toBeNull();
   }, BUILD_MS);
+
+  it("adopts a venv sealed by the bot into a new database, but not once something was planted in it", async () => {
+    const KEY = "a-test-secret-of-the-bot-0123456789abcdef";
+    // This database has no digest for it (the test before): a build with the key, which seals it on the host.
+    w.db.prepare("UPDATE venvs SET content_digest = NULL").run();
+    const sealed = await w.manager({ sealKey: KEY }).ensure(ssh, SPEC);
+    expect(sealed.reused).toBe(false);
+
+    const fresh = (file: string) => {
+      const db = openDatabase(path.join(w.ssh.tempDir, file));
+      const lines: Record<string, unknown>[] = [];
+      const logger = createLogger({ level: "info", destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
+      return { db, lines, manager: w.manager({ db, sealKey: KEY, logger }) };
+    };
+    const second = fresh("second.sqlite");
+    const rec = recording(ssh);
+    const adopted = await second.manager.ensure(rec, SPEC);
+    expect(adopted).toMatchObject({ name: sealed.name, reused: true, rebuiltBecause: null });
+    expect(ranInstaller(rec.commands)).toBe(false);
+    expect(second.lines.some((l) => l.msg === "venv adopted: the bot's seal matches its content")).toBe(true);
+    expect(second.manager.store.get(ssh.label, sealed.name)!.contentDigest).toEqual(manager.store.get(ssh.label, sealed.name)!.contentDigest);
+    second.db.close();
+
+    await ssh.writeFile(`${await sitePackages(sealed.path)}/zz_planted.pth`, "import os\n");
+    const third = fresh("third.sqlite");
+    const refused = await third.manager.ensure(ssh, SPEC);
+    expect(refused.reused).toBe(false);
+    expect(refused.rebuiltBecause).toMatch(/the bot has no record of what it holds/);
+    third.db.close();
+  }, 2 * BUILD_MS);
+
+  it("seals with the bot's key only: another key or another name does not match", () => {
+    const seal = sealDigest("key-one-0123456789abcdef0123456789", "dropship-aaaaaaaaaaaa", "f".repeat(64));
+    expect(sealMatches("key-one-0123456789abcdef0123456789", "dropship-aaaaaaaaaaaa", "f".repeat(64), seal)).toBe(true);
+    expect(sealMatches("key-two-0123456789abcdef0123456789", "dropship-aaaaaaaaaaaa", "f".repeat(64), seal)).toBe(false);
+    expect(sealMatches("key-one-0123456789abcdef0123456789", "dropship-bbbbbbbbbbbb", "f".repeat(64), seal)).toBe(false);
+    expect(sealMatches("key-one-0123456789abcdef0123456789", "dropship-aaaaaaaaaaaa", "e".repeat(64), seal)).toBe(false);
+    expect(sealMatches("key-one-0123456789abcdef0123456789", "dropship-aaaaaaaaaaaa", "f".repeat(64), "not a seal")).toBe(false);
+  });
 });
