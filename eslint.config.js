@@ -11,7 +11,7 @@ const STORAGE = ["src/storage"];
 const DOMAIN = ["src/analysis", "src/hosts", "src/venv", "src/jobs"];
 const ADAPTERS = ["src/cloud", "src/remote", "src/aria2", "src/ansible"];
 const ENTRY_POINTS = ["src/bot", "src/web"];
-const ROOT = ["src/app", "src/main.ts", "src/config.ts"];
+const ROOT = ["src/app", "src/cli", "src/main.ts", "src/config.ts"];
 
 /** One no-restricted-paths zone: files in `target` may not import from `from`. */
 const zone = (target, from, message) => ({ target, from, message });
@@ -31,7 +31,7 @@ export const LAYER_ZONES = [
   // Adapters implement domain ports and do not reach into each other, the entry points or the root.
   ...ADAPTERS.map((a) => zone([a], [...ADAPTERS.filter((b) => b !== a), ...ENTRY_POINTS, ...ROOT], `${a} is an adapter: it may import the domain, src/storage and src/shared only.`)),
   // Entry points talk to the domain; they know nothing of SSH, DigitalOcean or aria2, nor of each other.
-  zone(["src/bot"], [...ADAPTERS, "src/web", "src/app", "src/main.ts"], "src/bot is an entry point: it calls the domain; the composition root (src/app) hands it everything else."),
+  zone(["src/bot"], [...ADAPTERS, "src/web", "src/app", "src/cli", "src/main.ts"], "src/bot is an entry point: it calls the domain; the composition root (src/app) hands it everything else."),
   zone(["src/web"], [...DOMAIN, ...ADAPTERS, "src/bot", ...ROOT], "src/web serves files: it imports only src/shared."),
 ];
 

@@ -1,5 +1,6 @@
 // Bot benchmark against the fake Telegram API: /help round-trip latency (p50/p99), a burst's updates per second,
-// and a bot process's idle RSS — each beside a plain fetch getUpdates/sendMessage loop without grammY.
+// and a bot process's idle RSS — each beside a plain fetch getUpdates/sendMessage loop without grammY, in alternating
+// sessions (bot, plain, bot, plain, …) so both see the same machine load; figures are medians over the sessions.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -7,6 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FakeTelegram, FakeUser } from "../test/world/fake-telegram.js";
 import type { BenchResult } from "./types.js";
+import { alternate, comparison, median } from "./stats.js";
 
 // Modules are imported where used, so the plain loop's child process never loads grammY (fair RSS figure).
 
@@ -187,40 +189,35 @@ async function idleRss(mode: "child-bot" | "child-plain"): Promise<number> {
 
 const startNothing: Starter = async () => ({ stop: async () => undefined });
 
-const ratio = (ours: number, plain: number) => Math.round((ours / plain) * 100) / 100;
+/** Sessions per side: each a fresh fake Telegram and bot (or plain loop), alternating bot, plain, bot, plain, … */
+const ROUNDS = 5;
 
 export async function run(): Promise<BenchResult[]> {
-  const bot = await helpLatency(startBot);
-  const plain = await helpLatency(startPlain);
-  // Bursts are short and the machine is shared: alternate three runs each and keep the medians.
-  const botRates: number[] = [];
-  const plainRates: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    botRates.push(await burstThroughput(startBot));
-    plainRates.push(await burstThroughput(startPlain));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const botRate = median(botRates);
-  const plainRate = median(plainRates);
-  const botRss = await idleRss("child-bot");
-  const plainRss = await idleRss("child-plain");
-  const r = (name: string, value: number, unit: string, lowerIsBetter: boolean, detail?: Record<string, unknown>): BenchResult => ({
+  const latency = await alternate(ROUNDS, () => helpLatency(startBot), () => helpLatency(startPlain));
+  const p50 = comparison(latency.ours.map((l) => l.p50), latency.plain.map((l) => l.p50), 2);
+  const p99 = comparison(latency.ours.map((l) => l.p99), latency.plain.map((l) => l.p99), 2);
+  const burst = await alternate(ROUNDS, () => burstThroughput(startBot), () => burstThroughput(startPlain));
+  const rates = comparison(burst.ours, burst.plain, 0);
+  const rss = await alternate(ROUNDS, () => idleRss("child-bot"), () => idleRss("child-plain"));
+  const mem = comparison(rss.ours, rss.plain, 1);
+  const r = (name: string, value: number, unit: string, lowerIsBetter: boolean, detail: Record<string, unknown>): BenchResult => ({
     name,
     value: Math.round(value * 100) / 100,
     unit,
     lowerIsBetter,
-    ...(detail ? { detail } : {}),
+    detail: { ...detail, rounds: `${ROUNDS} sessions each, alternating (bot, plain loop, …); the value is the median of the sessions` },
   });
+  const m = median;
   return [
     // Different HTTP clients: the plain loop uses Node's fetch (undici), grammY uses node-fetch; p50 can favour either.
-    r("bot /help round-trip p50", bot.p50, "ms", true, { plain_ms: plain.p50, rounds: LATENCY_ROUNDS }),
-    r("bot /help round-trip p50 ÷ plain loop", ratio(bot.p50, plain.p50), "x", true),
-    r("bot /help round-trip p99", bot.p99, "ms", true, { plain_ms: plain.p99 }),
-    r("bot /help round-trip p99 ÷ plain loop", ratio(bot.p99, plain.p99), "x", true),
-    r("bot burst updates handled", botRate, "updates/s", false, { plain: plainRate, runs: botRates, plain_runs: plainRates, updates: BURST_USERS * BURST_PER_USER, chats: BURST_USERS }),
-    r("bot burst updates ÷ plain loop", ratio(botRate, plainRate), "x", false),
-    r("bot idle RSS", botRss, "MiB", true, { plain_mib: plainRss }),
-    r("bot idle RSS ÷ plain loop", ratio(botRss, plainRss), "x", true),
+    r("bot /help round-trip p50", m(latency.ours.map((l) => l.p50)), "ms", true, { ...p50, perSession: `${LATENCY_ROUNDS} round-trips after 20 warm-up` }),
+    r("bot /help round-trip p50 ÷ plain loop", p50.ratio, "x", true, p50),
+    r("bot /help round-trip p99", m(latency.ours.map((l) => l.p99)), "ms", true, p99),
+    r("bot /help round-trip p99 ÷ plain loop", p99.ratio, "x", true, p99),
+    r("bot burst updates handled", m(burst.ours), "updates/s", false, { ...rates, updates: BURST_USERS * BURST_PER_USER, chats: BURST_USERS }),
+    r("bot burst updates ÷ plain loop", m(burst.ours) / m(burst.plain), "x", false, { ...rates, note: "bot median ÷ plain median (higher is better)" }),
+    r("bot idle RSS", m(rss.ours), "MiB", true, mem),
+    r("bot idle RSS ÷ plain loop", mem.ratio, "x", true, mem),
   ];
 }
 

@@ -20,7 +20,12 @@ async function main(): Promise<void> {
     const started = Date.now();
     process.stderr.write(`bench ${file} ...\n`);
     try {
-      const mod = (await import(path.join(here, file))) as { run: () => Promise<BenchResult[]> };
+      const mod = (await import(path.join(here, file))) as { run?: () => Promise<BenchResult[]> };
+      // Helpers (stats.ts, analysis-probe.ts) live beside the modules and have no run().
+      if (typeof mod.run !== "function") {
+        process.stderr.write(`bench ${file}: a helper, not a benchmark\n`);
+        continue;
+      }
       const rs = await mod.run();
       results.push(...rs);
       process.stderr.write(`bench ${file} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

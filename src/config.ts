@@ -1,6 +1,8 @@
 // Typed configuration, read once from the environment (and .env) and validated at start.
 // Every problem names the variable and says what to put there; nothing else reads process.env.
+import fs from "node:fs";
 import path from "node:path";
+import { parse as parseDotenv } from "dotenv";
 import { z } from "zod";
 
 /** One problem with one variable, worded for the person editing .env. */
@@ -10,9 +12,13 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly problems: ConfigProblem[]) {
+  constructor(
+    readonly problems: ConfigProblem[],
+    /** What cannot go on: the bot, or a command such as `npm run venv`. */
+    what = "Dropship cannot start",
+  ) {
     super(
-      "Dropship cannot start; fix these settings in .env or the environment:\n" +
+      `${what}; fix these settings in .env or the environment:\n` +
         problems.map((p) => `  - ${p.variable}: ${p.message}`).join("\n"),
     );
     this.name = "ConfigError";
@@ -59,6 +65,13 @@ const optionalUrl = (hint: string) =>
     .refine((v) => v === "" || URL.canParse(v), { error: hint })
     .default("");
 
+/**
+ * How the bot behaves in group chats, where every member sees its answers: `private-only` answers an allowed user's
+ * command there with a pointer to the private chat and does nothing else; `open` runs every feature there too.
+ */
+export const GROUP_MODES = ["private-only", "open"] as const;
+export type GroupMode = (typeof GROUP_MODES)[number];
+
 /** The schema, keyed by environment variable; defaults are the production values. */
 const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: str("set the bot token from @BotFather, e.g. 123456:ABC-DEF...").refine(
@@ -70,6 +83,9 @@ const envSchema = z.object({
   ),
   OWNER_ID: int("your numeric Telegram user id (ask @userinfobot), e.g. 123456789", 1, Number.MAX_SAFE_INTEGER),
   ALLOWED_USER_IDS: idList("comma-separated numeric Telegram user ids, e.g. 111,222 (or leave empty)").default([]),
+  GROUP_MODE: z.enum(GROUP_MODES, {
+    error: "private-only (in groups the bot only points to the private chat) or open (every feature works in groups, where every member sees the answers)",
+  }).default("private-only"),
   DO_TOKEN: str("a DigitalOcean personal access token with read+write scope (cloud.digitalocean.com → API)"),
   DO_API_URL: url("the DigitalOcean API base URL including /v2, e.g. https://api.digitalocean.com/v2").default(
     "https://api.digitalocean.com/v2",
@@ -79,6 +95,8 @@ const envSchema = z.object({
   DO_IMAGE: str("a DigitalOcean image slug, e.g. debian-12-x64").default("debian-12-x64"),
   DO_BOOT_TIMEOUT_SECONDS: int("seconds to wait for a droplet to become active and answer SSH, e.g. 300", 10, 3600).default(300),
   DATA_DIR: str("a directory for the database, keys and downloads, e.g. ./data").default("./data"),
+  DOWNLOAD_DIR: z.string().trim().default(""),
+  DOWNLOAD_MIN_FREE_MB: int("free disk in MB to keep on top of a torrent's size before pulling it, e.g. 1024", 0, 10_000_000).default(1024),
   PUBLIC_BASE_URL: url("the URL users reach the download server at, e.g. https://files.example.com").default(
     "http://127.0.0.1:8080",
   ),
@@ -96,6 +114,15 @@ const envSchema = z.object({
   SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB as Telegram documents").default(true),
   BUDGET_PER_JOB_USD: num("the most one job may cost in US dollars, e.g. 1.00", 0.01, 10_000).default(1),
   BUDGET_MONTHLY_USD: num("the most all jobs may cost per calendar month in US dollars, e.g. 20", 0.01, 100_000).default(20),
+  BUDGET_MONTHLY_PER_USER_USD: z
+    .string()
+    .trim()
+    .refine((v) => v === "" || (Number.isFinite(Number(v)) && Number(v) >= 0.01), {
+      error: "the most one user's jobs may cost per calendar month in US dollars, e.g. 5 (or leave empty for no per-user cap)",
+    })
+    .default(""),
+  MAX_DROPLETS: int("how many droplets may run at once, for everyone together, e.g. 3", 1, 1000).default(3),
+  MAX_DROPLETS_PER_USER: int("how many droplets one user may run at once, e.g. 2", 1, 1000).default(2),
   PROGRESS_EDIT_SECONDS: num("seconds between progress edits of a job's message, at least 1 (Telegram allows about one message a second per chat), e.g. 5", 1, 120).default(5),
   TORRENT_SPEED_MBPS: num("expected droplet download speed in MB/s for estimates, e.g. 50", 0.01, 10_000).default(50),
   TORRENT_METADATA_TIMEOUT_SECONDS: int("seconds to wait for a magnet's metadata, e.g. 120", 5, 86_400).default(120),
@@ -124,9 +151,11 @@ export type RawEnv = z.infer<typeof envSchema>;
 
 export interface Config {
   telegram: { token: string; apiRoot: string };
-  access: { ownerId: number; allowedUserIds: number[] };
+  access: { ownerId: number; allowedUserIds: number[]; groupMode: GroupMode };
   digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
   dataDir: string;
+  /** Finished torrents' files (DOWNLOAD_DIR, default DATA_DIR/downloads) and the free space kept there. */
+  downloads: { dir: string; minFreeBytes: number };
   web: {
     publicBaseUrl: string;
     listenHost: string;
@@ -136,7 +165,14 @@ export interface Config {
     retentionMs: number;
     sendFilesToTelegram: boolean;
   };
-  budget: { perJobUsd: number; monthlyUsd: number };
+  budget: {
+    perJobUsd: number;
+    monthlyUsd: number;
+    /** null: no per-user monthly cap, only the shared one. */
+    monthlyPerUserUsd: number | null;
+    maxDroplets: number;
+    maxDropletsPerUser: number;
+  };
   progress: { editIntervalMs: number };
   torrent: {
     speedBytesPerSecond: number;
@@ -151,29 +187,53 @@ export interface Config {
   log: { level: RawEnv["LOG_LEVEL"]; pretty: boolean };
 }
 
-/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** The process environment over ./.env: .env fills in what the real environment does not set; the environment wins. */
+export function readEnvironment(): Record<string, string | undefined> {
+  const fromFile = fs.existsSync(".env") ? parseDotenv(fs.readFileSync(".env")) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/** Validates `env` against `schema`; throws ConfigError listing every problem at once. */
+function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>, what?: string): z.infer<S> {
   // An empty variable means "not set": `FOO=` in .env should fall back to the default or be reported missing.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ""));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const seen = new Set<string>();
-    const problems: ConfigProblem[] = [];
-    for (const issue of parsed.error.issues) {
-      const variable = String(issue.path[0] ?? "(environment)");
-      if (seen.has(variable)) continue;
-      seen.add(variable);
-      const missing = cleaned[variable] === undefined;
-      problems.push({ variable, message: missing ? `missing; ${issue.message}` : `invalid value; ${issue.message}` });
-    }
-    throw new ConfigError(problems);
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  for (const issue of parsed.error.issues) {
+    const variable = String(issue.path[0] ?? "(environment)");
+    if (seen.has(variable)) continue;
+    seen.add(variable);
+    const missing = cleaned[variable] === undefined;
+    problems.push({ variable, message: missing ? `missing; ${issue.message}` : `invalid value; ${issue.message}` });
   }
-  const e = parsed.data;
+  throw new ConfigError(problems, what);
+}
+
+type PackageAndVenvEnv = Pick<RawEnv, "PIP_INDEX_URL" | "PIP_EXTRA_ARGS" | "GALAXY_SERVER" | "COLLECTION_TARBALL_DIR" | "VENV_ROOT" | "VENV_GC_UNUSED_DAYS" | "VENV_MIN_FREE_MB">;
+
+function packagesOf(e: PackageAndVenvEnv): Config["packages"] {
+  return {
+    pipIndexUrl: e.PIP_INDEX_URL === "" ? null : e.PIP_INDEX_URL,
+    pipExtraArgs: e.PIP_EXTRA_ARGS,
+    galaxyServer: e.GALAXY_SERVER === "" ? null : e.GALAXY_SERVER,
+    collectionTarballDir: e.COLLECTION_TARBALL_DIR === "" ? null : path.resolve(e.COLLECTION_TARBALL_DIR),
+  };
+}
+
+function venvOf(e: PackageAndVenvEnv): Config["venv"] {
+  return { root: e.VENV_ROOT, gcUnusedMs: e.VENV_GC_UNUSED_DAYS * 86_400_000, minFreeMb: e.VENV_MIN_FREE_MB };
+}
+
+/** Reads and validates the configuration; throws ConfigError listing every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const e = parseEnv(envSchema, env);
   const [listenHost, listenPort] = splitHostPort(e.HTTP_LISTEN);
   const owner = e.OWNER_ID;
   return {
     telegram: { token: e.TELEGRAM_BOT_TOKEN, apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, "") },
-    access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))] },
+    access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))], groupMode: e.GROUP_MODE },
     digitalOcean: {
       token: e.DO_TOKEN,
       apiUrl: e.DO_API_URL.replace(/\/+$/, ""),
@@ -183,6 +243,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       bootTimeoutMs: e.DO_BOOT_TIMEOUT_SECONDS * 1000,
     },
     dataDir: path.resolve(e.DATA_DIR),
+    downloads: {
+      dir: path.resolve(e.DOWNLOAD_DIR === "" ? path.join(e.DATA_DIR, "downloads") : e.DOWNLOAD_DIR),
+      minFreeBytes: e.DOWNLOAD_MIN_FREE_MB * 1024 * 1024,
+    },
     web: {
       publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ""),
       listenHost,
@@ -192,7 +256,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retentionMs: e.DOWNLOAD_RETENTION_HOURS * 3_600_000,
       sendFilesToTelegram: e.SEND_FILES_TO_TELEGRAM,
     },
-    budget: { perJobUsd: e.BUDGET_PER_JOB_USD, monthlyUsd: e.BUDGET_MONTHLY_USD },
+    budget: {
+      perJobUsd: e.BUDGET_PER_JOB_USD,
+      monthlyUsd: e.BUDGET_MONTHLY_USD,
+      monthlyPerUserUsd: e.BUDGET_MONTHLY_PER_USER_USD === "" ? null : Number(e.BUDGET_MONTHLY_PER_USER_USD),
+      maxDroplets: e.MAX_DROPLETS,
+      maxDropletsPerUser: e.MAX_DROPLETS_PER_USER,
+    },
     progress: { editIntervalMs: Math.round(e.PROGRESS_EDIT_SECONDS * 1000) },
     torrent: {
       speedBytesPerSecond: e.TORRENT_SPEED_MBPS * 1_000_000,
@@ -202,15 +272,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dhtEntryPoint: e.TORRENT_DHT_ENTRY_POINT === "" ? null : e.TORRENT_DHT_ENTRY_POINT,
       aria2ExtraOptions: e.ARIA2_EXTRA_OPTIONS,
     },
-    packages: {
-      pipIndexUrl: e.PIP_INDEX_URL === "" ? null : e.PIP_INDEX_URL,
-      pipExtraArgs: e.PIP_EXTRA_ARGS,
-      galaxyServer: e.GALAXY_SERVER === "" ? null : e.GALAXY_SERVER,
-      collectionTarballDir: e.COLLECTION_TARBALL_DIR === "" ? null : path.resolve(e.COLLECTION_TARBALL_DIR),
-    },
-    venv: { root: e.VENV_ROOT, gcUnusedMs: e.VENV_GC_UNUSED_DAYS * 86_400_000, minFreeMb: e.VENV_MIN_FREE_MB },
+    packages: packagesOf(e),
+    venv: venvOf(e),
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
   };
+}
+
+/** What `npm run venv` needs: package sources, venv settings, DATA_DIR (for registered hosts) and logging. */
+export type VenvToolConfig = Pick<Config, "packages" | "venv" | "dataDir" | "log">;
+
+// The same rules as the bot's, for only these variables: no bot or cloud token is needed to build a venv.
+const venvToolSchema = envSchema.pick({
+  PIP_INDEX_URL: true,
+  PIP_EXTRA_ARGS: true,
+  GALAXY_SERVER: true,
+  COLLECTION_TARBALL_DIR: true,
+  VENV_ROOT: true,
+  VENV_GC_UNUSED_DAYS: true,
+  VENV_MIN_FREE_MB: true,
+  DATA_DIR: true,
+  LOG_PRETTY: true,
+}).extend({
+  // The command prints its progress and failures itself; its log lines (stderr) are for debugging.
+  LOG_LEVEL: envSchema.shape.LOG_LEVEL.unwrap().default("error"),
+});
+
+/** Reads and validates only the variables of VenvToolConfig; throws ConfigError naming each bad one. */
+export function loadVenvToolConfig(env: Record<string, string | undefined>): VenvToolConfig {
+  const e = parseEnv(venvToolSchema, env, "npm run venv cannot run");
+  return { packages: packagesOf(e), venv: venvOf(e), dataDir: path.resolve(e.DATA_DIR), log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY } };
 }
 
 function splitHostPort(v: string): [string, number] {

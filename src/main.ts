@@ -1,19 +1,11 @@
 // Entry point for `npm start`: load .env, validate config, start the app, stop cleanly on SIGTERM/SIGINT.
-import fs from "node:fs";
-import { parse as parseDotenv } from "dotenv";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, readEnvironment } from "./config.js";
 import { startApp } from "./app/start-app.js";
-
-function readEnv(): Record<string, string | undefined> {
-  // .env fills in what the real environment does not set; the environment wins.
-  const fromFile = fs.existsSync(".env") ? parseDotenv(fs.readFileSync(".env")) : {};
-  return { ...fromFile, ...process.env };
-}
 
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig(readEnv());
+    config = loadConfig(readEnvironment());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);

@@ -37,6 +37,16 @@ class CallbackModule(CallbackBase):
         fields.update(event=event, at=time.time())
         self._out.write(json.dumps(fields, default=str) + "\n")
 
+    def v2_playbook_on_start(self, playbook):
+        # The answers file (DROPSHIP_VARS_FILE) was read when ansible-playbook loaded its extra vars, before any play:
+        # remove it now, so private answers do not sit on the host's disk while the tasks run.
+        path = os.environ.get("DROPSHIP_VARS_FILE")
+        if path:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
     def v2_playbook_on_play_start(self, play):
         tasks = 0
         for block in play.compile():

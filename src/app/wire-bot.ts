@@ -11,6 +11,7 @@ import { torrentFeature } from "../bot/features/torrent.js";
 import { venvsFeature } from "../bot/features/venvs.js";
 import { fetchTelegramFile } from "../bot/telegram-files.js";
 import { JobCanceller } from "../jobs/cancel-job.js";
+import { KnownUsers } from "../jobs/known-users.js";
 import { playbookCancellation } from "../jobs/playbook/playbook-runner.js";
 import { torrentCancellation } from "../jobs/torrent/torrent-job.js";
 import type { Logger } from "../shared/logger.js";
@@ -31,12 +32,15 @@ export function wireBot(
   // Each job kind says how it is stopped; /cancel and Cancel buttons go through the one canceller.
   // Private vars_prompt answers: in this process's memory only, shared by the run dialogue and the conversations' storage.
   const privateAnswers = new PrivateAnswers();
+  // Names of the bot's users as Telegram shows them, for the lists of who a host is shared with.
+  const knownUsers = new KnownUsers(storage.db);
   const canceller = new JobCanceller(jobs, { torrent: torrentCancellation(torrents.runner, jobs), playbook: playbookCancellation(playbooks.runner) });
   return createBot(config, {
     logger: s.logger,
     kv: <T>(ns: string) => createKvStore<T>(storage.db, ns),
     jobs,
     privateAnswers,
+    knownUsers,
     cancelJob: (jobId, userId) => canceller.cancel(jobId, userId, { via: "/cancel" }),
     features: [
       torrentFeature({
@@ -59,8 +63,8 @@ export function wireBot(
         // reports the name actually used on the chosen host).
         controllerPython: async () => (await probeHost(venvs.localHost, config.venv.root)).pythonVersion,
       }),
-      hostsFeature({ hosts: playbooks.hosts, ownerId, botPublicKey: storage.botKey.publicKey }),
-      playbookRunFeature({ jobs, hosts: playbooks.hosts, runner: playbooks.runner, presenter: playbooks.presenter, privateAnswers }),
+      hostsFeature({ access: playbooks.hostAccess, nameOf: (id) => knownUsers.nameOf(id), botPublicKey: storage.botKey.publicKey }),
+      playbookRunFeature({ jobs, hosts: playbooks.hostAccess, runner: playbooks.runner, presenter: playbooks.presenter, privateAnswers }),
     ],
   }, { pacer: s.pacer });
 }

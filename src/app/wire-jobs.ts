@@ -9,10 +9,12 @@ import { fetchTelegramFileById } from "../bot/telegram-files.js";
 import { RunPresenter } from "../bot/presenters/run-presenter.js";
 import { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
 import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
+import { HostAccess } from "../hosts/host-access.js";
 import { HostRegistry } from "../hosts/host-registry.js";
 import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
 import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
 import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import { TorrentBudget } from "../jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
 import { createDropletSsh } from "../remote/droplet-ssh.js";
 import { sshHostConnector } from "../remote/ssh-host.js";
@@ -68,20 +70,17 @@ export function wireTorrentJobs(
       bootTimeoutMs: config.digitalOcean.bootTimeoutMs,
       downloadsDir,
       perJobBudgetUsd: config.budget.perJobUsd,
+      minFreeBytes: config.downloads.minFreeBytes,
     },
     logger,
     onEvent: (e) => presenter.handle(e),
   });
+  const budget = new TorrentBudget({ db: storage.db, jobs, settings: config.budget });
   const quoter = new TorrentQuoter({
     sizes: s.cloud.cloud,
     store: jobs,
-    settings: {
-      size: config.digitalOcean.size,
-      region: config.digitalOcean.region,
-      speedBytesPerSecond: config.torrent.speedBytesPerSecond,
-      perJobBudgetUsd: config.budget.perJobUsd,
-      monthlyBudgetUsd: config.budget.monthlyUsd,
-    },
+    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond },
+    budget,
   });
   const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
   return { runner, presenter, quoter, reaper };
@@ -89,12 +88,19 @@ export function wireTorrentJobs(
 
 export interface PlaybookJobs {
   hosts: HostRegistry;
+  /** Who may use, share and remove which host. */
+  hostAccess: HostAccess;
   runner: PlaybookRunner;
   presenter: RunPresenter;
 }
 
 export function wirePlaybookJobs(config: Config, s: { storage: Storage; venvs: VenvServices; api: Api; logger: Logger }): PlaybookJobs {
   const hosts = new HostRegistry({ db: s.storage.db, connect: sshHostConnector(s.storage.botKey.privateKey) });
+  const hostAccess = new HostAccess({
+    db: s.storage.db,
+    registry: hosts,
+    people: { botOwnerId: config.access.ownerId, allowedUserIds: config.access.allowedUserIds },
+  });
   const presenter = new RunPresenter(s.api, config.progress.editIntervalMs, s.logger);
   const runner = new PlaybookRunner({
     jobs: s.storage.jobs,
@@ -106,5 +112,5 @@ export function wirePlaybookJobs(config: Config, s: { storage: Storage; venvs: V
     logger: s.logger,
     onEvent: (e) => presenter.handle(e),
   });
-  return { hosts, runner, presenter };
+  return { hosts, hostAccess, runner, presenter };
 }

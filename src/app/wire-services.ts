@@ -4,7 +4,7 @@ import { Api, type Transformer } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
 import type { TelegramPacer } from "../bot/telegram-pacer.js";
 import type { Config } from "../config.js";
-import { createDigitalOceanClient } from "../cloud/digitalocean-client.js";
+import { createDigitalOceanClient, type RetryPolicy } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
 import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
@@ -12,7 +12,7 @@ import type { HostRegistry } from "../hosts/host-registry.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
 import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
-import { createTorrentVenvProvider } from "../venv/torrent-venv.js";
+import { createGalaxyToolVenvProvider, createTorrentVenvProvider } from "../venv/torrent-venv.js";
 import { LOCAL_HOST_NAME } from "../venv/host-venvs.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
@@ -26,9 +26,9 @@ export interface CloudServices {
   droplets: DropletPort;
 }
 
-export function wireCloud(config: Config, storage: Storage, logger: Logger): CloudServices {
+export function wireCloud(config: Config, storage: Storage, logger: Logger, retry?: Partial<RetryPolicy>): CloudServices {
   const cloud = createDigitalOceanProvider({
-    client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger }),
+    client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger, retry }),
     logger,
   });
   return { cloud, droplets: dropletPort(cloud, storage.botKey) };
@@ -37,9 +37,9 @@ export function wireCloud(config: Config, storage: Storage, logger: Logger): Clo
 export interface VenvServices {
   manager: VenvManager;
   localHost: LocalHost;
-  /** The bot's own fixed venv on its host (ansible for the droplets, ansible-galaxy for fetching roles): its path. */
+  /** The torrent app's fixed venv on the bot's host (ansible for the droplets): its path. */
   botVenv(onProgress?: (message: string) => void): Promise<string>;
-  /** Fetches the roles an uploaded project installs, with the bot venv's ansible-galaxy and the configured Galaxy. */
+  /** Fetches the roles an uploaded project installs, with the Galaxy tool venv's ansible-galaxy and GALAXY_SERVER. */
   roleStager: RoleStager;
 }
 
@@ -50,9 +50,10 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
   manager.releaseAllUses();
   const localHost = new LocalHost();
   const botVenv = createTorrentVenvProvider({ manager, host: localHost, logger });
+  const galaxyTool = createGalaxyToolVenvProvider({ manager, host: localHost, logger });
   const roleStager = galaxyRoleStager({
     host: localHost,
-    ansibleGalaxy: async () => `${await botVenv()}/bin/ansible-galaxy`,
+    ansibleGalaxy: async () => `${await galaxyTool()}/bin/ansible-galaxy`,
     galaxyServer: config.packages.galaxyServer,
     timeoutMs: 5 * 60_000,
   });

@@ -44,7 +44,7 @@ export function wireStorage(config: Config, logger: Logger): Storage {
     ledger: new DropletLedger(db),
     userSettings: new UserSettings(db, { sendFiles: config.web.sendFilesToTelegram }),
     botKey: loadOrCreateBotKey(path.join(config.dataDir, "keys")),
-    downloadsDir: path.join(config.dataDir, "downloads"),
+    downloadsDir: config.downloads.dir,
     workDir,
   };
 }

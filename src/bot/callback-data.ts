@@ -60,3 +60,13 @@ export const runDefaultButton = createCallbackData("pr:def", { jobId: JOB_ID });
 export const runStartButton = createCallbackData("pr:start", { jobId: JOB_ID });
 /** Cancel anywhere in the run dialogue. */
 export const runAbortButton = createCallbackData("pr:abort", { jobId: JOB_ID });
+
+const HOST_ID = /\d{1,15}/;
+const USER_ID = /\d{1,16}/;
+/** "👥 <host>" under /hosts: opens that host's share panel. By id, so a host added again under its name is another. */
+export const hostPanelButton = createCallbackData("h:panel", { hostId: HOST_ID });
+/** A person's button on a share panel: let them run playbooks on the host (on) or no longer (off). Not a toggle, so
+ * a stale or double press does what its label said. */
+export const hostShareButton = createCallbackData("h:share", { action: /on|off/, hostId: HOST_ID, userId: USER_ID });
+/** "« Hosts" on a share panel: back to the list. */
+export const hostListButton = createCallbackData("h:list", {});

@@ -10,6 +10,8 @@ import { BUILTIN_COMMANDS, assertValidCommands, mergeCommands } from "./commands
 import type { BotContext, ConversationContext } from "./context.js";
 import type { BotCommandSpec, BotDeps, BotFeature } from "./deps.js";
 import { handleBotError } from "./error-boundary.js";
+import { groupChats } from "./group-chats.js";
+import { rememberNames } from "./user-names.js";
 import { PrivateAnswers } from "./private-answers.js";
 import { cancelFeature } from "./features/cancel.js";
 import { fallbackFeature } from "./features/fallback.js";
@@ -71,6 +73,8 @@ export function createBot(config: Config, deps: BotDeps, options: CreateBotOptio
   const tracker = inFlightTracker();
   bot.use(tracker.middleware);
   bot.use(accessControl<BotContext>(config.access, logger));
+  if (deps.knownUsers) bot.use(rememberNames(deps.knownUsers, config.access.ownerId));
+  bot.use(groupChats<BotContext>(config.access.groupMode, logger));
   // One update at a time per chat (conversations need it); different chats run in parallel.
   bot.use(sequentialize<BotContext>((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()));
   bot.use(updateLogger(logger));

@@ -3,6 +3,7 @@ import type { Composer } from "grammy";
 import type { ConversationBuilder } from "@grammyjs/conversations";
 import type { CancelOutcome } from "../jobs/cancel-job.js";
 import type { JobStore } from "../jobs/job-store.js";
+import type { KnownUsers } from "../jobs/known-users.js";
 import type { Logger } from "../shared/logger.js";
 import type { KeyValueStore } from "../storage/kv-store.js";
 import type { BotContext, ConversationContext } from "./context.js";
@@ -44,6 +45,8 @@ export interface BotDeps {
    * private answers the same instance (default: a fresh one).
    */
   privateAnswers?: PrivateAnswers;
+  /** Where the names of the bot's users are kept as Telegram shows them (for lists of people, e.g. host shares). */
+  knownUsers?: Pick<KnownUsers, "remember">;
   /** Extra features, run after the built-in commands and before the catch-all hint, in this order. */
   features?: (BotFeature | Composer<BotContext>)[];
 }

@@ -1,5 +1,7 @@
-// The hosts users run playbooks on, over the `hosts` table: added with the host key pinned on first use,
-// listed, removed, and connected to with the bot's key and only the pinned host key.
+// The hosts users run playbooks on, over the `hosts` table: added with the host key pinned on first use and an
+// owner, listed, removed, and connected to with the bot's key and only the pinned host key. Who may use which host
+// is HostAccess's (host-access.ts).
+import { isIPv4, isIPv6 } from "node:net";
 import type { Db } from "../storage/database.js";
 import type { ConnectHost, Host } from "./host.js";
 import { parsePinnedHostKey, publicKeyInfo, type PublicKeyInfo } from "../shared/ssh-keys.js";
@@ -14,6 +16,8 @@ export interface HostRecord {
   hostKey: string;
   fingerprint: string;
   addedBy: number | null;
+  /** The user the host belongs to; null for a host recorded before hosts had owners (the bot owner's). */
+  ownerId: number | null;
   createdAt: number;
 }
 
@@ -44,7 +48,12 @@ export function parseHostAddress(text: string): HostAddress {
   const address = rawAddress.startsWith("[") ? rawAddress.slice(1, -1) : rawAddress;
   const port = rawPort === undefined ? 22 : Number(rawPort);
   if (!USER.test(username)) throw new HostRegistryError(`${JSON.stringify(username)} is not a valid user name`);
-  if (!(rawAddress.startsWith("[") || HOSTNAME.test(address))) throw new HostRegistryError(`${JSON.stringify(address)} is not a host name or IP address`);
+  if (rawAddress.startsWith("[")) {
+    if (!isIPv6(address)) throw new HostRegistryError(`${JSON.stringify(address)} is not an IPv6 address`);
+  } else if (!HOSTNAME.test(address) || (/^[\d.]+$/.test(address) && !isIPv4(address))) {
+    // All digits and dots is meant as an IPv4 address: "256.1.1.1" would otherwise go to DNS as a name.
+    throw new HostRegistryError(`${JSON.stringify(address)} is not a host name or IP address`);
+  }
   if (port < 1 || port > 65535) throw new HostRegistryError(`port ${port} is out of range (1–65535)`);
   return { username, address, port };
 }
@@ -57,6 +66,7 @@ interface HostRow {
   username: string;
   host_key: string | null;
   added_by: number | null;
+  owner_id: number | null;
   created_at: number;
 }
 
@@ -69,6 +79,7 @@ const toRecord = (r: HostRow): HostRecord => ({
   hostKey: r.host_key ?? "",
   fingerprint: r.host_key ? publicKeyInfo(parsePinnedHostKey(r.host_key)).fingerprint : "(no key pinned)",
   addedBy: r.added_by,
+  ownerId: r.owner_id,
   createdAt: r.created_at,
 });
 
@@ -95,11 +106,17 @@ export class HostRegistry {
     return row ? toRecord(row) : undefined;
   }
 
+  getById(id: number): HostRecord | undefined {
+    const row = this.opts.db.prepare<[number], HostRow>("SELECT * FROM hosts WHERE id = ?").get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
   /**
    * Connects once with the bot's key, accepting and pinning whatever host key is offered (first use), and
-   * records the host only when that connection succeeded. Throws HostConnectError (e.g. "not-authorised").
+   * records the host only when that connection succeeded, owned by `ownerId` (the adder unless the bot owner adds
+   * it for someone). Throws HostConnectError (e.g. "not-authorised").
    */
-  async add(name: string, where: HostAddress, addedBy: number): Promise<HostRecord> {
+  async add(name: string, where: HostAddress, addedBy: number, ownerId: number = addedBy): Promise<HostRecord> {
     if (!HOST_NAME.test(name)) throw new HostRegistryError(`${JSON.stringify(name)} is not a usable host name: letters, digits, ".", "_" and "-", up to 32`);
     if (this.get(name)) throw new HostRegistryError(`there is already a host called ${name}; /removehost ${name} first to replace it`);
     let seen: PublicKeyInfo | null = null;
@@ -110,8 +127,8 @@ export class HostRegistry {
     // A concurrent /addhost of the same name loses here, on the UNIQUE constraint, with a clear message.
     try {
       this.opts.db
-        .prepare("INSERT INTO hosts (name, address, port, username, host_key, added_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(name, where.address, where.port, where.username, key.blob, addedBy, this.now());
+        .prepare("INSERT INTO hosts (name, address, port, username, host_key, added_by, owner_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(name, where.address, where.port, where.username, key.blob, addedBy, ownerId, this.now());
     } catch (err) {
       if (/UNIQUE/.test((err as Error).message)) throw new HostRegistryError(`there is already a host called ${name}`);
       throw err;
@@ -119,7 +136,7 @@ export class HostRegistry {
     return this.get(name)!;
   }
 
-  /** True when a host of that name existed. Virtualenvs built on it stay on the machine. */
+  /** True when a host of that name existed; its shares go with it. Virtualenvs built on it stay on the machine. */
   remove(name: string): boolean {
     return this.opts.db.prepare("DELETE FROM hosts WHERE name = ?").run(name).changes > 0;
   }

@@ -179,12 +179,17 @@ export class JobStore {
     return row?.total ?? 0;
   }
 
+  /**
+   * A job's latest estimate, and its real cost: the sum of its bookings (a droplet destroyed late by the reaper books
+   * the rest of its cost after the job ended). null where nothing is recorded.
+   */
   spendForJob(jobId: number): { estimate: number | null; actual: number | null } {
     const rows = this.db
       .prepare<[number], { kind: string; usd: number }>("SELECT kind, usd FROM spend WHERE job_id = ? ORDER BY id")
       .all(jobId);
-    const last = (k: string) => rows.filter((r) => r.kind === k).at(-1)?.usd ?? null;
-    return { estimate: last("estimate"), actual: last("actual") };
+    const actual = rows.filter((r) => r.kind === "actual");
+    const total = actual.length > 0 ? Math.round(actual.reduce((n, r) => n + r.usd, 0) * 1e6) / 1e6 : null;
+    return { estimate: rows.filter((r) => r.kind === "estimate").at(-1)?.usd ?? null, actual: total };
   }
 
   private addEvent(jobId: number, state: string, detail: string | null, at: number): void {

@@ -110,6 +110,23 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
+    name: "hosts belong to people: an owner per host, and the users it is shared with",
+    // Hosts added before this were added by the bot's owner (only they could), so the adder becomes the owner;
+    // a NULL owner_id (no adder recorded) counts as the bot owner's. Shares go with their host.
+    sql: `
+      ALTER TABLE hosts ADD COLUMN owner_id INTEGER;
+      UPDATE hosts SET owner_id = added_by;
+      CREATE TABLE host_shares (
+        host_id INTEGER NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        shared_by INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (host_id, user_id)
+      );
+    `,
+  },
+  {
+    version: 4,
     name: "venv content digest",
     // JSON {total, areas}: what the venv held when it was built; a reuse compares the venv against it.
     sql: "ALTER TABLE venvs ADD COLUMN content_digest TEXT;",

@@ -123,7 +123,9 @@ export async function pickTarballs(collections: CollectionRequirement[], dir: st
     }
   }
   if (problems.length > 0) {
-    throw new VenvError("collections-failed", `no collection tarball in ${dir} for: ${problems.join("; ")} — add the tarballs or unset COLLECTION_TARBALL_DIR to use Galaxy`);
+    throw new VenvError("collections-failed", `no collection tarball in ${dir} for: ${problems.join("; ")} — add the tarballs or unset COLLECTION_TARBALL_DIR to use Galaxy`, {
+      unsatisfiable: true,
+    });
   }
   return [...picked.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }

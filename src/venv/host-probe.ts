@@ -29,12 +29,17 @@ export type VenvErrorCode =
 
 /** A failure worded for the chat; `code` lets callers react to the kind. */
 export class VenvError extends Error {
+  /** True when no source has what was asked for (no such release or version range): asking again will not help. */
+  readonly unsatisfiable: boolean;
+
   constructor(
     readonly code: VenvErrorCode,
     message: string,
+    opts: { unsatisfiable?: boolean } = {},
   ) {
     super(message);
     this.name = "VenvError";
+    this.unsatisfiable = opts.unsatisfiable ?? false;
   }
 }
 

@@ -9,11 +9,12 @@ import type { VenvRecord } from "./venv-store.js";
 export const LOCAL_HOST_NAME = "local";
 
 /**
- * Who may remove venvs on a host (and so free its disk, or break a run that was about to reuse one): the bot's owner.
- * `host` is null for the bot's own host. Host ownership changes this function, and only this one.
+ * Who may remove venvs on a host (and so free its disk, or break a run that was about to reuse one): the bot's owner
+ * anywhere; a registered host's owner on that host (a host without a recorded owner is the bot owner's, as in
+ * HostAccess). `host` is null for the bot's own host. The one place this rule lives.
  */
-export function mayManageVenvs(userId: number, _host: HostRecord | null, ownerId: number): boolean {
-  return userId === ownerId;
+export function mayManageVenvs(userId: number, host: HostRecord | null, ownerId: number): boolean {
+  return userId === ownerId || (host !== null && (host.ownerId ?? ownerId) === userId);
 }
 
 export interface HostVenvsDeps {
@@ -24,6 +25,9 @@ export interface HostVenvsDeps {
   hosts: { get(name: string): HostRecord | undefined; list(): HostRecord[]; connect(name: string): Promise<Host> };
   ownerId: number;
 }
+
+// "The owner": the bot's, or the host's.
+const REFUSAL = "Only the owner can remove virtualenvs.";
 
 export type VenvsAnswer = { ok: true; text: string; venvs?: VenvRecord[] } | { ok: false; text: string };
 
@@ -72,6 +76,9 @@ export async function listHostVenvs(deps: HostVenvsDeps, hostName?: string): Pro
  * Without a host name, the venv's name must be recorded on exactly one host.
  */
 export async function removeHostVenv(deps: HostVenvsDeps, userId: number, venvName: string, hostName?: string): Promise<VenvsAnswer> {
+  // Someone who may remove on no host at all learns nothing about which venvs exist where.
+  const ownsSome = deps.hosts.list().some((h) => mayManageVenvs(userId, h, deps.ownerId));
+  if (!mayManageVenvs(userId, null, deps.ownerId) && !ownsSome) return { ok: false, text: REFUSAL };
   let target = hostName;
   if (!target) {
     const found = deps.venvs.list().filter((v) => v.name === venvName);
@@ -83,7 +90,7 @@ export async function removeHostVenv(deps: HostVenvsDeps, userId: number, venvNa
   const record = target === LOCAL_HOST_NAME ? null : deps.hosts.get(target);
   if (target !== LOCAL_HOST_NAME && !record) return { ok: false, text: `There is no host called ${target} any more; nothing was removed. /hosts lists them.` };
   // Checked before connecting: a refusal costs the host nothing.
-  if (!mayManageVenvs(userId, record ?? null, deps.ownerId)) return { ok: false, text: "Only the owner can remove virtualenvs." };
+  if (!mayManageVenvs(userId, record ?? null, deps.ownerId)) return { ok: false, text: REFUSAL };
   const opened = await open(deps, target);
   if ("error" in opened) return { ok: false, text: `${opened.error} Nothing was removed.` };
   try {

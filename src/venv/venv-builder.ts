@@ -154,7 +154,9 @@ async function pipInstall(req: BuildRequest, storePath: string): Promise<void> {
     throw new VenvError("index-unreachable", `pip could not reach ${index} from ${req.host.label}: ${lastLine(text)}`);
   }
   if (notFound) {
-    throw new VenvError("pip-failed", `pip found no release of ${notFound[1]} in ${index} that fits this host (Python ${req.spec.pythonVersion}); check the version range`);
+    throw new VenvError("pip-failed", `pip found no release of ${notFound[1]} in ${index} that fits this host (Python ${req.spec.pythonVersion}); check the version range`, {
+        unsatisfiable: true,
+      });
   }
   if (r.code === null) throw new VenvError("pip-failed", `pip install on ${req.host.label} was cut off after ${Math.round(req.stepTimeoutMs / 1000)} s`);
   throw new VenvError("pip-failed", `pip install failed on ${req.host.label}: ${lastLine(r.stderr || r.stdout)}`);

@@ -71,6 +71,7 @@ export interface DependencySetLike {
   roles?: { name: string; source?: string; version?: string }[];
 }
 
+/** A spec nothing can be built from (a requirement pip would not take, conflicting ranges): the input's fault. */
 export class InvalidVenvSpecError extends Error {
   constructor(message: string) {
     super(message);
@@ -301,3 +302,9 @@ export const TORRENT_VENV_SPEC: VenvSpec = Object.freeze({
   python: ["requests==2.28.1", "urllib3==1.26.12"],
   collections: [{ name: "community.digitalocean", version: "1.23.0" }],
 }) as VenvSpec;
+
+/**
+ * The bot's Galaxy client for the closure (fetching the roles an upload installs, to analyse them): ansible-core
+ * alone, the same pin as the torrent set, so it needs no collection source (an offline COLLECTION_TARBALL_DIR too).
+ */
+export const GALAXY_TOOL_VENV_SPEC: VenvSpec = Object.freeze({ ansibleCore: "==2.14.18", python: [], collections: [] }) as VenvSpec;

@@ -6,7 +6,8 @@ import zlib from "node:zlib";
 import tar from "tar-stream";
 
 export interface RawZipEntry {
-  name: string;
+  /** The name as written; bytes for names no encoder would produce (not UTF-8 although flagged so). */
+  name: string | Buffer;
   data?: Buffer | string;
   /** Unix mode (e.g. 0o120777 for a symlink); recorded as "made by Unix". */
   unixMode?: number;
@@ -28,7 +29,7 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     const packed = e.deflate ? zlib.deflateRawSync(data) : data;
     // Traditional PKWARE encryption puts a 12-byte header before the data (its content does not matter here).
     const stored = e.encrypted ? Buffer.concat([Buffer.alloc(12, 7), packed]) : packed;
-    const name = Buffer.from(e.name, "utf8");
+    const name = typeof e.name === "string" ? Buffer.from(e.name, "utf8") : e.name;
     const crc = zlib.crc32(data);
     const flags = (e.encrypted ? 1 : 0) | 0x0800; // bit 11: UTF-8 names
     const method = e.deflate ? 8 : 0;

@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { project } from "./project-fixture.js";
@@ -6,8 +8,12 @@ import { project } from "./project-fixture.js";
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURE = fileURLToPath(new URL("./fixtures/realistic", import.meta.url));
 
+/** Exactly what `npm run analyze` runs (npm itself left out). */
+const SCRIPT = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["analyze"]!.split(" ");
+
 function analyze(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/analysis/cli.ts", ...args], { cwd: REPO, encoding: "utf8", timeout: 30_000 });
+  const [command, ...rest] = SCRIPT;
+  const r = spawnSync(command === "node" ? process.execPath : command!, [...rest, ...args], { cwd: REPO, encoding: "utf8", timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -19,6 +25,12 @@ describe("npm run analyze", () => {
     expect(Object.keys(json)).toEqual(["entry", "collections", "roles", "python", "ansibleCore", "unresolved", "varsPrompt", "warnings", "conflicts"]);
     expect(json["entry"]).toBe("site.yml");
     expect(json["ansibleCore"]).toBe(">=2.11.0");
+  });
+
+  it("runs from the CLI's esbuild bundle, not through tsx", () => {
+    expect(SCRIPT.slice(0, 2)).toEqual(["node", "scripts/analyze.mjs"]);
+    expect(analyze(FIXTURE, "--json").code).toBe(0);
+    expect(existsSync(join(REPO, "node_modules/.cache/dropship-analyze/cli.mjs"))).toBe(true);
   });
 
   it("prints a report for people, honouring --entry", () => {

@@ -3,10 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { AutoRetryOptions } from "@grammyjs/auto-retry";
-import { loadConfig, type Config } from "../../src/config.js";
+import { loadConfig, type Config, type GroupMode } from "../../src/config.js";
 import { createBot, type CreateBotOptions, type DropshipBot } from "../../src/bot/create-bot.js";
 import type { BotDeps } from "../../src/bot/deps.js";
 import { JobStore } from "../../src/jobs/job-store.js";
+import { KnownUsers } from "../../src/jobs/known-users.js";
 import { createLogger } from "../../src/shared/logger.js";
 import { openDatabase, type Db } from "../../src/storage/database.js";
 import { createKvStore } from "../../src/storage/kv-store.js";
@@ -32,7 +33,12 @@ export interface BotWorld {
 }
 
 export interface BotWorldOptions {
-  features?: BotDeps["features"];
+  /** The features, or a function making them from the world's database (for features with stores of their own). */
+  features?: BotDeps["features"] | ((db: Db) => BotDeps["features"]);
+  /** GROUP_MODE (default: the configuration's, private-only). */
+  groupMode?: GroupMode;
+  /** Remember users' names as the app does (KnownUsers on the world's database). */
+  knownUsers?: boolean;
   cancelJob?: BotDeps["cancelJob"];
   retry?: Partial<AutoRetryOptions>;
   /** Telegram's limits are on by default; a test that relaxes one says why. */
@@ -62,6 +68,7 @@ export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorl
     DO_TOKEN: "dop_v1_test_token_not_used_by_bot_tests",
     LINK_SIGNING_KEY: "k".repeat(40),
     DATA_DIR: dir,
+    ...(opts.groupMode ? { GROUP_MODE: opts.groupMode } : {}),
   });
   const jobs = new JobStore(db);
   const cancelCalls: BotWorld["cancelCalls"] = [];
@@ -73,7 +80,8 @@ export async function startBotWorld(opts: BotWorldOptions = {}): Promise<BotWorl
       cancelCalls.push({ jobId, userId });
       return opts.cancelJob ? opts.cancelJob(jobId, userId) : { kind: "stopped", message: `Job #${jobId} is being cancelled.` };
     },
-    features: opts.features,
+    features: typeof opts.features === "function" ? opts.features(db) : opts.features,
+    ...(opts.knownUsers ? { knownUsers: new KnownUsers(db) } : {}),
   };
   const make = () => createBot(config, deps, { retry: opts.retry, drainTimeoutMs: 5000, pacer: opts.pacer });
   const world: BotWorld = {

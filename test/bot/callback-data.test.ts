@@ -3,6 +3,9 @@ import {
   CALLBACK_DATA_MAX_BYTES,
   cancelJobButton,
   createCallbackData,
+  hostListButton,
+  hostPanelButton,
+  hostShareButton,
   runHostButton,
   torrentCardButton,
 } from "../../src/bot/callback-data.js";
@@ -33,5 +36,16 @@ describe("callback data", () => {
     expect(() => long.pack({ value: "a".repeat(CALLBACK_DATA_MAX_BYTES - 40) })).toThrow(/over 64 bytes/);
     // The longest job id still fits every button.
     expect(Buffer.byteLength(runHostButton.pack({ jobId: "9".repeat(15), index: 999 }))).toBeLessThanOrEqual(CALLBACK_DATA_MAX_BYTES);
+    // The longest host and user ids still fit the share buttons.
+    expect(Buffer.byteLength(hostShareButton.pack({ action: "off", hostId: "9".repeat(15), userId: "9".repeat(16) }))).toBeLessThanOrEqual(CALLBACK_DATA_MAX_BYTES);
+  });
+
+  it("packs the host buttons with the action in the data, not a toggle", () => {
+    expect(hostPanelButton.pack({ hostId: 4 })).toBe("h:panel:4");
+    expect(hostShareButton.pack({ action: "on", hostId: 4, userId: 1002 })).toBe("h:share:on:4:1002");
+    expect(hostShareButton.unpack("h:share:off:4:1002")).toEqual({ action: "off", hostId: "4", userId: "1002" });
+    expect(hostShareButton.unpack("h:share:toggle:4:1002")).toBeNull();
+    expect(hostListButton.pack({})).toBe("h:list");
+    expect(hostListButton.unpack("h:list")).toEqual({});
   });
 });

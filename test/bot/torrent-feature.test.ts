@@ -8,6 +8,7 @@ import { openDatabase, type Db } from "../../src/storage/database.js";
 import { JobStore } from "../../src/jobs/job-store.js";
 import { JobCanceller } from "../../src/jobs/cancel-job.js";
 import { torrentCancellation } from "../../src/jobs/torrent/torrent-job.js";
+import { TorrentBudget } from "../../src/jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../src/cloud/cloud-provider.js";
 import { torrentFeature } from "../../src/bot/features/torrent.js";
@@ -37,8 +38,13 @@ beforeAll(async () => {
     // The size catalog is the DigitalOcean adapter's job (tested against the fake API elsewhere); here, one size.
     sizes: { getSize: async (slug) => (slug === SIZE.slug ? SIZE : null), sizeProblem: async () => null },
     store: jobs,
-    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6, perJobBudgetUsd: 1, get monthlyBudgetUsd() { return monthlyBudget; } },
-    now: () => clock,
+    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6 },
+    budget: new TorrentBudget({
+      db,
+      jobs,
+      settings: { perJobUsd: 1, get monthlyUsd() { return monthlyBudget; }, monthlyPerUserUsd: null, maxDroplets: 1000, maxDropletsPerUser: 1000 },
+      now: () => clock,
+    }),
   });
   const running = new Set<number>();
   const runner = { start: (id: number) => void (started.push(id), running.add(id)), cancel: async (id: number) => running.delete(id), isRunning: (id: number) => running.has(id) };

@@ -175,6 +175,9 @@ describe("npm start against the local world", () => {
 
     const afterCrash = lastMessageId(world, ALICE.id);
     const app = await world.startApp({ DATA_DIR: env.DATA_DIR! });
+    // The job is failed at once; its droplet goes with the start-up sweep, which runs in the background.
+    expect(app.jobs.get(jobId)!.state).toBe("failed");
+    expect(await app.startupSweep).toBe(true);
     expect(live()).toEqual([]);
     expect(app.jobs.get(jobId)!.state).toBe("failed");
     // On failure, the crashed process's own log says what the job was doing.

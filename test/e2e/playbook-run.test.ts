@@ -1,6 +1,6 @@
 // End to end: /addhost pins a real sshd host's key; an uploaded project is run there through the chat (host, answers,
 // approval, progress, recap, log) in a real venv; private answers never show; a changed host key is refused.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -157,18 +157,96 @@ function everythingShown(): string {
 }
 
 describe("hosts", () => {
-  it("/addhost pins the host key on first use and /hosts lists it; others may list but not add", async () => {
+  it("/addhost pins the host key on first use; the adder owns the host, and /hosts shows each user only theirs", async () => {
     const added = await say(`/addhost web1 root@${address}`);
     expect(added.text).toContain(`Added web1 (root@${address})`);
     expect(added.text).toContain(fingerprint(hostKey.public));
-    expect(world.app!.hosts.get("web1")).toMatchObject({ address, port: 22, username: "root", hostKey: hostKey.public.split(" ")[1], addedBy: ALICE.id });
+    expect(world.app!.hosts.get("web1")).toMatchObject({ address, port: 22, username: "root", hostKey: hostKey.public.split(" ")[1], addedBy: ALICE.id, ownerId: ALICE.id });
 
-    const bobAdds = await say(`/addhost evil root@${address}`, BOB);
-    expect(bobAdds.text).toBe("Only the owner can add hosts.");
+    // Another allowed user adds a host too: his own, which the bot's owner sees but does not run on.
+    const bobAdds = await say(`/addhost bobbox root@${address}`, BOB);
+    expect(bobAdds.text).toContain(`Added bobbox (root@${address})`);
+    expect(bobAdds.text).toContain("It is yours");
+    expect(world.app!.hosts.get("bobbox")).toMatchObject({ addedBy: BOB.id, ownerId: BOB.id });
     const list = await say("/hosts", BOB);
-    expect(list.text).toContain(`web1 — root@${address}`);
+    expect(list.text).toContain(`bobbox — root@${address}`);
     expect(list.text).toContain(fingerprint(hostKey.public));
+    expect(list.text).not.toContain("web1");
+    const aliceList = await say("/hosts");
+    expect(aliceList.text).toContain("owner: Bob (@bob) · 1002 · not shared · you do not run playbooks on it");
   });
+});
+
+/** The labels of a message's buttons. */
+const labels = (m: SentMessage) => ((m.reply_markup as { inline_keyboard?: { text: string }[][] } | undefined)?.inline_keyboard ?? []).flat().map((b) => b.text);
+
+describe("who may run on a host", () => {
+  /** Bob's side of the chat: his message or press, and the bot's next message to him. */
+  const bob = {
+    say: (text: string) => say(text, BOB),
+    async press(m: SentMessage, label: RegExp): Promise<SentMessage> {
+      const before = lastMessageId(world, BOB.id);
+      world.telegram.pressButton(BOB, m, buttonData(m, label));
+      return nextBotMessage(world, BOB.id, before, (x) => !x.document, 30_000);
+    },
+    async upload(): Promise<SentMessage> {
+      const before = lastMessageId(world, BOB.id);
+      world.telegram.sendDocument(BOB, { fileName: "runme.tar.gz", mimeType: "application/gzip", bytes: project });
+      return nextBotMessage(world, BOB.id, before, (m) => m.text.includes("Playbook analysis"), 30_000);
+    },
+  };
+
+  /** Alice opens web1's share panel from /hosts and presses Bob's button there. */
+  async function aliceSetsBobOnWeb1(expected: RegExp): Promise<void> {
+    const list = await say("/hosts");
+    const panelBefore = lastMessageId(world, ALICE.id);
+    world.telegram.pressButton(ALICE, list, buttonData(list, /web1/));
+    const panel = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.message_id === list.message_id && m.text.includes("Who may run playbooks on web1")), 15_000);
+    expect(panelBefore).toBe(lastMessageId(world, ALICE.id)); // edited in place, no new message
+    world.telegram.pressButton(ALICE, panel, buttonData(panel, /Bob/));
+    await world.telegram.waitFor(() => labels(world.telegram.messages(ALICE.id).find((m) => m.message_id === list.message_id)!).some((l) => expected.test(l)), 15_000);
+  }
+
+  it("offers a user only hosts theirs or shared with them; a host unshared before Start is refused; their own host runs", async () => {
+    const summary = await bob.upload();
+    const jobId = world.app!.jobs.listRecent(BOB.id, 1)[0]!.id;
+    const first = await bob.press(summary, /Run/);
+    expect(labels(first)).toEqual(["🖥 bobbox", "Cancel"]);
+    await bob.say("/cancel");
+
+    await aliceSetsBobOnWeb1(/^✅ Bob/);
+    const listed = await bob.press(summary, /Run/);
+    expect(labels(listed)).toEqual(["🖥 bobbox", "🖥 web1", "Cancel"]);
+    // Unshared while Bob's list is on screen: picking web1 is refused.
+    await aliceSetsBobOnWeb1(/^➕ Bob/);
+    const notRun = await bob.press(listed, /web1/);
+    expect(notRun.text).toBe("Not run: web1 is not shared with you (any more); its owner can share it from /hosts. Press ▶️ Run… on the summary to choose again.");
+    expect(world.app!.jobs.get(jobId)!.state).toBe("analysed");
+
+    await aliceSetsBobOnWeb1(/^✅ Bob/);
+    const second = await bob.press(summary, /Run/);
+    await bob.press(second, /web1/);
+    await bob.say("bob's greeting");
+    const card = await bob.say("bob-secret-0001");
+    expect(card.text).toContain("Host: web1");
+
+    // Alice takes web1 back before Bob presses Start: refused, nothing ran, the job can be run again.
+    await aliceSetsBobOnWeb1(/^➕ Bob/);
+    const refused = await bob.press(card, /Start/);
+    expect(refused.text).toBe(`Job #${jobId} did not start: web1 is not shared with you (any more); its owner can share it from /hosts. Press ▶️ Run… on its summary to choose a host again.`);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("analysed");
+    expect(world.app!.jobs.events(jobId).map((e) => e.state)).not.toContain("approved");
+
+    // On his own host it runs.
+    const third = await bob.press(summary, /Run/);
+    await bob.press(third, /bobbox/);
+    await bob.say("bob's greeting");
+    const card2 = await bob.say("bob-secret-0002");
+    world.telegram.pressButton(BOB, card2, buttonData(card2, /Start/));
+    const recap = await nextBotMessage(world, BOB.id, card2.message_id, (m) => /Job #\d+ (done|failed)/.test(m.text), 240_000);
+    expect(recap.text).toContain(`Job #${jobId} done`);
+    expect(fs.readFileSync(path.join(host.home, "dropship-greeting.txt"), "utf8")).toBe("bob's greeting\n");
+  }, 300_000);
 });
 
 describe("Run… on an analysed project", () => {
@@ -180,9 +258,10 @@ describe("Run… on an analysed project", () => {
 
     // A stranger and another allowed user press Run: nothing starts.
     const calls = world.telegram.calls.length;
+    const answered = world.telegram.answeredCallbacks.length;
     world.telegram.pressButton(MALLORY, summary, run);
     world.telegram.pressButton(BOB, summary, run, { force: true });
-    await world.telegram.waitFor(() => world.telegram.answeredCallbacks.length >= 2 && world.telegram.answeredCallbacks.slice(-2));
+    await world.telegram.waitFor(() => world.telegram.answeredCallbacks.length >= answered + 2 && world.telegram.answeredCallbacks.slice(-2));
     const texts = world.telegram.answeredCallbacks.slice(-2).map((a) => a.text);
     expect(texts).toEqual(expect.arrayContaining(["This is a private bot.", "Only the person who sent this playbook can run it."]));
     expect(world.telegram.calls.slice(calls).filter((c) => c.method === "sendMessage")).toEqual([]);
@@ -190,6 +269,8 @@ describe("Run… on an analysed project", () => {
 
     const which = await press(summary, /Run/);
     expect(which.text).toContain(`Job #${jobId}: which host should run site.yml?`);
+    // Bob's host is not offered to the bot's owner: it is not shared with her.
+    expect(labels(which)).toEqual(["🖥 web1", "Cancel"]);
     const q1 = await press(which, /web1/);
     expect(q1.text).toContain("What should the file say?");
     const q2 = await say(GREETING);
@@ -334,6 +415,12 @@ describe("Run… on an analysed project", () => {
     // fake Telegram's waitFor re-checks on API calls only; the process table needs polling.
     for (let i = 0; i < 100 && !sleeping(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(sleeping()).toBe(true);
+    // While the tasks run, the answers are in no file on the host: the plugin removed vars.json after ansible read it.
+    const workDirs = fs.readdirSync(host.tmp).filter((n) => n.startsWith("dropship-run-"));
+    expect(workDirs).toHaveLength(1);
+    expect(fs.readdirSync(path.join(host.tmp, workDirs[0]!))).not.toContain("vars.json");
+    const grep = spawnSync("grep", ["-rl", "slow-secret-value", host.tmp, host.home], { encoding: "utf8" });
+    expect(grep.status, grep.stdout).toBe(1); // 1: nothing matched
     world.telegram.pressButton(ALICE, waiting, buttonData(waiting, /Cancel/));
     const recap = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.text.includes(`Job #${jobId} cancelled`), 30_000);
     expect(recap.text).toContain("ansible-playbook was stopped");

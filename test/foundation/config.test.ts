@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig } from "../../src/config.js";
+import { ALL_VARIABLES, ConfigError, REQUIRED_VARIABLES, loadConfig, loadVenvToolConfig } from "../../src/config.js";
 
 const valid = {
   TELEGRAM_BOT_TOKEN: "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghi",
@@ -24,7 +24,7 @@ describe("loadConfig", () => {
     const c = loadConfig(valid);
     expect(c.telegram.apiRoot).toBe("https://api.telegram.org");
     expect(c.digitalOcean.apiUrl).toBe("https://api.digitalocean.com/v2");
-    expect(c.access).toEqual({ ownerId: 42, allowedUserIds: [] });
+    expect(c.access).toEqual({ ownerId: 42, allowedUserIds: [], groupMode: "private-only" });
     expect(c.web.listenPort).toBe(8080);
     expect(c.progress.editIntervalMs).toBe(5000);
     expect(c.dataDir).toMatch(/\/data$/);
@@ -49,6 +49,7 @@ describe("loadConfig", () => {
     TELEGRAM_API_ROOT: "ftp://x",
     OWNER_ID: "alice",
     ALLOWED_USER_IDS: "1,bob",
+    GROUP_MODE: "public",
     DO_API_URL: "api.digitalocean.com",
     DO_BOOT_TIMEOUT_SECONDS: "3",
     PUBLIC_BASE_URL: "files.example.com",
@@ -59,6 +60,10 @@ describe("loadConfig", () => {
     SEND_FILES_TO_TELEGRAM: "maybe",
     BUDGET_PER_JOB_USD: "0",
     BUDGET_MONTHLY_USD: "lots",
+    BUDGET_MONTHLY_PER_USER_USD: "0",
+    MAX_DROPLETS: "0",
+    MAX_DROPLETS_PER_USER: "two",
+    DOWNLOAD_MIN_FREE_MB: "-1",
     PROGRESS_EDIT_SECONDS: "0",
     TORRENT_SPEED_MBPS: "fast",
     TORRENT_METADATA_TIMEOUT_SECONDS: "1.5",
@@ -88,7 +93,7 @@ describe("loadConfig", () => {
   });
 
   it("covers every variable it knows in this test (required, malformed or free-form)", () => {
-    const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
+    const freeForm = ["DO_REGION", "DO_SIZE", "DO_IMAGE", "DATA_DIR", "DOWNLOAD_DIR", "TORRENT_TRACKERS", "ARIA2_EXTRA_OPTIONS", "PIP_EXTRA_ARGS", "COLLECTION_TARBALL_DIR", "VENV_ROOT"];
     const covered = new Set([...REQUIRED_VARIABLES, ...Object.keys(malformed), ...freeForm]);
     expect(ALL_VARIABLES.filter((v) => !covered.has(v))).toEqual([]);
   });
@@ -102,8 +107,10 @@ describe("loadConfig", () => {
       TORRENT_TRACKERS: "http://a/announce, udp://b:80",
       ARIA2_EXTRA_OPTIONS: "--enable-dht=false --interface=127.0.0.1",
       TELEGRAM_API_ROOT: "http://127.0.0.1:9/",
+      GROUP_MODE: "open",
     });
     expect(c.access.allowedUserIds).toEqual([7, 8]);
+    expect(c.access.groupMode).toBe("open");
     expect([c.web.listenHost, c.web.listenPort]).toEqual(["0.0.0.0", 9000]);
     expect(c.web.sendFilesToTelegram).toBe(false);
     expect(c.torrent.trackers).toEqual(["http://a/announce", "udp://b:80"]);
@@ -128,5 +135,29 @@ describe("loadConfig", () => {
     const readme = fs.readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     expect(ALL_VARIABLES.filter((v) => !new RegExp(`^${v}=`, "m").test(example))).toEqual([]);
     expect(ALL_VARIABLES.filter((v) => !readme.includes(`\`${v}\``))).toEqual([]);
+  });
+});
+
+describe("loadVenvToolConfig (npm run venv)", () => {
+  it("needs no bot or cloud token and ignores the bot's other settings, with the same defaults", () => {
+    const c = loadVenvToolConfig({ LINK_SIGNING_KEY: "short", OWNER_ID: "not a number", PIP_INDEX_URL: "http://127.0.0.1:9/simple/", PIP_EXTRA_ARGS: "--isolated -q" });
+    expect(c.packages).toEqual({ ...loadConfig(valid).packages, pipIndexUrl: "http://127.0.0.1:9/simple/", pipExtraArgs: ["--isolated", "-q"] });
+    expect(c.venv).toEqual(loadConfig(valid).venv);
+    expect(c.dataDir).toBe(loadConfig(valid).dataDir);
+    // The command prints its own progress: its logs are for debugging unless asked for.
+    expect(c.log).toEqual({ level: "error", pretty: false });
+    expect(loadVenvToolConfig({ LOG_LEVEL: "debug" }).log.level).toBe("debug");
+  });
+
+  it("applies the bot's rules to its variables and names each bad one", () => {
+    let err: unknown;
+    try {
+      loadVenvToolConfig({ VENV_MIN_FREE_MB: "lots", GALAXY_SERVER: "not a url", LOG_LEVEL: "loud" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems.map((p) => p.variable).sort()).toEqual(["GALAXY_SERVER", "LOG_LEVEL", "VENV_MIN_FREE_MB"]);
+    expect((err as ConfigError).message).toMatch(/^npm run venv cannot run; fix these settings/);
   });
 });

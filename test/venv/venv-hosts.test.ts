@@ -20,7 +20,7 @@ import { startVenvWorld, type VenvWorld } from "./venv-world.js";
 
 const DAY = 86_400_000;
 const ROOT = "/root/.dropship/venvs";
-const names = { old: "dropship-aaaaaaaaaaaa", pinned: "dropship-bbbbbbbbbbbb", busy: "dropship-cccccccccccc", spare: "dropship-dddddddddddd" };
+const names = { old: "dropship-aaaaaaaaaaaa", pinned: "dropship-bbbbbbbbbbbb", busy: "dropship-cccccccccccc", spare: "dropship-dddddddddddd", friends: "dropship-eeeeeeeeeeee" };
 
 let w: VenvWorld;
 let down: SshFixture;
@@ -49,6 +49,8 @@ beforeAll(async () => {
   [w, down] = await Promise.all([startVenvWorld(), startSshFixture("dropship-venv-down-")]);
   registry = new HostRegistry({ db: w.db, connect: sshHostConnector(w.ssh.botKey.privateKey, 5000) });
   await registry.add("b-up", { username: "root", address: w.ssh.world.address, port: 22 }, owner.id);
+  // The same machine again, added by the bot's owner for a friend: the friend owns this registration.
+  await registry.add("c-friends", { username: "root", address: w.ssh.world.address, port: 22 }, owner.id, friend.id);
   // Registered while it answered, then gone: the collection must skip it.
   await new HostRegistry({ db: w.db, connect: sshHostConnector(down.botKey.privateKey, 5000) }).add("a-down", { username: "root", address: down.world.address, port: 22 }, owner.id);
   await down.world.stop();
@@ -71,10 +73,14 @@ describe("/venvs on a registered host", () => {
   it("lists a named host's venvs and lets only the owner remove one", async () => {
     const listed = await listHostVenvs(deps(), "b-up");
     expect(listed.ok && listed.venvs!.map((v) => v.name).sort()).toEqual(Object.values(names).sort());
+    expect(await removeHostVenv(deps(), 4242, names.spare, "b-up")).toEqual({ ok: false, text: "Only the owner can remove virtualenvs." });
     expect(listed.ok && listed.venvs!.every((v) => v.host === "b-up")).toBe(true);
 
     expect(await removeHostVenv(deps(), friend.id, names.spare, "b-up")).toEqual({ ok: false, text: "Only the owner can remove virtualenvs." });
     expect(onHost(names.spare)).toBe(true);
+    // A host's owner may remove venvs on it.
+    expect(await removeHostVenv(deps(), friend.id, names.friends, "c-friends")).toEqual({ ok: true, text: `Removed ${names.friends} from c-friends.` });
+    expect(onHost(names.friends)).toBe(false);
     expect(await removeHostVenv(deps(), owner.id, names.pinned, "b-up")).toMatchObject({ ok: false, text: expect.stringMatching(/^Not removed: .* is pinned/) });
     expect(await removeHostVenv(deps(), owner.id, names.spare, "nowhere")).toMatchObject({ ok: false, text: expect.stringMatching(/no host called nowhere/) });
     const unreachable = await removeHostVenv(deps(), owner.id, names.spare, "a-down");

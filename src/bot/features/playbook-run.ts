@@ -1,11 +1,10 @@
 // "Run…" on a playbook analysis: a conversation (host → vars_prompt answers → approval card) that only talks; what
 // each answer means for the job is RunDialogueSteps' (src/jobs/playbook). The run is shown by RunPresenter.
 import { Composer, InlineKeyboard } from "grammy";
-import type { HostRecord } from "../../hosts/host-registry.js";
 import type { VarsPrompt } from "../../analysis/index.js";
 import type { JobStore } from "../../jobs/job-store.js";
 import type { PlaybookRunner } from "../../jobs/playbook/playbook-runner.js";
-import { RunDialogueSteps, type RunDialogueFacts } from "../../jobs/playbook/run-dialogue-steps.js";
+import { RunDialogueSteps, type ApproveOutcome, type HostChoice, type RunDialogueDeps, type RunDialogueFacts } from "../../jobs/playbook/run-dialogue-steps.js";
 import type { BotContext, BotConversation, ConversationContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import type { PrivateAnswers } from "../private-answers.js";
@@ -19,7 +18,8 @@ export const RUN_CONVERSATION = "playbook-run";
 
 export interface PlaybookRunFeatureDeps {
   jobs: Pick<JobStore, "get" | "transition" | "transitionIf" | "patchData">;
-  hosts: { list(): HostRecord[] };
+  /** The hosts each user may run on (HostAccess): offered in the dialogue and checked again at Start. */
+  hosts: RunDialogueDeps["hosts"];
   runner: Pick<PlaybookRunner, "start">;
   /** Shows the run in the approval card's message once Start is pressed (the runner feeds it events). */
   presenter: Pick<RunPresenter, "begin">;
@@ -30,7 +30,6 @@ export interface PlaybookRunFeatureDeps {
 }
 
 type Answer<T> = { value: T; ctx: ConversationContext } | null;
-type HostChoice = RunDialogueFacts["hosts"][number];
 
 export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
@@ -57,7 +56,7 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
     const job = await conversation.external(() => steps.facts(jobId));
     if (!job) return void (await ctx.reply(`Job #${jobId} cannot be run now.`));
     if (job.hosts.length === 0) {
-      await ctx.reply(`There are no hosts to run it on yet. The owner adds one with /addhost.\n${ADDHOST_USAGE}`);
+      await ctx.reply(`You have no host to run it on yet: add your own with /addhost, or ask a host's owner to share theirs (/hosts).\n${ADDHOST_USAGE}`);
       return;
     }
     // Private answers are references here (see PrivateAnswers); the values never enter the conversation's state.
@@ -69,7 +68,12 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
 
     const host = await askHost(conversation, ctx, jobId, job);
     if (!host) return leave();
-    await conversation.external(() => steps.chooseHost(jobId, host.name));
+    const chosen = await conversation.external(() => steps.chooseHost(jobId, host));
+    if (!chosen.ok) {
+      // Unshared or removed since the list was shown: nothing ran; back to analysed if an earlier dialogue had moved it.
+      await conversation.external(() => steps.leave(jobId));
+      return void (await ctx.reply(`Not run: ${chosen.message}. Press ▶️ Run… on the summary to choose again.`));
+    }
 
     if (!(await askQuestions(conversation, ctx, jobId, job, job.questions, answers, deps.privateAnswers))) return leave();
     await conversation.external(() => steps.recordAnswers(jobId));
@@ -91,7 +95,7 @@ export function playbookRunFeature(deps: PlaybookRunFeatureDeps): BotFeature {
       const showProgress = () => deps.presenter.begin(jobId, card.chat.id, card.message_id, renderRunHeader(jobId, job.entry, host.name));
       // Only names come back out of this external: its result is stored with the conversation.
       const outcome = await conversation.external(() => startRun(steps, deps.privateAnswers, { jobId, questions: job.questions, answers, messageId: card.message_id, showProgress }));
-      if ("started" in outcome) return void (await go.ctx.answerCallbackQuery({ text: outcome.started ? "Started" : `Job #${jobId} was already started or left.` }));
+      if ("started" in outcome) return void (await answerStart(go.ctx, card, jobId, outcome));
       await go.ctx.answerCallbackQuery({ text: "Please answer the private questions again." });
       await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
       await ctx.reply("The bot restarted since you answered, and private answers live only in its memory: I need them again.");
@@ -126,6 +130,15 @@ async function askHost(conversation: BotConversation, ctx: ConversationContext, 
   return picked.value;
 }
 
+/** Start's answer: started, already started or left, or refused because the host is no longer the user's to use. */
+async function answerStart(ctx: ConversationContext, card: { chat: { id: number }; message_id: number }, jobId: number, outcome: ApproveOutcome): Promise<void> {
+  if (outcome.started) return void (await ctx.answerCallbackQuery({ text: "Started" }));
+  if (outcome.reason === "not-answered") return void (await ctx.answerCallbackQuery({ text: `Job #${jobId} was already started or left.` }));
+  await ctx.answerCallbackQuery({ text: "Not started: the host is not yours to use any more.", show_alert: true });
+  await ctx.api.editMessageReplyMarkup(card.chat.id, card.message_id).catch(() => undefined);
+  await ctx.reply(`Job #${jobId} did not start: ${outcome.message}. Press ▶️ Run… on its summary to choose a host again.`);
+}
+
 /**
  * Starts the run with the answers as values: private ones are revealed from memory, and dropped from it once the
  * runner has them. Those this process does not hold (a restart since they were given) are named, and nothing starts.
@@ -134,7 +147,7 @@ function startRun(
   steps: RunDialogueSteps,
   privateAnswers: PrivateAnswers,
   r: { jobId: number; questions: VarsPrompt[]; answers: Record<string, string>; messageId: number; showProgress: () => void },
-): { started: boolean } | { forgotten: string[] } {
+): ApproveOutcome | { forgotten: string[] } {
   const values: Record<string, string> = {};
   const forgotten: string[] = [];
   for (const q of r.questions) {
@@ -144,9 +157,9 @@ function startRun(
     else values[q.name] = value;
   }
   if (forgotten.length) return { forgotten };
-  const started = steps.approve(r.jobId, values, r.messageId, r.showProgress);
+  const outcome = steps.approve(r.jobId, values, r.messageId, r.showProgress);
   privateAnswers.forget(Object.values(r.answers));
-  return { started };
+  return outcome;
 }
 
 /** Asks `questions` in order into `answers` (private ones as references); false when the owner leaves. */

@@ -21,12 +21,15 @@ import { escapeHtml, renderCancelled, renderRequestedTorrentCard } from "../rend
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
 import { torrentCardButton } from "../callback-data.js";
 
+/** Magnet links answered from one message; more is refused as a whole, nothing recorded. */
+export const MAX_LINKS_PER_MESSAGE = 10;
+
 /** A .torrent is metadata only; anything bigger is not one (and getFile stops at 20 MB anyway). */
 const TORRENT_FILE_MAX_BYTES = 10 * 1024 * 1024;
 
 export interface TorrentFeatureDeps {
   jobs: JobStore;
-  quoter: Pick<TorrentQuoter, "quote" | "budgetBlocker">;
+  quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** Cancel on the card goes through the generic cancel, as /cancel does. */
   canceller: Pick<JobCanceller, "cancel">;
   runner: { start(jobId: number): void };
@@ -55,6 +58,14 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
     const text = ctx.msg.text ?? ctx.msg.caption ?? "";
     if (!/magnet:/i.test(text)) return next();
     const { magnets, errors } = parseTorrentLinks(text);
+    // "magnet:" in prose, with no link after it, is for the rest of the bot (the hint).
+    if (magnets.length + errors.length === 0) return next();
+    // Each link gets a card or an error of its own: a pasted list of hundreds would flood the chat for minutes.
+    const links = magnets.length + errors.length;
+    if (links > MAX_LINKS_PER_MESSAGE) {
+      await ctx.reply(`⚠️ That message has ${links} magnet links; I take at most ${MAX_LINKS_PER_MESSAGE} at a time. Send them in smaller batches.`);
+      return;
+    }
     for (const e of errors) {
       await ctx.reply(`⚠️ That magnet link is broken: ${escapeHtml(e.message)}`, { parse_mode: "HTML" });
     }

@@ -137,6 +137,7 @@ export class TorrentPresenter {
         seconds: e.result.durationSeconds,
         expiresAt: links.expiresAt,
         sentAsDocuments: small.length,
+        warning: e.result.warning,
       });
       a.editor.update(done.text);
       await a.editor.flush();

@@ -13,6 +13,8 @@ export interface TorrentDoneInput {
   expiresAt?: Date | null;
   /** How many files also follow as Telegram documents. */
   sentAsDocuments?: number;
+  /** Something went wrong after the files were saved (the droplet is not destroyed yet, a late Cancel); plain text. */
+  warning?: string | null;
 }
 
 const FILE_NAME_MAX = 90;
@@ -31,7 +33,8 @@ export function renderTorrentDone(input: TorrentDoneInput, limit = TELEGRAM_MESS
   const docs = input.sentAsDocuments ?? 0;
   if (docs === 1) foot.push("1 small file also follows as a document.");
   else if (docs > 1) foot.push(`${docs} small files also follow as documents.`);
-  foot.push("The droplet is gone.");
+  if (input.warning) foot.push(`⚠️ ${escapeHtml(input.warning)}.`);
+  else foot.push("The droplet is gone.");
   const fileLines = pickFileLines(input.files, limit - visibleLength([...head, ...foot].join("\n")));
   return { text: fitMessage([...head, ...fileLines, ...foot].join("\n"), limit) };
 }

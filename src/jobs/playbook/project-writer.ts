@@ -52,6 +52,8 @@ export function safeEntryPath(raw: string, limits: Pick<UnpackLimits, "maxPathLe
   const shown = JSON.stringify(raw.length > 120 ? `${raw.slice(0, 117)}...` : raw);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw new UnpackError(`the archive has an entry with control characters in its name (${shown}); refused`, raw);
+  // Decoders put U+FFFD where a name's bytes are not UTF-8: the name on disk would not be the one in the archive.
+  if (raw.includes("\uFFFD")) throw new UnpackError(`the archive has an entry with a name that is not valid UTF-8 (${shown}); refused`, raw);
   if (raw.includes("\\")) throw new UnpackError(`the archive has an entry with a backslash in its path (${shown}); refused`, raw);
   if (raw.startsWith("/") || /^[A-Za-z]:/.test(raw)) throw new UnpackError(`the archive has an entry with an absolute path (${shown}); refused`, raw);
   const parts = raw.split("/").filter((p) => p !== "" && p !== ".");

@@ -104,6 +104,8 @@ export async function runAnsible(host: Host, o: AnsibleRunOptions): Promise<Exec
     ANSIBLE_CALLBACK_PLUGINS: o.work.callbackDir,
     ANSIBLE_CALLBACKS_ENABLED: "dropship_events",
     DROPSHIP_EVENTS_FILE: "/dev/stderr",
+    // The callback plugin deletes the answers file once ansible-playbook has read it, before the first play.
+    DROPSHIP_VARS_FILE: o.work.varsFile,
     ANSIBLE_NOCOLOR: "1",
     ANSIBLE_FORCE_COLOR: "0",
     ANSIBLE_RETRY_FILES_ENABLED: "False",

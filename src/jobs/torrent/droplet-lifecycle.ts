@@ -79,6 +79,11 @@ export class DropletLifecycle {
     return Boolean(this.record?.createdAt);
   }
 
+  /** Whether it is confirmed gone (or was never asked for). */
+  get destroyed(): boolean {
+    return this.record === null || this.record.state === "destroyed";
+  }
+
   lifetimeSeconds(): number {
     return this.record ? this.deps.ledger.lifetimeSeconds(this.record) : 0;
   }

@@ -2,9 +2,11 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../../shared/logger.js";
 import { DROPSHIP_TAG, jobTag, type DropletLedger } from "./droplet-ledger.js";
-import type { JobStore } from "../job-store.js";
+import pRetry from "p-retry";
+import { FINAL_STATES, type JobStore } from "../job-store.js";
 import { billDropletSeconds } from "./pricing.js";
 import type { DropletFleet } from "./torrent-ports.js";
+import type { DeliveredFile } from "./pull-downloaded-files.js";
 import { reapOrphanDroplets } from "./orphan-droplets.js";
 
 export interface ReaperDeps {
@@ -27,59 +29,125 @@ export interface InterruptedJob {
   message: string;
 }
 
+/** A job whose files were verified before a restart interrupted it: it ends done, and its owner gets the links. */
+export interface DeliveredAfterRestart {
+  jobId: number;
+  chatId: number;
+  cardMessageId: number | null;
+  files: DeliveredFile[];
+  totalBytes: number;
+  actualUsd: number;
+  durationSeconds: number;
+  warning: string;
+}
+
+/** From here on a job's files are verified on the bot's disk. */
+const DELIVERED_STATES = new Set(["transferred", "droplet_destroyed"]);
+
+/** How the start-up sweep retries while DigitalOcean is unreachable or refuses a destroy. */
+export interface SweepRetry {
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
 export class DropletReaper {
   private task: ScheduledTask | null = null;
 
   constructor(private readonly deps: ReaperDeps) {}
 
   /**
-   * Jobs left unfinished by an earlier process cannot be resumed safely mid-transfer,
-   * so they are failed with a plain reason and their droplets destroyed.
+   * Jobs left unfinished by an earlier process cannot be resumed safely mid-transfer, so they are failed with a plain
+   * reason (database only: nothing here needs DigitalOcean); their droplets go with the next reap.
    */
-  async recoverAfterRestart(): Promise<ReapReport & { interrupted: InterruptedJob[] }> {
+  failInterrupted(): InterruptedJob[] {
     const running = new Set(this.deps.runningJobIds());
-    const interrupted: number[] = [];
+    const interrupted: InterruptedJob[] = [];
     for (const job of this.deps.store.listUnfinished("torrent")) {
-      if (running.has(job.id) || job.state === "estimated") continue;
-      const message = "interrupted: the bot restarted while this job ran; its droplet was destroyed, send the magnet again";
+      if (running.has(job.id) || job.state === "estimated" || DELIVERED_STATES.has(job.state)) continue;
+      const message = "interrupted: the bot restarted while this job ran; its droplet is being destroyed, send the magnet again";
       this.deps.store.transition(job.id, "failed", { error: message });
-      interrupted.push(job.id);
+      interrupted.push({ jobId: job.id, chatId: job.chatId, message });
     }
-    const report = await this.reap();
-    for (const id of interrupted) this.recordCost(id);
-    return {
-      destroyed: report.destroyed,
-      interrupted: interrupted.map((id) => {
-        const job = this.deps.store.get(id)!;
-        return { jobId: id, chatId: job.chatId, message: job.error ?? "interrupted" };
-      }),
-    };
+    return interrupted;
   }
 
-  /** Destroys every droplet tagged `dropship` that no running job owns, and settles the ledger. */
+  /**
+   * Jobs a restart interrupted after their files were verified on disk lose nothing: they end done, with a warning,
+   * and their owners get the links (the caller renders them). Their droplets, if still there, go with the next reap.
+   */
+  completeDelivered(): DeliveredAfterRestart[] {
+    const running = new Set(this.deps.runningJobIds());
+    const delivered: DeliveredAfterRestart[] = [];
+    for (const job of this.deps.store.listUnfinished("torrent")) {
+      if (running.has(job.id) || !DELIVERED_STATES.has(job.state)) continue;
+      const data = job.data as { files?: DeliveredFile[]; cardMessageId?: number };
+      const files = data.files ?? [];
+      const warning = "the bot restarted after your files were saved and verified: they are kept";
+      const totalBytes = files.reduce((n, f) => n + f.size, 0);
+      const durationSeconds = (Date.now() - job.createdAt) / 1000;
+      // What its droplet has cost: booked if it was destroyed; else its bill so far (the reap books it in full).
+      const droplets = this.deps.ledger.forJob(job.id).filter((r) => r.createdAt !== null);
+      const actualUsd = this.deps.store.spendForJob(job.id).actual ?? droplets.reduce((n, r) => n + billDropletSeconds(this.deps.ledger.lifetimeSeconds(r), r.priceHourly), 0);
+      this.deps.store.transition(job.id, "done", { data: { totalBytes, durationSeconds, actualUsd, warning } });
+      delivered.push({ jobId: job.id, chatId: job.chatId, cardMessageId: data.cardMessageId ?? null, files, totalBytes, actualUsd, durationSeconds, warning });
+    }
+    return delivered;
+  }
+
+  /** failInterrupted, then one reap: what a start does, in one call (the app runs the reap in the background instead). */
+  async recoverAfterRestart(): Promise<ReapReport & { interrupted: InterruptedJob[] }> {
+    const interrupted = this.failInterrupted();
+    const report = await this.reap();
+    return { destroyed: report.destroyed, interrupted };
+  }
+
+  /**
+   * Reaps until it succeeds, backing off between tries, so a start never waits on DigitalOcean. `onTrouble` hears
+   * each failed try (what could not be cleaned yet); resolves once clean, rejects only when `signal` aborts.
+   */
+  async sweepUntilClean(opts: { signal: AbortSignal; retry: SweepRetry; onTrouble(message: string, attempt: number): void }): Promise<ReapReport> {
+    return pRetry(() => this.reap(), {
+      retries: Number.POSITIVE_INFINITY,
+      minTimeout: opts.retry.minDelayMs,
+      maxTimeout: opts.retry.maxDelayMs,
+      factor: 2,
+      signal: opts.signal,
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        this.deps.logger.warn({ err: error, attempt: attemptNumber }, "start-up droplet sweep failed; retrying");
+        opts.onTrouble(error.message, attemptNumber);
+      },
+    });
+  }
+
+  /** Destroys every droplet tagged `dropship` that no running job owns, settles the ledger and books the cost. */
   async reap(): Promise<ReapReport> {
     const { cloud, ledger, logger } = this.deps;
     const runningTags = new Set(this.deps.runningJobIds().map(jobTag));
     const owned = (jobId: number | null) => jobId !== null && runningTags.has(jobTag(jobId));
     // Ownership is by the job's tag, which the droplet carries from its create call on: no age guesswork.
-    const result = await reapOrphanDroplets(cloud, {
-      tag: DROPSHIP_TAG,
-      isKnown: (d) => d.tags.some((t) => runningTags.has(t)),
-      minAgeMs: 0,
-      logger,
-    });
+    let result;
+    try {
+      result = await reapOrphanDroplets(cloud, {
+        tag: DROPSHIP_TAG,
+        isKnown: (d) => d.tags.some((t) => runningTags.has(t)),
+        minAgeMs: 0,
+        logger,
+      });
+    } catch (err) {
+      throw new Error(`could not list Dropship's droplets at DigitalOcean: ${(err as Error).message}`, { cause: err });
+    }
     for (const id of result.destroyed) {
       const rec = ledger.byDoId(id);
-      if (rec) ledger.markDestroyed(rec.id);
+      if (rec) this.settle(rec.id);
     }
     // Rows still "live" that no running job owns: their droplet was just destroyed above, or never existed.
     for (const rec of ledger.live()) {
       if (owned(rec.jobId)) continue;
       const left = await cloud.listDropletsByTag(rec.tag);
-      if (left.length === 0) ledger.markDestroyed(rec.id);
+      if (left.length === 0) this.settle(rec.id);
     }
     if (result.failed.length > 0) {
-      throw new Error(`could not destroy droplets ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}; will retry`);
+      throw new Error(`could not destroy droplet${result.failed.length === 1 ? "" : "s"} ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}`);
     }
     return { destroyed: result.destroyed };
   }
@@ -96,12 +164,21 @@ export class DropletReaper {
     this.task = null;
   }
 
-  private recordCost(jobId: number): void {
-    const job = this.deps.store.get(jobId)!;
-    for (const rec of this.deps.ledger.forJob(jobId)) {
-      if (rec.createdAt === null) continue;
-      const usd = billDropletSeconds(this.deps.ledger.lifetimeSeconds(this.deps.ledger.get(rec.id)!), rec.priceHourly);
-      this.deps.store.recordSpend({ jobId, userId: job.ownerId, kind: "actual", usd, detail: "droplet destroyed after a restart" });
-    }
+  /**
+   * Marks a droplet destroyed and, if its job has ended, books what the job has not paid for yet: all of it after a
+   * restart, the rest of it when the job's own destroy failed and booked only the cost until then.
+   */
+  private settle(recordId: number): void {
+    const { ledger, store } = this.deps;
+    ledger.markDestroyed(recordId);
+    const rec = ledger.get(recordId)!;
+    if (rec.jobId === null || rec.createdAt === null) return;
+    const job = store.get(rec.jobId);
+    if (!job || !FINAL_STATES.has(job.state)) return;
+    const full = billDropletSeconds(ledger.lifetimeSeconds(rec), rec.priceHourly);
+    const booked = store.spendForJob(rec.jobId).actual ?? 0;
+    if (full <= booked) return;
+    const detail = booked > 0 ? "the rest of a droplet the reaper destroyed late" : "droplet destroyed after a restart";
+    store.recordSpend({ jobId: rec.jobId, userId: job.ownerId, kind: "actual", usd: Math.round((full - booked) * 1e6) / 1e6, detail });
   }
 }

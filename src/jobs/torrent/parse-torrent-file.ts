@@ -32,6 +32,8 @@ export async function parseTorrentFile(buf: Uint8Array): Promise<TorrentRequest>
   // parse-torrent takes any 20-byte buffer for a bare info hash; a real .torrent always has an info dict.
   if (!t.info) throw new TorrentFileError("this is not a valid .torrent file (it has no info dictionary)");
   const files = rawFiles(t);
+  checkPaths(t.name, files);
+  checkPieces(t);
   const sizeBytes = files.reduce((s, f) => s + f.sizeBytes, 0);
   const trackers = cleanTrackers(t.announce);
   const v2 = v2Hash(t);
@@ -71,6 +73,30 @@ function rawFiles(t: ParsedTorrentFile): TorrentFileEntry[] {
       path: [t.name, ...(f["path.utf-8"] ?? f.path ?? []).map((seg) => Buffer.from(seg).toString("utf8"))].join("/"),
       sizeBytes: f.length,
     }));
+}
+
+/**
+ * aria2 refuses a torrent whose name or file paths have "." or ".." segments or start at "/" ("directory
+ * traversal"); refusing it here saves renting a droplet for a download that cannot start.
+ */
+function checkPaths(name: string, files: TorrentFileEntry[]): void {
+  const leaves = (p: string) => p.startsWith("/") || p.split("/").some((seg) => seg === "." || seg === "..");
+  const bad = leaves(name) ? name : files.find((f) => leaves(f.path))?.path;
+  if (bad === undefined) return;
+  const shown = bad.length > 120 ? `${bad.slice(0, 117)}...` : bad;
+  throw new TorrentFileError(`this .torrent has a file path that leaves its folder (${JSON.stringify(shown)}); the downloader (aria2) refuses such torrents`);
+}
+
+/** One 20-byte hash per piece of the data, as aria2 checks ("Too few/many piece hash"); a lie about the size fails it. */
+function checkPieces(t: ParsedTorrentFile): void {
+  const hashBytes = Buffer.from(t.info.pieces as Uint8Array).length;
+  const pieceLength = Number(t.info["piece length"]);
+  const expected = Math.ceil(t.length / pieceLength);
+  if (hashBytes === expected * 20) return;
+  throw new TorrentFileError(
+    `this .torrent is inconsistent: it has ${Math.floor(hashBytes / 20)} piece hashes for ${t.length} bytes in pieces of ${pieceLength} ` +
+      `(${expected} expected); the downloader (aria2) refuses such torrents`,
+  );
 }
 
 /** BEP 47 padding files (attr contains "p") are not real content. */

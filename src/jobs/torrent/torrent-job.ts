@@ -1,80 +1,33 @@
 // The torrent job: droplet → provision → aria2 → SFTP pull → destroy, each step recorded before its side effect.
+// Until the files are verified on the bot's disk ("transferred") any failure or Cancel destroys the droplet and
+// removes partial files; from then on nothing deletes them: a later failure leaves the job done with a warning.
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
-import type { DropletLedger } from "./droplet-ledger.js";
-import { DropletLifecycle, type DropletSettings } from "./droplet-lifecycle.js";
-import { pullDownloadedFiles, type DeliveredFile, type TransferProgress } from "./pull-downloaded-files.js";
-import type { CancellableKind } from "../cancel-job.js";
-import type { JobStore } from "../job-store.js";
-import type {
-  CloudInitPort,
-  DropletPort,
-  DropletSession,
-  ProvisionPort,
-  SshPort,
-  TorrentClientPort,
-  TorrentProgress,
-} from "./torrent-ports.js";
+import { DropletLifecycle } from "./droplet-lifecycle.js";
+import { downloadRoomProblem } from "./download-room.js";
+import { pullDownloadedFiles, type DeliveredFile } from "./pull-downloaded-files.js";
+import { JobCancelled, errorMessage, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
+import type { DropletSession, TorrentProgress } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
-
-export interface TorrentJobInput {
-  infoHash: string;
-  name: string | null;
-  sizeBytes: number | null;
-  magnetUri: string | null;
-  /** A .torrent document, base64, when the user sent one. */
-  torrentFile: string | null;
-}
-
-/** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
-export interface TorrentJobEvent {
-  jobId: number;
-  state: TorrentState;
-  costSoFarUsd: number;
-  elapsedSeconds: number;
-  progress?: TorrentProgress;
-  transfer?: TransferProgress;
-  /** What the current step is doing, in words (a provisioning task, a virtualenv build step). */
-  detail?: string;
-  result?: { files: DeliveredFile[]; totalBytes: number; actualUsd: number; durationSeconds: number; overheadSeconds: number };
-  error?: string;
-}
-
-export interface TorrentJobSettings extends DropletSettings {
-  downloadsDir: string;
-  perJobBudgetUsd: number;
-}
-
-export interface TorrentJobDeps {
-  store: JobStore;
-  ledger: DropletLedger;
-  cloud: DropletPort;
-  cloudInit: CloudInitPort;
-  ssh: SshPort;
-  provisioner: ProvisionPort;
-  torrents: TorrentClientPort;
-  settings: TorrentJobSettings;
-  logger: Logger;
-  onEvent: (e: TorrentJobEvent) => void;
-  now?: () => number;
-}
-
-/** Thrown when the user cancels; carries no blame. */
-export class JobCancelled extends Error {
-  constructor() {
-    super("cancelled by the user");
-    this.name = "JobCancelled";
-  }
-}
+export { JobCancelled, torrentCancellation } from "./torrent-job-model.js";
+export type { TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
 
 interface Running {
   abort: AbortController;
   done: Promise<void>;
   droplet: DropletLifecycle;
   startedAt: number;
+  /** The open SSH session, closed however the job ends. */
+  session: DropletSession | null;
+}
+
+/** What the job has once its files are verified on the bot's disk. */
+interface Delivered {
+  files: DeliveredFile[];
+  downloadSeconds: number;
 }
 
 export class TorrentJobRunner {
@@ -98,7 +51,7 @@ export class TorrentJobRunner {
     if (this.running.has(jobId)) return;
     const { cloud, cloudInit, ledger, settings } = this.deps;
     const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings });
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt: this.now() };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt: this.now(), session: null };
     this.running.set(jobId, entry);
     // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
     entry.done = this.run(jobId, entry)
@@ -106,7 +59,7 @@ export class TorrentJobRunner {
       .finally(() => this.running.delete(jobId));
   }
 
-  /** Cancels a running job; resolves once its droplet is destroyed and partial files removed. */
+  /** Cancels a running job; resolves once its droplet is destroyed and partial files removed (or, past the transfer, it is done). */
   async cancel(jobId: number): Promise<boolean> {
     const entry = this.running.get(jobId);
     if (!entry) return false;
@@ -127,77 +80,115 @@ export class TorrentJobRunner {
   }
 
   private async run(jobId: number, entry: Running): Promise<void> {
-    const { store, logger, settings } = this.deps;
-    const log = logger.child({ job: jobId });
-    const signal = entry.abort.signal;
-    const job = store.get<TorrentJobInput, Record<string, unknown>>(jobId)!;
-    const jobDir = path.join(settings.downloadsDir, String(jobId));
-    let session: DropletSession | null = null;
+    const log = this.deps.logger.child({ job: jobId });
+    const jobDir = path.join(this.deps.settings.downloadsDir, String(jobId));
+    // The per-job budget holds in every phase, from the droplet's lifetime and price, until the files are safe.
+    const budgetWatch = setInterval(() => this.checkBudget(entry), this.deps.settings.budgetCheckMs ?? 1000);
+    let delivered: Delivered;
     try {
-      const { ip, hostKeyPublic } = await entry.droplet.create(jobId, signal, {
-        onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
-        onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
-      });
-      this.step(jobId, "droplet_active", entry, { data: { ip } });
-      session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal });
-      this.step(jobId, "ssh_ready", entry);
-      const remoteDir = `/root/dropship/job-${jobId}`;
-      await this.deps.provisioner.provision(
-        { ip, hostKeyPublic, downloadDir: remoteDir },
-        { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
-      );
-      this.step(jobId, "provisioned", entry);
-      this.step(jobId, "downloading", entry);
-      const source = job.input.torrentFile
-        ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") }
-        : { magnetUri: job.input.magnetUri! };
-      let lastProgress: TorrentProgress | undefined;
-      const downloaded = await this.deps.torrents.download(session, {
-        dir: remoteDir,
-        source,
-        signal,
-        onProgress: (p) => {
-          lastProgress = p;
-          this.checkBudget(entry);
-          this.emit(jobId, "downloading", entry, { progress: p });
-        },
-      });
-      this.step(jobId, "downloaded", entry, { data: { name: downloaded.name }, progress: lastProgress });
-      this.step(jobId, "transferring", entry);
-      const files = await pullDownloadedFiles(
-        session,
-        { remoteDir, remoteFiles: downloaded.files, localDir: jobDir },
-        { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
-      );
-      this.step(jobId, "transferred", entry, { data: { files } });
-      await session.close();
-      session = null;
-      await this.finishWell(jobId, job.ownerId, entry, files, downloaded.transferSeconds, log);
+      delivered = await this.fetchFiles(jobId, entry, jobDir, log);
     } catch (err) {
-      await session?.close().catch(() => undefined);
+      clearInterval(budgetWatch);
+      await entry.session?.close().catch(() => undefined);
       await this.finishBadly(jobId, entry, jobDir, err, log);
+      return;
     }
+    clearInterval(budgetWatch);
+    await this.finishDelivered(jobId, entry, delivered, log);
   }
 
-  /** Destroys the droplet, records what it cost and tells the chat the files are there. */
-  private async finishWell(jobId: number, ownerId: number, entry: Running, files: DeliveredFile[], downloadSeconds: number, log: Logger): Promise<void> {
+  /** Every step up to "transferred": the files verified in `jobDir`. Throws on failure, Cancel or the budget. */
+  private async fetchFiles(jobId: number, entry: Running, jobDir: string, log: Logger): Promise<Delivered> {
+    const { store, settings } = this.deps;
+    const signal = entry.abort.signal;
+    const job = store.get<TorrentJobInput, Record<string, unknown>>(jobId)!;
+    // Known sizes are checked before paying for a droplet; every torrent again before its pull.
+    if (job.input.sizeBytes !== null) await this.checkRoom(job.input.sizeBytes);
+    const { ip, hostKeyPublic } = await entry.droplet.create(jobId, signal, {
+      onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
+      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+    });
+    this.step(jobId, "droplet_active", entry, { data: { ip } });
+    const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal });
+    entry.session = session;
+    this.step(jobId, "ssh_ready", entry);
+    const remoteDir = `/root/dropship/job-${jobId}`;
+    await this.deps.provisioner.provision(
+      { ip, hostKeyPublic, downloadDir: remoteDir },
+      { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
+    );
+    this.step(jobId, "provisioned", entry);
+    this.step(jobId, "downloading", entry);
+    const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
+    let lastProgress: TorrentProgress | undefined;
+    const downloaded = await this.deps.torrents.download(session, {
+      dir: remoteDir,
+      source,
+      signal,
+      onProgress: (p) => {
+        lastProgress = p;
+        this.emit(jobId, "downloading", entry, { progress: p });
+      },
+    });
+    this.step(jobId, "downloaded", entry, { data: { name: downloaded.name }, progress: lastProgress });
+    await this.checkRoom(downloaded.files.reduce((n, f) => n + f.size, 0));
+    this.step(jobId, "transferring", entry);
+    const files = await pullDownloadedFiles(
+      session,
+      { remoteDir, remoteFiles: downloaded.files, localDir: jobDir },
+      { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
+    );
+    this.step(jobId, "transferred", entry, { data: { files } });
+    return { files, downloadSeconds: downloaded.transferSeconds };
+  }
+
+  private async checkRoom(needBytes: number): Promise<void> {
+    const { settings, freeSpace } = this.deps;
+    const problem = await downloadRoomProblem(settings.downloadsDir, needBytes, settings.minFreeBytes, freeSpace);
+    if (problem) throw new Error(problem);
+  }
+
+  /**
+   * The files are verified on disk: from here nothing deletes them and the job ends done. A session that will not
+   * close is only logged; a droplet that cannot be destroyed, or a Cancel or shutdown arriving now, becomes a warning
+   * with the links, and the droplet is left to the reaper, which retries and books the rest of its cost.
+   */
+  private async finishDelivered(jobId: number, entry: Running, delivered: Delivered, log: Logger): Promise<void> {
     const { store } = this.deps;
-    await entry.droplet.destroy();
+    const ownerId = store.get(jobId)!.ownerId;
+    await entry.session?.close().catch((err: unknown) => log.warn({ err }, "could not close the SSH session after the transfer"));
+    const warnings: string[] = [];
+    try {
+      await entry.droplet.destroy();
+    } catch (err) {
+      log.error({ err }, "could not destroy the droplet after the transfer; the reaper will retry");
+      warnings.push(`the droplet could not be destroyed yet (${errorMessage(err)}); it will be retried and its cost booked`);
+    }
+    // A Cancel or shutdown that came while the session closed or the droplet went changes nothing but is answered.
+    if (entry.abort.signal.aborted) {
+      const reason: unknown = entry.abort.signal.reason;
+      const why = reason instanceof JobCancelled ? "Cancel arrived" : "the bot was stopping";
+      warnings.unshift(`${why} after your files were saved and verified: they are kept`);
+    }
     const actualUsd = entry.droplet.costUsd();
     const durationSeconds = (this.now() - entry.startedAt) / 1000;
     this.recordDropletSpend(jobId, ownerId, actualUsd, entry.droplet);
-    this.step(jobId, "droplet_destroyed", entry);
+    if (entry.droplet.destroyed) {
+      store.transition(jobId, "droplet_destroyed");
+      this.emit(jobId, "droplet_destroyed", entry, {});
+    }
+    const { files, downloadSeconds } = delivered;
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
-    const overheadSeconds = durationSeconds - downloadSeconds;
-    store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds } });
+    const warning = warnings.length > 0 ? warnings.join("; ") : undefined;
+    store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
     this.notify({
       jobId,
       state: "done",
       costSoFarUsd: actualUsd,
       elapsedSeconds: durationSeconds,
-      result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds },
+      result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning },
     });
-    log.info({ actualUsd, durationSeconds, files: files.length }, "torrent job done");
+    log.info({ actualUsd, durationSeconds, files: files.length, warning }, "torrent job done");
   }
 
   private async finishBadly(jobId: number, entry: Running, jobDir: string, err: unknown, log: Logger): Promise<void> {
@@ -224,7 +215,7 @@ export class TorrentJobRunner {
     this.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (this.now() - entry.startedAt) / 1000, error });
   }
 
-  /** What the droplet really cost, in the spend ledger the monthly budget reads. */
+  /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */
   private recordDropletSpend(jobId: number, ownerId: number, usd: number, droplet: DropletLifecycle): void {
     const detail = `droplet ${droplet.lifetimeSeconds().toFixed(0)} s`;
     this.deps.store.recordSpend({ jobId, userId: ownerId, kind: "actual", usd, detail });
@@ -232,8 +223,9 @@ export class TorrentJobRunner {
 
   private checkBudget(entry: Running): void {
     const cost = entry.droplet.costUsd();
-    if (cost > this.deps.settings.perJobBudgetUsd) {
-      entry.abort.abort(new Error(`stopped: the job reached its budget of $${this.deps.settings.perJobBudgetUsd.toFixed(2)} (BUDGET_PER_JOB_USD)`));
+    const cap = this.deps.settings.perJobBudgetUsd;
+    if (cost > cap && !entry.abort.signal.aborted) {
+      entry.abort.abort(new Error(`stopped: the droplet has cost $${cost.toFixed(4)}, over the job's budget of $${cap.toFixed(2)} (BUDGET_PER_JOB_USD)`));
     }
   }
 
@@ -266,19 +258,4 @@ export class TorrentJobRunner {
       this.deps.logger.error({ err, job: e.jobId }, "could not report the job's progress");
     }
   }
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-
-/** How the generic cancel (jobs/cancel-job.ts) stops torrent jobs: a card not yet started, or a running job. */
-export function torrentCancellation(runner: Pick<TorrentJobRunner, "isRunning" | "cancel">, jobs: Pick<JobStore, "spendForJob">): CancellableKind {
-  return {
-    waitingStates: ["estimated"],
-    isRunning: (jobId) => runner.isRunning(jobId),
-    stop: async (jobId) => void (await runner.cancel(jobId)),
-    describeStopped: (jobId) => `its droplet is destroyed. It cost $${(jobs.spendForJob(jobId).actual ?? 0).toFixed(4)}.`,
-  };
 }

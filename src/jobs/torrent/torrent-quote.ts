@@ -2,13 +2,12 @@
 import { estimateTorrentCost, type PerGibCostEstimate, type TorrentCostEstimate } from "./pricing.js";
 import type { DropletSize } from "./torrent-ports.js";
 import type { JobStore } from "../job-store.js";
+import type { Admission, TorrentBudget } from "./torrent-budget.js";
 
 export interface QuoteSettings {
   size: string;
   region: string;
   speedBytesPerSecond: number;
-  perJobBudgetUsd: number;
-  monthlyBudgetUsd: number;
 }
 
 export interface SizeCatalog {
@@ -41,10 +40,17 @@ const MAGNET_METADATA_SECONDS = 20;
 
 export class TorrentQuoter {
   constructor(
-    private readonly deps: { sizes: SizeCatalog; store: JobStore; settings: QuoteSettings; now?: () => number },
+    private readonly deps: {
+      sizes: SizeCatalog;
+      store: JobStore;
+      settings: QuoteSettings;
+      /** The caps a Start must fit (torrent-budget.ts). */
+      budget: Pick<TorrentBudget, "blocker" | "admit">;
+    },
   ) {}
 
-  async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean }): Promise<TorrentQuote> {
+  /** The card for a torrent `userId` sent: what it should cost and take, and whether Start would be refused now. */
+  async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean }, userId: number): Promise<TorrentQuote> {
     const { size, region, speedBytesPerSecond } = this.deps.settings;
     const speed = this.downloadSpeed();
     const problem = await this.deps.sizes.sizeProblem(size, region);
@@ -65,7 +71,7 @@ export class TorrentQuoter {
     });
     const usd = estimate.known ? estimate.usd.total : null;
     const seconds = estimate.known ? estimate.seconds.total : null;
-    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.budgetBlocker(usd), speed };
+    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.deps.budget.blocker(userId, usd), speed };
   }
 
   /** The median speed of the last finished downloads of a useful size; TORRENT_SPEED_MBPS until there are enough. */
@@ -80,19 +86,11 @@ export class TorrentQuoter {
     return { bytesPerSecond: samples[Math.floor(samples.length / 2)]!, source: "history", samples: samples.length };
   }
 
-  /** Re-checked when Start is pressed: spending may have changed since the card was shown. */
-  budgetBlocker(estimateUsd: number | null): string | null {
-    const { perJobBudgetUsd, monthlyBudgetUsd } = this.deps.settings;
-    if (estimateUsd !== null && estimateUsd > perJobBudgetUsd) {
-      return `the estimate $${estimateUsd.toFixed(2)} is over the per-job budget of $${perJobBudgetUsd.toFixed(2)} (BUDGET_PER_JOB_USD)`;
-    }
-    const now = new Date(this.deps.now?.() ?? Date.now());
-    const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-    // The monthly cap is shared by everyone using this bot: it protects the owner's DigitalOcean bill.
-    const spent = this.deps.store.actualSpendSince(monthStart);
-    if (spent + (estimateUsd ?? 0) > monthlyBudgetUsd) {
-      return `this month's spending ($${spent.toFixed(2)}) plus this job would pass the monthly budget of $${monthlyBudgetUsd.toFixed(2)} (BUDGET_MONTHLY_USD)`;
-    }
-    return null;
+  /**
+   * Start pressed: the caps are checked again (spending and running droplets change while a card waits) and, if the
+   * job fits, it is approved in the same transaction, reserving its estimate.
+   */
+  admit(jobId: number, userId: number, estimateUsd: number | null): Admission {
+    return this.deps.budget.admit(jobId, userId, estimateUsd);
   }
 }

@@ -18,9 +18,14 @@ export const TORRENT_ENDINGS = ["failed", "cancelled"] as const;
 
 export type TorrentState = (typeof TORRENT_FLOW)[number] | (typeof TORRENT_ENDINGS)[number];
 
-/** A torrent job moves one step along the flow, or ends failed/cancelled from any state before done. */
+/**
+ * A torrent job moves one step along the flow, or ends failed/cancelled from any state before done. Once its files
+ * are verified ("transferred") it may also end done without "droplet_destroyed": a droplet that cannot be destroyed
+ * yet is the reaper's to retry, and does not cost the user the files.
+ */
 export function torrentMayMove(from: string, to: string): boolean {
   if ((TORRENT_ENDINGS as readonly string[]).includes(to)) return from !== "done";
+  if (from === "transferred" && to === "done") return true;
   return nextTorrentState(from) === to;
 }
 

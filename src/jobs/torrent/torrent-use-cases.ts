@@ -8,7 +8,7 @@ import type { TorrentRequest } from "./torrent-request.js";
 
 export interface TorrentUseCaseDeps {
   jobs: JobStore;
-  quoter: Pick<TorrentQuoter, "quote" | "budgetBlocker">;
+  quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** The generic cancel, with the torrent kind registered (torrentCancellation). */
   canceller: Pick<JobCanceller, "cancel">;
   /** A card's buttons stop working after this long. */
@@ -38,7 +38,7 @@ export async function requestTorrent(
   who: { ownerId: number; chatId: number },
   req: TorrentRequest,
 ): Promise<RequestedTorrent> {
-  const quote = await deps.quoter.quote({ sizeBytes: req.sizeBytes, hasTorrentFile: Boolean(req.torrentFile) });
+  const quote = await deps.quoter.quote({ sizeBytes: req.sizeBytes, hasTorrentFile: Boolean(req.torrentFile) }, who.ownerId);
   const input: TorrentJobInput = {
     infoHash: req.infoHash,
     name: req.name,
@@ -82,11 +82,11 @@ export function startTorrent(deps: Omit<TorrentUseCaseDeps, "canceller">, jobId:
     const closedNow = deps.jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "card expired" });
     return { kind: "expired", why: "too-old", closedNow };
   }
-  // Spending may have changed since the card was shown.
-  const blocker = deps.quoter.budgetBlocker(job.data.estimateUsd ?? null);
-  if (blocker) return { kind: "blocked", reason: blocker };
-  // The atomic state change is the lock: of two presses, only one moves the job out of "estimated".
-  if (!deps.jobs.transitionIf(jobId, "estimated", "approved")) return { kind: "already-started" };
+  // Spending and running droplets may have changed since the card was shown. The check and the move out of
+  // "estimated" are one transaction: of two presses only one starts the job, and of ten Starts only those that fit.
+  const admission = deps.quoter.admit(jobId, userId, job.data.estimateUsd ?? null);
+  if (admission.kind === "blocked") return { kind: "blocked", reason: admission.reason };
+  if (admission.kind === "not-waiting") return { kind: "already-started" };
   return { kind: "started" };
 }
 

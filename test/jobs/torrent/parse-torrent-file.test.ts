@@ -69,7 +69,7 @@ describe("parseTorrentFile", () => {
     );
   });
 
-  it("keeps a hostile '..' segment visible (not resolved away) so the sanitiser can neutralise it", async () => {
+  it("refuses a '..' segment, which aria2 would refuse on the droplet (the sanitiser still neutralises one)", async () => {
     const info = {
       name: "evil",
       "piece length": 16384,
@@ -79,9 +79,10 @@ describe("parseTorrentFile", () => {
         { length: 2, path: ["ok.txt"] },
       ],
     };
-    const t = await parseTorrentFile(bencode({ announce: "http://127.0.0.1:1/announce", info }));
-    expect(t.files?.map((f) => f.path)).toEqual(["evil/../../etc/passwd", "evil/ok.txt"]);
-    expect(sanitizeTorrentPath(t.files![0]!.path)).toBe("evil/_/_/etc/passwd");
+    const err = await parseTorrentFile(bencode({ announce: "http://127.0.0.1:1/announce", info })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TorrentFileError);
+    expect((err as Error).message).toBe('this .torrent has a file path that leaves its folder ("evil/../../etc/passwd"); the downloader (aria2) refuses such torrents');
+    expect(sanitizeTorrentPath("evil/../../etc/passwd")).toBe("evil/_/_/etc/passwd");
   });
 
   it("computes the v2 hash of a hybrid torrent", async () => {
@@ -101,6 +102,14 @@ describe("parseTorrentFile", () => {
       bencode({ info: { name: "x", "piece length": 16384, "meta version": 2, "file tree": {} } }),
       /v2-only \.torrent/,
     ],
+    ["a '.' segment", bencode({ info: { name: "x", "piece length": 16384, pieces: Buffer.alloc(20), files: [{ length: 1, path: [".", "a"] }] } }), /leaves its folder \("x\/\.\/a"\)/],
+    ["an absolute name", bencode({ info: { name: "/etc", "piece length": 16384, pieces: Buffer.alloc(20), length: 1 } }), /leaves its folder \("\/etc"\)/],
+    [
+      "a petabyte with one piece hash",
+      bencode({ info: { name: "x", "piece length": 16384, pieces: Buffer.alloc(20), length: 2 ** 50 } }),
+      "this .torrent is inconsistent: it has 1 piece hashes for 1125899906842624 bytes in pieces of 16384 (68719476736 expected); the downloader (aria2) refuses such torrents",
+    ],
+    ["more piece hashes than data", bencode({ info: { name: "x", "piece length": 16384, pieces: Buffer.alloc(40), length: 5 } }), /2 piece hashes for 5 bytes/],
     ["truncated bencoding", Buffer.from("d4:infod4:name3:abce"), /not a valid \.torrent file|incomplete/],
   ];
   it.each(junk)("refuses %s with a clear message", async (_label, buf, expected) => {

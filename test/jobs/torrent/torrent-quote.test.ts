@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
+import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
 
@@ -27,7 +28,8 @@ function quoter(problem: string | null = null) {
     // The catalog is the DigitalOcean adapter's job, tested against the fake API; here, one known size.
     sizes: { getSize: async (s) => (s === SIZE.slug ? SIZE : null), sizeProblem: async () => problem },
     store,
-    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50 * MB, perJobBudgetUsd: 1, monthlyBudgetUsd: 20 },
+    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50 * MB },
+    budget: new TorrentBudget({ db, jobs: store, settings: { perJobUsd: 1, monthlyUsd: 20, monthlyPerUserUsd: null, maxDroplets: 3, maxDropletsPerUser: 2 } }),
   });
   const finished = (totalBytes: number, downloadSeconds: number) => {
     const j = store.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "estimated", input: {} });
@@ -39,7 +41,7 @@ function quoter(problem: string | null = null) {
 describe("TorrentQuoter", () => {
   it("estimates from the size's price and the configured speed until there is history", async () => {
     const { q } = quoter();
-    const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false });
+    const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1);
     expect(quote.speed).toEqual({ bytesPerSecond: 50 * MB, source: "config", samples: 0 });
     expect(quote.estimate!.known && quote.estimate!.seconds.download).toBe(20);
     expect(quote.blocker).toBeNull();
@@ -51,24 +53,24 @@ describe("TorrentQuoter", () => {
     finished(100 * MB, 10); // 10 MB/s
     finished(200 * MB, 10); // 20 MB/s
     finished(5 * MB, 0.1); // too small to say anything about speed
-    expect((await q.quote({ sizeBytes: 100 * MB, hasTorrentFile: true })).speed.source).toBe("config");
+    expect((await q.quote({ sizeBytes: 100 * MB, hasTorrentFile: true }, 1)).speed.source).toBe("config");
     finished(300 * MB, 10); // 30 MB/s
-    const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: true });
+    const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: true }, 1);
     expect(quote.speed).toEqual({ bytesPerSecond: 20 * MB, source: "history", samples: 3 });
     expect(quote.estimate!.known && quote.estimate!.seconds.download).toBe(50);
     expect(quote.estimate!.known && quote.estimate!.seconds.metadata).toBe(0);
   });
 
   it("blocks Start with the adapter's words when the size cannot be had, and over the per-job budget", async () => {
-    const blocked = await quoter("the size s-1vcpu-1gb is not offered in fra1 — try DO_REGION=ams3").q.quote({ sizeBytes: MB, hasTorrentFile: false });
+    const blocked = await quoter("the size s-1vcpu-1gb is not offered in fra1 — try DO_REGION=ams3").q.quote({ sizeBytes: MB, hasTorrentFile: false }, 1);
     expect(blocked.blocker).toMatch(/not offered in fra1/);
     expect(blocked.usd).toBeNull();
-    const huge = await quoter().q.quote({ sizeBytes: 100_000_000 * MB, hasTorrentFile: false });
+    const huge = await quoter().q.quote({ sizeBytes: 100_000_000 * MB, hasTorrentFile: false }, 1);
     expect(huge.blocker).toMatch(/over the per-job budget of \$1\.00 \(BUDGET_PER_JOB_USD\)/);
   });
 
   it("gives a per-GB figure when the size is unknown", async () => {
-    const quote = await quoter().q.quote({ sizeBytes: null, hasTorrentFile: false });
+    const quote = await quoter().q.quote({ sizeBytes: null, hasTorrentFile: false }, 1);
     expect(quote.usd).toBeNull();
     expect(quote.estimate!.known).toBe(false);
     expect(!quote.estimate!.known && quote.estimate!.perGib.usd).toBeGreaterThan(0);

@@ -8,6 +8,7 @@ import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
 import { JobCanceller } from "../../../src/jobs/cancel-job.js";
 import { torrentMayMove } from "../../../src/jobs/torrent/torrent-states.js";
+import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
 import { torrentCancellation, type TorrentJobInput } from "../../../src/jobs/torrent/torrent-job.js";
 import type { TorrentRequest } from "../../../src/jobs/torrent/torrent-request.js";
@@ -59,8 +60,13 @@ beforeEach(() => {
   const quoter = new TorrentQuoter({
     sizes: { getSize: async (slug) => (slug === SIZE.slug ? SIZE : null), sizeProblem: async () => null },
     store: jobs,
-    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6, perJobBudgetUsd: 1, get monthlyBudgetUsd() { return monthlyBudget; } },
-    now: () => clock,
+    settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6 },
+    budget: new TorrentBudget({
+      db,
+      jobs,
+      settings: { perJobUsd: 1, get monthlyUsd() { return monthlyBudget; }, monthlyPerUserUsd: null, maxDroplets: 3, maxDropletsPerUser: 2 },
+      now: () => clock,
+    }),
   });
   const runner = {
     isRunning: (id: number) => running.has(id),

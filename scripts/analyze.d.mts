@@ -1,0 +1,8 @@
+// Types for scripts/analyze.mjs (plain JS so that node runs it without a loader).
+export interface BundleSpec {
+  entry: string;
+  outDir: string;
+  assets?: { from: string; to: string }[];
+}
+export declare const ANALYZE_BUNDLE: Required<BundleSpec>;
+export declare function ensureBundle(bundle: BundleSpec): Promise<{ file: string; built: boolean }>;

@@ -1,0 +1,97 @@
+// What a torrent job is given, what it needs and what it tells the chat; the runner (torrent-job.ts) does the work.
+import type { Logger } from "../../shared/logger.js";
+import type { CancellableKind } from "../cancel-job.js";
+import type { JobStore } from "../job-store.js";
+import type { DropletLedger } from "./droplet-ledger.js";
+import type { DropletSettings } from "./droplet-lifecycle.js";
+import type { FreeSpaceProbe } from "./download-room.js";
+import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
+import type { CloudInitPort, DropletPort, ProvisionPort, SshPort, TorrentClientPort, TorrentProgress } from "./torrent-ports.js";
+import type { TorrentState } from "./torrent-states.js";
+
+export interface TorrentJobInput {
+  infoHash: string;
+  name: string | null;
+  sizeBytes: number | null;
+  magnetUri: string | null;
+  /** A .torrent document, base64, when the user sent one. */
+  torrentFile: string | null;
+}
+
+/** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
+export interface TorrentJobEvent {
+  jobId: number;
+  state: TorrentState;
+  costSoFarUsd: number;
+  elapsedSeconds: number;
+  progress?: TorrentProgress;
+  transfer?: TransferProgress;
+  /** What the current step is doing, in words (a provisioning task, a virtualenv build step). */
+  detail?: string;
+  result?: {
+    files: DeliveredFile[];
+    totalBytes: number;
+    actualUsd: number;
+    durationSeconds: number;
+    overheadSeconds: number;
+    /** The files are safe, but something after the transfer went wrong (the droplet is not destroyed yet, a late Cancel). */
+    warning?: string;
+  };
+  error?: string;
+}
+
+export interface TorrentJobSettings extends DropletSettings {
+  downloadsDir: string;
+  perJobBudgetUsd: number;
+  /** Free space to keep in downloadsDir on top of a torrent's files (DOWNLOAD_MIN_FREE_MB). */
+  minFreeBytes: number;
+  /** How often the per-job budget is checked against the droplet's cost so far (default 1 s). */
+  budgetCheckMs?: number;
+}
+
+export interface TorrentJobDeps {
+  store: JobStore;
+  ledger: DropletLedger;
+  cloud: DropletPort;
+  cloudInit: CloudInitPort;
+  ssh: SshPort;
+  provisioner: ProvisionPort;
+  torrents: TorrentClientPort;
+  settings: TorrentJobSettings;
+  logger: Logger;
+  onEvent: (e: TorrentJobEvent) => void;
+  now?: () => number;
+  /** Free bytes where downloads go (default: statfs). */
+  freeSpace?: FreeSpaceProbe;
+}
+
+/** Thrown when the user cancels; carries no blame. */
+export class JobCancelled extends Error {
+  constructor() {
+    super("cancelled by the user");
+    this.name = "JobCancelled";
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** How the generic cancel (jobs/cancel-job.ts) stops torrent jobs: a card not yet started, or a running job. */
+export function torrentCancellation(
+  runner: { isRunning(jobId: number): boolean; cancel(jobId: number): Promise<boolean> },
+  jobs: Pick<JobStore, "spendForJob" | "get">,
+): CancellableKind {
+  return {
+    waitingStates: ["estimated"],
+    isRunning: (jobId) => runner.isRunning(jobId),
+    stop: async (jobId) => void (await runner.cancel(jobId)),
+    describeStopped: (jobId) => {
+      const cost = `$${(jobs.spendForJob(jobId).actual ?? 0).toFixed(4)}`;
+      // A Cancel that arrives after the files were verified does not throw them away.
+      if (jobs.get(jobId)?.state === "done") return `too late to stop: its files were already saved, so they are kept (see its links). It cost ${cost}.`;
+      return `its droplet is destroyed. It cost ${cost}.`;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+// The per-job budget holds in every phase, not only while aria2 reports progress: a droplet whose provisioning hangs
+// is stopped once its lifetime at its price passes BUDGET_PER_JOB_USD. The runner with real SQLite (job store, ledger)
+// and a clock the test moves; DigitalOcean, SSH and Ansible are stand-ins here because the rule under test is the
+// runner's own (their real behaviour is tested in test/e2e).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openDatabase, type Db } from "../../../src/storage/database.js";
+import { JobStore } from "../../../src/jobs/job-store.js";
+import { DropletLedger } from "../../../src/jobs/torrent/droplet-ledger.js";
+import { torrentMayMove } from "../../../src/jobs/torrent/torrent-states.js";
+import { TorrentJobRunner, type TorrentJobEvent } from "../../../src/jobs/torrent/torrent-job.js";
+import type { DropletPort, DropletSession } from "../../../src/jobs/torrent/torrent-ports.js";
+import { createLogger } from "../../../src/shared/logger.js";
+
+let dir: string;
+let db: Db;
+let clock: number;
+let jobs: JobStore;
+let ledger: DropletLedger;
+let destroyed: number[];
+let events: TorrentJobEvent[];
+let provisioning: Promise<void>;
+let provisionStarted: () => void;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "job-budget-"));
+  db = openDatabase(path.join(dir, "j.sqlite"));
+  clock = Date.UTC(2026, 5, 1);
+  jobs = new JobStore(db, () => clock, { torrent: torrentMayMove });
+  ledger = new DropletLedger(db, () => clock);
+  destroyed = [];
+  events = [];
+  provisioning = new Promise((r) => (provisionStarted = r));
+});
+
+afterEach(() => {
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function runner(freeBytes = 1e12): TorrentJobRunner {
+  // $3.60 an hour: a tenth of a cent a second.
+  const cloud: DropletPort = {
+    priceHourly: async () => 3.6,
+    ensureSshKey: async () => 1,
+    create: async () => ({ id: 4242 }),
+    waitUntilActive: async () => ({ ip: "198.18.0.9" }),
+    destroy: async (id) => void destroyed.push(id),
+    listByTag: async () => [],
+  };
+  const session = { close: async () => undefined } as unknown as DropletSession;
+  return new TorrentJobRunner({
+    store: jobs,
+    ledger,
+    cloud,
+    cloudInit: { generateHostKey: () => ({ privateKey: "p", publicKey: "ssh-ed25519 AAAA" }), userData: () => "" },
+    ssh: { connect: async () => session },
+    // A provisioning run that never finishes by itself: only its signal ends it.
+    provisioner: {
+      provision: (_target, { signal }) =>
+        new Promise((_resolve, reject) => {
+          provisionStarted();
+          signal!.addEventListener("abort", () => reject(signal!.reason as Error));
+        }),
+    },
+    torrents: { download: async () => Promise.reject(new Error("not reached")) },
+    settings: { region: "fra1", size: "s-big", image: "debian-12-x64", bootTimeoutMs: 1000, downloadsDir: path.join(dir, "downloads"), perJobBudgetUsd: 1, minFreeBytes: 0, budgetCheckMs: 10 },
+    logger: createLogger({ level: "silent" }),
+    onEvent: (e) => void events.push(e),
+    now: () => clock,
+    freeSpace: async () => freeBytes,
+  });
+}
+
+function approvedJob(sizeBytes: number | null = 1000): number {
+  const job = jobs.create({ kind: "torrent", ownerId: 5, chatId: 5, state: "approved", input: { infoHash: "x", name: "t", sizeBytes, magnetUri: "magnet:?", torrentFile: null } });
+  return job.id;
+}
+
+async function ended(jobId: number): Promise<TorrentJobEvent> {
+  for (let i = 0; i < 500; i++) {
+    const e = events.find((x) => x.jobId === jobId && ["failed", "cancelled", "done"].includes(x.state));
+    if (e) return e;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`job ${jobId} never ended; last state ${jobs.get(jobId)!.state}`);
+}
+
+describe("the per-job budget", () => {
+  it("stops a job whose provisioning outlasts it, destroys the droplet and books the cost", async () => {
+    const r = runner();
+    const jobId = approvedJob();
+    r.start(jobId);
+    await provisioning;
+    expect(jobs.get(jobId)!.state).toBe("ssh_ready");
+    // Twenty minutes of provisioning at $3.60/h is $1.20: over the $1.00 budget.
+    clock += 20 * 60_000;
+    const end = await ended(jobId);
+    expect(end.state).toBe("failed");
+    expect(end.error).toBe("stopped: the droplet has cost $1.2000, over the job's budget of $1.00 (BUDGET_PER_JOB_USD)");
+    expect(jobs.events(jobId).map((e) => e.state).slice(-2)).toEqual(["ssh_ready", "failed"]);
+    expect(destroyed).toEqual([4242]);
+    expect(jobs.spendForJob(jobId).actual).toBeCloseTo(1.2, 6);
+  });
+
+  it("leaves a job within its budget running", async () => {
+    const r = runner();
+    const jobId = approvedJob();
+    r.start(jobId);
+    await provisioning;
+    clock += 10 * 60_000; // $0.60
+    await new Promise((res) => setTimeout(res, 100));
+    expect(jobs.get(jobId)!.state).toBe("ssh_ready");
+    await r.cancel(jobId);
+    expect(jobs.get(jobId)!.state).toBe("cancelled");
+  });
+});
+
+describe("the free-space check", () => {
+  it("refuses a torrent of known size before any droplet is asked for", async () => {
+    const r = runner(50 * 1024 * 1024);
+    const jobId = approvedJob(60 * 1024 * 1024);
+    r.start(jobId);
+    const end = await ended(jobId);
+    expect(end.error).toMatch(/^not enough free disk on the bot's host for the files: they need 60 MiB and 0 B must stay free \(DOWNLOAD_MIN_FREE_MB\), but .*downloads has 50 MiB free/);
+    expect(ledger.forJob(jobId)).toEqual([]);
+  });
+});
