@@ -18,7 +18,7 @@ import { createLogger, type Logger } from "../shared/logger.js";
 import type { Db } from "../storage/database.js";
 import { wireBot } from "./wire-bot.js";
 import { wirePlaybookJobs, wireTorrentJobs, type PlaybookJobs, type TorrentJobs } from "./wire-jobs.js";
-import { ownerNotifier, wireCloud, wireTelegramApi, wireVenvs, wireWeb } from "./wire-services.js";
+import { ownerNotifier, wireCloud, wireTelegramApi, wireVenvCollector, wireVenvs, wireWeb } from "./wire-services.js";
 import { wireStorage } from "./wire-storage.js";
 
 export interface App {
@@ -67,6 +67,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const web = await wireWeb(config, storage, logger);
   const torrents = wireTorrentJobs(config, { storage, cloud, venvs, web, api, logger });
   const playbooks = wirePlaybookJobs(config, { storage, venvs, api, logger });
+  const venvCollector = wireVenvCollector(venvs, playbooks.hosts, logger);
   recoverAfterRestart(torrents, playbooks, ownerNotifier(api, logger));
   const bot = wireBot(config, { storage, venvs, torrents, playbooks, logger, pacer, cardTtlMs: options.cardTtlMs ?? 3_600_000 });
   await bot.start();
@@ -78,7 +79,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   });
   // Schedules: droplet reaper every five minutes, venv collection daily, download retention.
   torrents.reaper.start();
-  venvs.collector.start();
+  venvCollector.start();
   web.sweeper.start();
   logger.info({ webPort: web.port, dataDir: config.dataDir }, "Dropship started");
 
@@ -93,7 +94,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       await torrents.presenter.idle();
       await playbooks.presenter.idle();
       torrents.reaper.stop();
-      venvs.collector.stop();
+      venvCollector.stop();
       await web.sweeper.stop();
       await web.server.close();
       storage.db.close();

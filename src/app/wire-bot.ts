@@ -53,7 +53,7 @@ export function wireBot(
         fetchTelegramFile: fetchFile,
       }),
       filesFeature({ settings: storage.userSettings, ownerId }),
-      venvsFeature({ venvs: venvs.manager, host: (label) => (label === venvs.localHost.label ? venvs.localHost : undefined), ownerId }),
+      venvsFeature({ venvs: venvs.manager, localHost: venvs.localHost, hosts: playbooks.hosts, ownerId }),
       playbookFeature({
         jobs,
         fetchTelegramFile: fetchFile,

@@ -1,4 +1,4 @@
-// Wiring, part 2: the services jobs use — DigitalOcean, virtualenvs on the bot's host, the download server, and
+// Wiring, part 2: the services jobs use — DigitalOcean, virtualenvs (and their daily collection on every host), the download server, and
 // the Telegram Bot API client for messages sent outside any update.
 import { Api, type Transformer } from "grammy";
 import { autoRetry } from "@grammyjs/auto-retry";
@@ -8,10 +8,12 @@ import { createDigitalOceanClient, type RetryPolicy } from "../cloud/digitalocea
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
 import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
+import type { HostRegistry } from "../hosts/host-registry.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
 import { galaxyRoleStager, type RoleStager } from "../venv/role-closure.js";
 import { createGalaxyToolVenvProvider, createTorrentVenvProvider } from "../venv/torrent-venv.js";
+import { LOCAL_HOST_NAME } from "../venv/host-venvs.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
 import { createDownloadServer, createRetentionSweeper, type DownloadServer, type RetentionSweeper } from "../web/index.js";
@@ -35,7 +37,6 @@ export function wireCloud(config: Config, storage: Storage, logger: Logger, retr
 export interface VenvServices {
   manager: VenvManager;
   localHost: LocalHost;
-  collector: VenvCollector;
   /** The torrent app's fixed venv on the bot's host (ansible for the droplets): its path. */
   botVenv(onProgress?: (message: string) => void): Promise<string>;
   /** Fetches the roles an uploaded project installs, with the Galaxy tool venv's ansible-galaxy and GALAXY_SERVER. */
@@ -43,11 +44,11 @@ export interface VenvServices {
 }
 
 export function wireVenvs(config: Config, storage: Storage, logger: Logger): VenvServices {
-  const manager = new VenvManager({ db: storage.db, packages: config.packages, venv: config.venv, logger });
+  // The link-signing secret also seals venvs (through its own derived key): a new DATA_DIR can adopt sealed venvs.
+  const manager = new VenvManager({ db: storage.db, packages: config.packages, venv: config.venv, logger, sealKey: config.web.signingKey });
   // Uses recorded by a previous process ended with it.
   manager.releaseAllUses();
   const localHost = new LocalHost();
-  const collector = new VenvCollector({ collect: (host) => manager.collectGarbage(host), hosts: () => [localHost], logger });
   const botVenv = createTorrentVenvProvider({ manager, host: localHost, logger });
   const galaxyTool = createGalaxyToolVenvProvider({ manager, host: localHost, logger });
   const roleStager = galaxyRoleStager({
@@ -56,7 +57,19 @@ export function wireVenvs(config: Config, storage: Storage, logger: Logger): Ven
     galaxyServer: config.packages.galaxyServer,
     timeoutMs: 5 * 60_000,
   });
-  return { manager, localHost, collector, botVenv, roleStager };
+  return { manager, localHost, botVenv, roleStager };
+}
+
+/** Daily venv collection on the bot's host and on every registered host (read at each pass), one at a time. */
+export function wireVenvCollector(venvs: Pick<VenvServices, "manager" | "localHost">, hosts: HostRegistry, logger: Logger): VenvCollector {
+  return new VenvCollector({
+    collect: (host) => venvs.manager.collectGarbage(host),
+    hosts: () => [
+      { name: LOCAL_HOST_NAME, connect: () => Promise.resolve(venvs.localHost) },
+      ...hosts.list().map((h) => ({ name: h.name, connect: () => hosts.connect(h.name) })),
+    ],
+    logger,
+  });
 }
 
 export interface WebServices {

@@ -24,9 +24,12 @@ function stderrLogger(config: VenvToolConfig): Logger {
   return createLogger({ level: config.log.level, destination });
 }
 
-/** The bot's own machine. Its venvs table is not the bot's: the bot adopts the venv when a job first uses it. */
+/**
+ * The bot's own machine, recorded in the bot's database under DATA_DIR: a venv is reused only when a database holds
+ * the digest of its content (docs/venv.md, Trust), so the command and the bot trust the same builds.
+ */
 function localTarget(config: VenvToolConfig, logger: Logger): VenvTarget {
-  const db = openDatabase(":memory:");
+  const db = openDatabase(path.join(config.dataDir, "dropship.sqlite"));
   const venvs = new VenvManager({ db, packages: config.packages, venv: config.venv, logger });
   return { host: new LocalHost(), venvs, local: true, close: async () => void db.close() };
 }
@@ -62,7 +65,7 @@ async function registeredTarget(name: string, config: VenvToolConfig, logger: Lo
 /** ansible-galaxy from the Galaxy tool venv on this machine, as the bot fetches roles for its analysis. */
 function galaxyToolStager(config: VenvToolConfig, logger: Logger): RoleStager {
   const host = new LocalHost();
-  const tool = createGalaxyToolVenvProvider({ manager: new VenvManager({ db: openDatabase(":memory:"), packages: config.packages, venv: config.venv, logger }), host, logger });
+  const tool = createGalaxyToolVenvProvider({ manager: new VenvManager({ db: openDatabase(path.join(config.dataDir, "dropship.sqlite")), packages: config.packages, venv: config.venv, logger }), host, logger });
   return galaxyRoleStager({ host, ansibleGalaxy: async () => `${await tool()}/bin/ansible-galaxy`, galaxyServer: config.packages.galaxyServer, timeoutMs: 5 * 60_000 });
 }
 

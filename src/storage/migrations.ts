@@ -125,4 +125,10 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "venv content digest",
+    // JSON {total, areas}: what the venv held when it was built; a reuse compares the venv against it.
+    sql: "ALTER TABLE venvs ADD COLUMN content_digest TEXT;",
+  },
 ];

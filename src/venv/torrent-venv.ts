@@ -16,8 +16,9 @@ export interface FixedVenvDeps {
 export type FixedVenv = (onProgress?: (message: string) => void) => Promise<string>;
 
 /**
- * Every call asks the manager, which reuses the venv when its marker matches (~0.1 s) and rebuilds it when it was
- * removed or broken; concurrent first calls build it once (lock).
+ * Every call asks the manager, which reuses the venv when its content matches the digest recorded at build (~0.5 s:
+ * the whole venv is hashed) and rebuilds it when it was removed, broken or changed; concurrent first calls build it
+ * once (lock).
  */
 function fixedVenv(deps: FixedVenvDeps, spec: VenvSpec, purpose: string): FixedVenv {
   return async (onProgress) => {

@@ -6,6 +6,7 @@ import { satisfies } from "@renovatebot/pep440";
 import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
+import { digestVenv, SEAL_FILE, sealDigest, type VenvDigest } from "./venv-digest.js";
 import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
 import type { NormalisedRole, ResolvedVenvSpec } from "./venv-spec.js";
 
@@ -19,7 +20,7 @@ export interface PackageSources {
   collectionTarballDir: string | null;
 }
 
-export type VenvStep = "probing" | "waiting" | "creating" | "installing-packages" | "installing-collections" | "installing-roles" | "verifying" | "ready";
+export type VenvStep = "probing" | "rebuilding" | "waiting" | "creating" | "installing-packages" | "installing-collections" | "installing-roles" | "verifying" | "ready";
 
 export interface VenvProgress {
   step: VenvStep;
@@ -40,6 +41,8 @@ export interface BuildRequest {
   signal?: AbortSignal;
   /** Per long step (pip, galaxy). */
   stepTimeoutMs: number;
+  /** The bot's secret for sealing the digest on the host (null: no seal; only the database vouches for the venv). */
+  sealKey: string | null;
 }
 
 /** What a build actually installed, read back from the venv (not from the spec). */
@@ -55,6 +58,8 @@ export interface BuildOutcome {
   ansibleCoreVersion: string;
   sizeBytes: number;
   installed: InstalledContent;
+  /** What the finished build holds, marker included: the bot keeps it and compares on every reuse. */
+  digest: VenvDigest;
 }
 
 export interface VenvMarker {
@@ -75,7 +80,8 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
   // Offline tarballs are chosen before anything is created: a missing one should cost nothing.
   const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? await pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
   try {
-    await must(host, ["mkdir", "-p", "--", `${req.root}/.store`], "build-failed", req);
+    // The root is the bot's alone on this account: 0700, so other accounts on the host cannot read or plant anything.
+    await must(host, ["sh", "-c", 'mkdir -p -- "$1/.store" && chmod 700 -- "$1"', "sh", req.root], "build-failed", req);
     req.onProgress({ step: "creating", message: `creating the virtualenv ${req.name}` });
     await createVenv(req, storePath);
     const count = 1 + req.spec.python.length;
@@ -91,6 +97,7 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
       req.onProgress({ step: "installing-roles", message: `installing ${roles.length} role${roles.length === 1 ? "" : "s"}` });
       await installRoles(req, storePath, roles);
     }
+    if (req.spec.collections.length > 0 || roles.length > 0) await compileAhead(req, storePath);
     req.onProgress({ step: "verifying", message: "verifying ansible, collections, roles and Python packages" });
     const { ansibleCoreVersion, installed } = await verify(req, storePath);
     const marker: VenvMarker = {
@@ -103,8 +110,10 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
       createdAt: new Date().toISOString(),
     };
     await host.writeFile(`${storePath}/${MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n", 0o644);
+    const digest = await digestVenv(host, req.python, storePath, req.root, req.signal);
+    if (req.sealKey) await host.writeFile(`${storePath}/${SEAL_FILE}`, sealDigest(req.sealKey, req.name, digest.total) + "\n", 0o644);
     const du = await host.exec(["du", "-sk", "--", storePath]);
-    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024, installed };
+    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024, installed, digest };
   } catch (err) {
     await host.exec(["rm", "-rf", "--", storePath]).catch(() => {});
     throw err;
@@ -200,6 +209,19 @@ async function installRoles(req: BuildRequest, storePath: string, roles: Normali
   await host.exec(["rm", "-f", "--", reqFile]);
 }
 
+/**
+ * Byte-compiles the collections and roles now (pip already did site-packages), so that running ansible later has no
+ * reason to write __pycache__ into the venv: the venv's content stays what its digest recorded. Files that do not
+ * compile are left as they are (Python will not cache them at run time either).
+ */
+async function compileAhead(req: BuildRequest, storePath: string): Promise<void> {
+  const dirs = [`${storePath}/collections`, `${storePath}/roles`];
+  await req.host.exec(["sh", "-c", 'p="$1"; shift; for d; do [ -d "$d" ] && "$p" -I -m compileall -q -j 0 "$d" >/dev/null; done; exit 0', "sh", `${storePath}/bin/python`, ...dirs], {
+    timeoutMs: req.stepTimeoutMs,
+    signal: req.signal,
+  });
+}
+
 // argv[1] = roles dir. Prints {name: version|null} from each role's meta/.galaxy_install_info (YAML from the client).
 const ROLES_PY = `
 import json, os, sys, yaml
@@ -286,28 +308,6 @@ async function verifyCollections(req: BuildRequest, storePath: string, env: Reco
     else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
   }
   return { problems, installed };
-}
-
-const CHECK_SH = `
-[ -f "$1/${MARKER_FILE}" ] || { echo missing; exit 0; }
-"$1/bin/python" -c '' 2>/dev/null || { echo broken; exit 0; }
-echo ok
-cat "$1/${MARKER_FILE}"
-`;
-
-export type VenvCheck = { state: "missing" | "broken" } | { state: "ok"; marker: VenvMarker | null };
-
-/** One round trip: does the venv at path have a marker and a python that runs? */
-export async function checkVenv(host: Host, path: string): Promise<VenvCheck> {
-  const r = await host.exec(["sh", "-c", CHECK_SH, "sh", path], { timeoutMs: 30_000 });
-  const [first, ...rest] = r.stdout.split("\n");
-  if (first === "missing" || first === "broken") return { state: first };
-  if (first !== "ok") return { state: "broken" };
-  try {
-    return { state: "ok", marker: JSON.parse(rest.join("\n")) as VenvMarker };
-  } catch {
-    return { state: "ok", marker: null }; // unreadable marker: treated as a mismatch
-  }
 }
 
 const FLIP_SH = `

@@ -5,7 +5,8 @@ import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
 import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
-import { buildVenv, checkVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
+import { buildVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
+import { describeDigestChange, inspectVenv, sealMatches, type VenvInspection } from "./venv-digest.js";
 import { VenvLocks } from "./venv-lock.js";
 import { VenvStore, type VenvRecord } from "./venv-store.js";
 import { canonicalSpecJson, resolveForPython, venvHash, type VenvSpec } from "./venv-spec.js";
@@ -24,6 +25,11 @@ export interface VenvManagerOptions {
   /** Longest a single pip or ansible-galaxy run may take (default 15 min). */
   stepTimeoutMs?: number;
   lockTimeoutMs?: number;
+  /**
+   * A secret of the bot's: builds are sealed with it on the host, so a venv this database does not know (a new
+   * DATA_DIR) is adopted when its seal matches its content. Without it, only the database vouches for a venv.
+   */
+  sealKey?: string;
 }
 
 export interface EnsureOptions {
@@ -40,6 +46,8 @@ export interface EnsuredVenv {
   /** root/name on the host: a symlink to the build, stable across rebuilds. */
   path: string;
   reused: boolean;
+  /** Why an existing venv of this name was not reused (its content changed, its python broke, …); null when there was none or it was reused. */
+  rebuiltBecause?: string | null;
   pythonVersion: string;
   /** Environment for running ansible from this venv (PATH, VIRTUAL_ENV, ANSIBLE_COLLECTIONS_PATH, ANSIBLE_ROLES_PATH). */
   env: Record<string, string>;
@@ -59,7 +67,22 @@ function venvEnvironment(path: string): Record<string, string> {
     PATH: `${path}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     ANSIBLE_COLLECTIONS_PATH: `${path}/collections`,
     ANSIBLE_ROLES_PATH: `${path}/roles`,
+    // Runs must not add __pycache__ to the venv: its content is checked against the digest taken at build.
+    PYTHONDONTWRITEBYTECODE: "1",
   };
+}
+
+/** Whether the venv found at a name may be reused: its marker when so, else why not (null: there was none). */
+type ReuseVerdict = { marker: VenvMarker } | { marker: null; reason: string | null };
+
+/** One venv name on one host, as ensure works on it. */
+interface VenvTarget {
+  host: Host;
+  name: string;
+  hash: string;
+  path: string;
+  specJson: string;
+  probe: HostProbe;
 }
 
 export class VenvManager {
@@ -82,10 +105,14 @@ export class VenvManager {
     const resolved = resolveForPython(spec, probe.pythonVersion);
     const hash = venvHash(resolved);
     const name = `dropship-${hash}`;
-    const path = `${probe.root}/${name}`;
-    const specJson = canonicalSpecJson(resolved);
-    let marker = await this.matches(host, path, specJson);
-    if (marker) return this.reuse(host, name, path, specJson, probe, opts, marker);
+    const target = { host, name, hash, path: `${probe.root}/${name}`, specJson: canonicalSpecJson(resolved), probe };
+    let verdict = await this.verdict(target, opts.signal);
+    if (verdict.marker) return this.reuse(target, opts, verdict.marker);
+    const rebuiltBecause = verdict.reason;
+    if (rebuiltBecause) {
+      this.opts.logger?.warn({ host: host.label, venv: name, reason: rebuiltBecause }, "venv not reused: rebuilding it");
+      progress({ step: "rebuilding", message: `rebuilding ${name}: ${rebuiltBecause}` });
+    }
 
     assertCanBuild(probe, host.label, this.opts.venv.minFreeMb);
     const requirement = ansibleCoreRequirement(resolved.ansibleCore, probe.pythonVersion, host.label);
@@ -96,57 +123,88 @@ export class VenvManager {
     });
     try {
       // Whoever held the lock may just have built it.
-      marker = await this.matches(host, path, specJson);
-      if (marker) return this.reuse(host, name, path, specJson, probe, opts, marker);
+      verdict = await this.verdict(target, opts.signal);
+      if (verdict.marker) return this.reuse(target, opts, verdict.marker);
       if (this.opts.packages.pipIndexUrl) await assertIndexReachable(host, this.python, this.opts.packages.pipIndexUrl);
-      const existed = this.store.get(host.label, name);
-      let installed: InstalledContent;
-      this.store.upsert({ host: host.label, name, path, spec: specJson, status: "building" }, this.now());
-      const started = this.now();
-      try {
-        const built = await buildVenv({
-          host, python: this.python, root: probe.root, name, hash, spec: resolved, specJson,
-          ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: progress, signal: opts.signal,
-          stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000,
-        });
-        installed = built.installed;
-        const previous = await publishVenv(host, probe.root, name, built.storePath);
-        const buildMs = this.now() - started;
-        this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs }, this.now());
-        this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
-        if (previous && previous !== built.storePath && previous.startsWith(`${probe.root}/.store/`) && (existed?.inUse ?? 0) === 0) {
-          await host.exec(["rm", "-rf", "--", previous]).catch(() => {});
-        }
-      } catch (err) {
-        this.store.setStatus(host.label, name, existed && existed.status !== "removed" ? "broken" : "removed");
-        this.opts.logger?.warn({ host: host.label, venv: name, err: (err as Error).message }, "venv build failed");
-        throw err;
-      }
-      return this.finish(host, name, path, probe, false, opts, installed);
+      const installed = await this.build(target, resolved, requirement, opts);
+      return this.finish(target, { reused: false, rebuiltBecause }, opts, installed);
     } finally {
       await release();
     }
   }
 
-  /** The venv's marker when it is there, runs, and was built for exactly this spec; else null. */
-  private async matches(host: Host, path: string, specJson: string): Promise<VenvMarker | null> {
-    const check = await checkVenv(host, path);
-    return check.state === "ok" && check.marker !== null && JSON.stringify(check.marker.spec) === specJson ? check.marker : null;
+  private async build(t: VenvTarget, resolved: ReturnType<typeof resolveForPython>, requirement: string, opts: EnsureOptions): Promise<InstalledContent> {
+    const { host, name, path, specJson, probe } = t;
+    const existed = this.store.get(host.label, name);
+    this.store.upsert({ host: host.label, name, path, spec: specJson, status: "building" }, this.now());
+    const started = this.now();
+    try {
+      const built = await buildVenv({
+        host, python: this.python, root: probe.root, name, hash: t.hash, spec: resolved, specJson,
+        ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: opts.onProgress ?? (() => {}), signal: opts.signal,
+        stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000, sealKey: this.opts.sealKey ?? null,
+      });
+      const previous = await publishVenv(host, probe.root, name, built.storePath);
+      const buildMs = this.now() - started;
+      this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs, contentDigest: built.digest }, this.now());
+      this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
+      // The replaced build goes now only when this bot knew it and no job of its uses it; one the database did not
+      // know (another bot on the host, a new DATA_DIR) may still be in use by its owner, and is left to the sweep.
+      const knew = existed !== null && existed.status !== "removed";
+      if (previous && previous !== built.storePath && previous.startsWith(`${probe.root}/.store/`) && knew && existed.inUse === 0) {
+        await host.exec(["rm", "-rf", "--", previous]).catch(() => {});
+      }
+      return built.installed;
+    } catch (err) {
+      this.store.setStatus(host.label, name, existed && existed.status !== "removed" ? "broken" : "removed");
+      this.opts.logger?.warn({ host: host.label, venv: name, err: (err as Error).message }, "venv build failed");
+      throw err;
+    }
   }
 
-  private reuse(host: Host, name: string, path: string, specJson: string, probe: HostProbe, opts: EnsureOptions, marker: VenvMarker): EnsuredVenv {
-    const row = this.store.get(host.label, name);
-    // A venv the database forgot (a new DATA_DIR) is adopted; its size is learnt on the next build.
-    if (!row || row.status !== "ready") this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready" }, this.now());
-    return this.finish(host, name, path, probe, true, opts, marker.installed ?? null);
+  /**
+   * Reuse only what the bot built and recorded: the venv must be there, hold exactly the content whose digest the
+   * database kept at build (nothing planted, nothing changed), be for exactly this spec, and its python must run.
+   */
+  private async verdict(t: VenvTarget, signal?: AbortSignal): Promise<ReuseVerdict> {
+    const row = this.store.get(t.host.label, t.name);
+    const recorded = row?.status === "ready" ? row.contentDigest : null;
+    const seen = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: recorded?.total ?? null }, signal);
+    if (seen.state === "missing") return { marker: null, reason: null };
+    if (seen.state === "broken") return { marker: null, reason: "its python no longer starts" };
+    if (!recorded) return this.adopt(t, seen, signal);
+    const changed = describeDigestChange(recorded, seen.digest);
+    if (changed) return { marker: null, reason: changed };
+    if (!seen.marker || JSON.stringify(seen.marker.spec) !== t.specJson) return { marker: null, reason: "it was built for another set of requirements" };
+    return { marker: seen.marker };
   }
 
-  private finish(host: Host, name: string, path: string, probe: HostProbe, reused: boolean, opts: EnsureOptions, installed: InstalledContent | null): EnsuredVenv {
+  /** A venv the database does not vouch for: reused only when the bot's own seal on the host matches its content. */
+  private async adopt(t: VenvTarget, seen: Extract<VenvInspection, { state: "present" }>, signal?: AbortSignal): Promise<ReuseVerdict> {
+    const noRecord = { marker: null, reason: "the bot has no record of what it holds (built before venvs were checked, or by another bot)" };
+    const key = this.opts.sealKey;
+    if (!key || !sealMatches(key, t.name, seen.digest.total, seen.seal)) return noRecord;
+    if (!seen.marker || JSON.stringify(seen.marker.spec) !== t.specJson) return { marker: null, reason: "it was built for another set of requirements" };
+    // Sealed and unchanged: now its python may start (a second look, as expected content).
+    const again = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: seen.digest.total }, signal);
+    if (again.state === "broken") return { marker: null, reason: "its python no longer starts" };
+    if (again.state !== "present" || again.digest.total !== seen.digest.total) return { marker: null, reason: "it changed while it was being checked" };
+    this.store.upsert({ host: t.host.label, name: t.name, path: t.path, spec: t.specJson, status: "ready", contentDigest: seen.digest }, this.now());
+    this.opts.logger?.info({ host: t.host.label, venv: t.name }, "venv adopted: the bot's seal matches its content");
+    return { marker: seen.marker };
+  }
+
+  private reuse(t: VenvTarget, opts: EnsureOptions, marker: VenvMarker): EnsuredVenv {
+    return this.finish(t, { reused: true, rebuiltBecause: null }, opts, marker.installed ?? null);
+  }
+
+  private finish(t: VenvTarget, how: { reused: boolean; rebuiltBecause: string | null }, opts: EnsureOptions, installed: InstalledContent | null): EnsuredVenv {
+    const { host, name, path, probe } = t;
     this.store.touch(host.label, name, this.now());
     if (opts.pin) this.store.setPinned(host.label, name, true);
     const release = opts.use ? this.markInUse(host.label, name) : () => {};
-    opts.onProgress?.({ step: "ready", message: reused ? `reusing ${name}` : `${name} is ready` });
-    return { name, path, reused, pythonVersion: probe.pythonVersion, env: venvEnvironment(path), installed, release };
+    opts.onProgress?.({ step: "ready", message: how.reused ? `reusing ${name}` : `${name} is ready` });
+    return { name, path, ...how, pythonVersion: probe.pythonVersion, env: venvEnvironment(path), installed, release };
   }
 
   /** Counts a job as using the venv; GC leaves it alone until every use is released. */

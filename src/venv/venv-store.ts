@@ -1,5 +1,6 @@
 // The venvs table: one row per (host, name) with the spec, status, size, build time, pin and use counts.
 import type { Db } from "../storage/database.js";
+import type { VenvDigest } from "./venv-digest.js";
 
 export type VenvStatus = "building" | "ready" | "broken" | "removed";
 
@@ -17,6 +18,8 @@ export interface VenvRecord {
   buildMs: number | null;
   createdAt: number;
   lastUsedAt: number;
+  /** What the venv held when it was built (null while building, after a failed build, or for a venv built before digests). */
+  contentDigest: VenvDigest | null;
 }
 
 interface Row {
@@ -31,6 +34,7 @@ interface Row {
   build_ms: number | null;
   created_at: number;
   last_used_at: number;
+  content_digest: string | null;
 }
 
 const toRecord = (r: Row): VenvRecord => ({
@@ -45,6 +49,7 @@ const toRecord = (r: Row): VenvRecord => ({
   buildMs: r.build_ms,
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
+  contentDigest: r.content_digest ? (JSON.parse(r.content_digest) as VenvDigest) : null,
 });
 
 export class VenvStore {
@@ -63,22 +68,35 @@ export class VenvStore {
     return rows.map(toRecord);
   }
 
-  /** Records (or re-records) a venv, keeping its pin and use count if the row already exists. */
-  upsert(v: Pick<VenvRecord, "host" | "name" | "path" | "spec" | "status"> & { sizeBytes?: number | null; buildMs?: number | null }, now: number): void {
+  /**
+   * Records (or re-records) a venv, keeping its pin and use count if the row already exists. The content digest is
+   * replaced every time: a row without one (e.g. "building") is never trusted for reuse.
+   */
+  upsert(
+    v: Pick<VenvRecord, "host" | "name" | "path" | "spec" | "status"> & { sizeBytes?: number | null; buildMs?: number | null; contentDigest?: VenvDigest | null },
+    now: number,
+  ): void {
     this.db
       .prepare(
-        `INSERT INTO venvs (host, name, path, spec, status, size_bytes, build_ms, created_at, last_used_at)
-         VALUES (@host, @name, @path, @spec, @status, @size, @build, @now, @now)
+        `INSERT INTO venvs (host, name, path, spec, status, size_bytes, build_ms, content_digest, created_at, last_used_at)
+         VALUES (@host, @name, @path, @spec, @status, @size, @build, @digest, @now, @now)
          ON CONFLICT (host, name) DO UPDATE SET path = excluded.path, spec = excluded.spec, status = excluded.status,
+           content_digest = excluded.content_digest,
            size_bytes = COALESCE(excluded.size_bytes, venvs.size_bytes), build_ms = COALESCE(excluded.build_ms, venvs.build_ms),
            created_at = CASE WHEN venvs.status = 'removed' OR excluded.status = 'building' THEN excluded.created_at ELSE venvs.created_at END,
            last_used_at = excluded.last_used_at`,
       )
-      .run({ ...v, size: v.sizeBytes ?? null, build: v.buildMs ?? null, now });
+      .run({
+        host: v.host, name: v.name, path: v.path, spec: v.spec, status: v.status,
+        size: v.sizeBytes ?? null, build: v.buildMs ?? null, digest: v.contentDigest ? JSON.stringify(v.contentDigest) : null, now,
+      });
   }
 
+  /** Any status but "ready" also forgets the content digest: what is on the host is no longer what was recorded. */
   setStatus(host: string, name: string, status: VenvStatus): void {
-    this.db.prepare("UPDATE venvs SET status = ? WHERE host = ? AND name = ?").run(status, host, name);
+    this.db
+      .prepare("UPDATE venvs SET status = ?, content_digest = CASE WHEN ? = 'ready' THEN content_digest END WHERE host = ? AND name = ?")
+      .run(status, status, host, name);
   }
 
   touch(host: string, name: string, now: number): void {

@@ -36,12 +36,12 @@ function makeVenv(root: string, name: string): string {
   return build;
 }
 
-/** A host that cannot be reached: every command fails the way ssh does. */
-const unreachable: Host = {
-  label: "down",
-  exec: () => Promise.reject(new Error("cannot reach down: connection refused")),
-  writeFile: () => Promise.reject(new Error("cannot reach down: connection refused")),
-  readFile: () => Promise.reject(new Error("cannot reach down: connection refused")),
+/** A host whose connection drops once open: every command fails the way a lost ssh connection does. */
+const dropping: Host = {
+  label: "dropping",
+  exec: () => Promise.reject(new Error("the connection to dropping was lost")),
+  writeFile: () => Promise.reject(new Error("the connection to dropping was lost")),
+  readFile: () => Promise.reject(new Error("the connection to dropping was lost")),
   close: () => Promise.resolve(),
 };
 
@@ -78,7 +78,15 @@ describe("VenvCollector on its schedule", () => {
 
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ level: "info", destination: { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) } });
-    collector = new VenvCollector({ hosts: () => [unreachable, host], logger, collect: (h) => manager.collectGarbage(h) });
+    collector = new VenvCollector({
+      hosts: () => [
+        { name: "down", connect: () => Promise.reject(new Error("cannot reach down: connection refused")) },
+        { name: "dropping", connect: () => Promise.resolve(dropping) },
+        { name: "local", connect: () => Promise.resolve(host) },
+      ],
+      logger,
+      collect: (h) => manager.collectGarbage(h),
+    });
     // Every second: the test never calls runOnce, so only the schedule can remove anything.
     collector.start("* * * * * *");
 
@@ -92,7 +100,8 @@ describe("VenvCollector on its schedule", () => {
     }
     expect(manager.store.get(host.label, names.old)!.status).toBe("removed");
     expect(manager.list(host.label).map((v) => v.name).sort()).toEqual([names.pinned, names.busy]);
-    // The unreachable host came first in the pass and was logged, not fatal.
-    expect(lines.some((l) => l.msg === "virtualenv garbage collection failed" && l.host === "down")).toBe(true);
+    // The unreachable host and the one whose connection dropped came first in the pass and were logged, not fatal.
+    expect(lines.some((l) => l.msg === "virtualenv garbage collection skipped a host it cannot reach" && l.host === "down")).toBe(true);
+    expect(lines.some((l) => l.msg === "virtualenv garbage collection failed" && l.host === "dropping")).toBe(true);
   });
 });

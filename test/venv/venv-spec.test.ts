@@ -128,6 +128,7 @@ describe("the chat's venv list", () => {
     pinned: false,
     inUse: 0,
     sizeBytes: 150 * 1024 * 1024,
+    contentDigest: null,
     buildMs: 40_000,
     createdAt: now - 86_400_000,
     lastUsedAt: now - 3 * 3_600_000,
