@@ -20,8 +20,8 @@ import { startPackageIndex } from "../test/world/package-index.js";
 
 const WARM_RUNS = 10;
 const WARM_GOAL_MS = 300;
-/** A cold build takes ~8–13 s on a quiet machine and several times that on a busy one: three rounds each, not five. */
-const COLD_ROUNDS = 3;
+/** A cold build takes ~8–13 s on a quiet machine and several times that on a busy one; five rounds each all the same. */
+const COLD_ROUNDS = 5;
 const ROUNDS_NOTE = `${COLD_ROUNDS} cold builds each (long runs), alternating (ours, by hand, …) on one host after one untimed build by hand; fresh venv paths per build`;
 
 export async function run(): Promise<BenchResult[]> {
@@ -65,7 +65,9 @@ async function runBench(): Promise<BenchResult[]> {
     const cold = await alternate(COLD_ROUNDS, (i) => ours(`~/.dropship/venvs-${i}`), (i) => byHand(`/root/by-hand-${i}`));
     const c = comparison(cold.ours, cold.plain);
 
-    const warmManager = manager("~/.dropship/venvs-0");
+    // The last cold build's root: the database records one digest per venv name, the newest build's (its paths differ
+    // from the other roots' copies, so an older root would rightly fail the check and be rebuilt).
+    const warmManager = manager(`~/.dropship/venvs-${COLD_ROUNDS - 1}`);
     const warm: number[] = [];
     for (let i = 0; i < WARM_RUNS; i++) {
       const t0 = performance.now();
