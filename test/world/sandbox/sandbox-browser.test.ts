@@ -37,6 +37,8 @@ beforeAll(async () => {
     cwd: REPO,
     env: { ...process.env, TMPDIR: tmp, [TEST_RUN_ENV]: runId },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so a last-resort SIGKILL reaches every process it started, not just this one.
+    detached: true,
   });
   exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
@@ -56,7 +58,11 @@ afterAll(async () => {
   if (child && child.exitCode === null && child.signalCode === null) {
     child.kill("SIGINT");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-    child.kill("SIGKILL");
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      /* the group is gone already */
+    }
   }
   for (const p of processesOfRun(runId)) {
     try {
