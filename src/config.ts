@@ -72,6 +72,13 @@ const optionalUrl = (hint: string) =>
 export const GROUP_MODES = ["private-only", "open"] as const;
 export type GroupMode = (typeof GROUP_MODES)[number];
 
+/**
+ * What a shutdown (SIGTERM) does to running torrent jobs: `detach` leaves them on their droplets and the next start
+ * resumes them; `destroy` destroys their droplets and ends them failed.
+ */
+export const SHUTDOWN_MODES = ["detach", "destroy"] as const;
+export type ShutdownMode = (typeof SHUTDOWN_MODES)[number];
+
 /** The schema, keyed by environment variable; defaults are the production values. */
 const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: str("set the bot token from @BotFather, e.g. 123456:ABC-DEF...").refine(
@@ -141,6 +148,9 @@ const envSchema = z.object({
   VENV_ROOT: str("a directory on each host for Dropship's virtualenvs, e.g. ~/.dropship/venvs").default("~/.dropship/venvs"),
   VENV_GC_UNUSED_DAYS: num("days a virtualenv may stay unused before it is removed, e.g. 30", 0.001, 3650).default(30),
   VENV_MIN_FREE_MB: int("free disk in MB a host must have to build a virtualenv, e.g. 1024", 0, 10_000_000).default(1024),
+  ON_SHUTDOWN: z.enum(SHUTDOWN_MODES, {
+    error: "detach (running torrent jobs stay on their droplets and resume at the next start) or destroy (their droplets are destroyed)",
+  }).default("detach"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"], {
     error: "one of trace, debug, info, warn, error, fatal, silent",
   }).default("info"),
@@ -185,6 +195,8 @@ export interface Config {
   packages: { pipIndexUrl: string | null; pipExtraArgs: string[]; galaxyServer: string | null; collectionTarballDir: string | null };
   venv: { root: string; gcUnusedMs: number; minFreeMb: number };
   log: { level: RawEnv["LOG_LEVEL"]; pretty: boolean };
+  /** What SIGTERM does to running torrent jobs (ON_SHUTDOWN). */
+  onShutdown: ShutdownMode;
 }
 
 /** The process environment over ./.env: .env fills in what the real environment does not set; the environment wins. */
@@ -275,6 +287,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     packages: packagesOf(e),
     venv: venvOf(e),
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    onShutdown: e.ON_SHUTDOWN,
   };
 }
 

@@ -2,6 +2,9 @@
 import { ConfigError, loadConfig, readEnvironment } from "./config.js";
 import { startApp } from "./app/start-app.js";
 
+/** The process is gone this long after SIGTERM at the latest. */
+const EXIT_BACKSTOP_MS = 4800;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -19,6 +22,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.logger.info({ signal }, "shutdown requested");
+    // stop() keeps to its own deadline; this is the backstop that keeps the promise of an exit within 5 s of SIGTERM
+    // whatever hangs (the next start resumes or cleans up what is left).
+    setTimeout(() => {
+      app.logger.error("shutdown did not finish in time; exiting anyway");
+      process.exit(1);
+    }, EXIT_BACKSTOP_MS).unref();
     app.stop().then(
       () => process.exit(process.exitCode ?? 0),
       (err: unknown) => {

@@ -1,4 +1,6 @@
 // ProvisionPort over ansible-playbook: runs playbooks/provision_torrent_droplet.yml against one droplet, host key pinned.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,6 +27,7 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
         // Pin the key the bot generated for this droplet: the first connection is already verified.
         fs.writeFileSync(knownHosts, `${knownHostsLine(target.ip, target.hostKeyPublic)}\n`);
         const inventory = path.join(work, "inventory.yml");
+        const controlDir = path.join(work, "cp");
         fs.writeFileSync(
           inventory,
           JSON.stringify({
@@ -36,6 +39,9 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
                   ansible_ssh_private_key_file: opts.privateKeyFile,
                   ansible_ssh_common_args: `-o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
                   ansible_python_interpreter: "/usr/bin/python3",
+                  // OpenSSH's shared connections per run, not in ~/.ansible/cp: droplet addresses are reused, and a
+                  // master left by an earlier droplet (or a crashed bot) at the same address must never be picked up.
+                  ansible_control_path_dir: controlDir,
                 },
               },
             },
@@ -54,8 +60,24 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
         });
         if (outcome.code !== 0) throw new Error(`provisioning the droplet failed: ${describeFailedRun(firstFailedTask(outcome.events), { code: outcome.code, signal: null, output: outcome.output })}`);
       } finally {
+        await stopSshMasters(path.join(work, "cp"));
         fs.rmSync(work, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** Ends the OpenSSH connection masters Ansible left for ControlPersist (they would idle on for a minute). */
+async function stopSshMasters(controlDir: string): Promise<void> {
+  let sockets: string[] = [];
+  try {
+    sockets = fs.readdirSync(controlDir);
+  } catch {
+    return; // no connection was made
+  }
+  await Promise.all(
+    sockets.map((socket) =>
+      promisify(execFile)("ssh", ["-o", `ControlPath=${path.join(controlDir, socket)}`, "-O", "exit", "droplet"], { timeout: 5000 }).catch(() => undefined),
+    ),
+  );
 }

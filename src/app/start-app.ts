@@ -1,6 +1,8 @@
 // The composition root: the one place that knows every concrete class. It reads as the order things start in:
-// storage → services → job kinds → recovery after a restart → bot → start-up droplet sweep (in the background) →
-// schedules. main.ts adds signals; tests call startApp directly.
+// the data directory's lock → storage → services → job kinds → resuming what a restart interrupted → bot →
+// start-up droplet sweep (in the background) → schedules. main.ts adds signals; tests call startApp directly.
+import fs from "node:fs";
+import path from "node:path";
 import type { Config } from "../config.js";
 import type { DropshipBot } from "../bot/create-bot.js";
 import { TelegramPacer } from "../bot/telegram-pacer.js";
@@ -12,10 +14,12 @@ import type { PlaybookRunner } from "../jobs/playbook/playbook-runner.js";
 import type { DropletLedger } from "../jobs/torrent/droplet-ledger.js";
 import type { DropletReaper, SweepRetry } from "../jobs/torrent/droplet-reaper.js";
 import type { RetryPolicy } from "../cloud/digitalocean-client.js";
-import type { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import type { TorrentJobData, TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
 import type { BotKey } from "../remote/bot-key.js";
 import { createLogger, type Logger } from "../shared/logger.js";
 import type { Db } from "../storage/database.js";
+import { lockDataDir, type InstanceLock } from "../storage/instance-lock.js";
+import { DELIVERED_MARKER } from "../web/index.js";
 import { wireBot } from "./wire-bot.js";
 import { wirePlaybookJobs, wireTorrentJobs, type PlaybookJobs, type TorrentJobs } from "./wire-jobs.js";
 import { ownerNotifier, wireCloud, wireTelegramApi, wireVenvCollector, wireVenvs, wireWeb } from "./wire-services.js";
@@ -50,7 +54,16 @@ export interface AppOptions {
   sweepRetry?: SweepRetry;
   /** The DigitalOcean client's own retries of one call (default: 5 tries from 1 s); tests shorten them. */
   cloudRetry?: Partial<RetryPolicy>;
+  /** stop() gives up waiting after this long (default SHUTDOWN_DEADLINE_MS); what is left is the next start's. */
+  stopDeadlineMs?: number;
 }
+
+/**
+ * How long stop() waits, in total, for polling, jobs and the last chat messages, so the process exits within 5 s of
+ * SIGTERM (Docker kills after 10 s by default). What has not finished by then is the next start's: detached jobs
+ * resume, a failing job's clean-up is finished, droplets being destroyed are confirmed by the sweep.
+ */
+export const SHUTDOWN_DEADLINE_MS = 4000;
 
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({
@@ -58,6 +71,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     pretty: config.log.pretty,
     secrets: [config.telegram.token, config.digitalOcean.token, config.web.signingKey],
   });
+  // Before anything touches the data directory: a second bot on it would run the same jobs twice.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, options, logger, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: Config, options: AppOptions, logger: Logger, lock: InstanceLock): Promise<App> {
   const storage = wireStorage(config, logger);
   // One pacer for every Api of the process: Telegram counts the bot's messages together, whoever sends them.
   const pacer = new TelegramPacer();
@@ -68,7 +92,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const torrents = wireTorrentJobs(config, { storage, cloud, venvs, web, api, logger });
   const playbooks = wirePlaybookJobs(config, { storage, venvs, api, logger });
   const venvCollector = wireVenvCollector(venvs, playbooks.hosts, logger);
-  recoverAfterRestart(torrents, playbooks, ownerNotifier(api, logger));
+  recoverAfterRestart(storage.jobs, storage.downloadsDir, torrents, playbooks, ownerNotifier(api, logger));
   const bot = wireBot(config, { storage, venvs, torrents, playbooks, logger, pacer, cardTtlMs: options.cardTtlMs ?? 3_600_000 });
   await bot.start();
   // DigitalOcean may be down or refuse a destroy: the bot serves chat and links meanwhile, and the owner is told.
@@ -86,18 +110,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   let stopped: Promise<void> | null = null;
   const stop = () =>
     (stopped ??= (async () => {
-      logger.info("stopping: polling first, then running jobs (their droplets are destroyed)");
-      await bot.stop();
+      const deadline = Date.now() + (options.stopDeadlineMs ?? SHUTDOWN_DEADLINE_MS);
+      const left = () => Math.max(0, deadline - Date.now());
+      logger.info({ onShutdown: config.onShutdown }, "stopping: polling, then running jobs");
       await sweep.stop();
-      await torrents.runner.stopAll();
-      await playbooks.runner.stopAll();
-      await torrents.presenter.idle();
-      await playbooks.presenter.idle();
+      // Polling and jobs stop side by side: neither Telegram nor DigitalOcean being slow may hold the exit.
+      const settled = await within(left(), Promise.all([bot.stop(), torrents.runner.stopAll(config.onShutdown), playbooks.runner.stopAll()]));
+      if (!settled) logger.warn("stop deadline reached with polling or jobs still stopping; the next start picks up what is left");
+      await within(left(), Promise.all([torrents.presenter.idle(), playbooks.presenter.idle()]));
       torrents.reaper.stop();
       venvCollector.stop();
-      await web.sweeper.stop();
-      await web.server.close();
+      await within(left(), web.sweeper.stop());
+      await within(left(), web.server.close());
       storage.db.close();
+      lock.release();
       logger.info("stopped");
     })());
   return {
@@ -121,27 +147,63 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 }
 
 /**
- * Jobs an earlier process left running cannot be picked up (their SSH sessions died with it): torrent jobs whose
- * files were verified end done with their links; other torrent jobs are failed (their droplets go with the start-up
- * sweep); playbook runs are failed and their work directories removed from the hosts. Owners are told either way.
- * Nothing here waits on DigitalOcean.
+ * Jobs an earlier process left running (a crash, or a shutdown that detached them): torrent jobs carry on from their
+ * recorded state on the same droplet, their cards showing "resumed after a restart"; playbook runs are failed (their
+ * ansible-playbook died with the SSH session) and their work directories removed from the hosts, owners told. Runs
+ * before the start-up sweep, which then spares the resumed jobs' droplets. Nothing here waits on DigitalOcean.
  */
-function recoverAfterRestart(torrents: TorrentJobs, playbooks: PlaybookJobs, tellOwner: (chatId: number, jobId: number, message: string) => void): void {
-  // Files verified before the restart are kept: the job ends done and its card becomes the links, as it would have.
-  for (const d of torrents.reaper.completeDelivered()) {
-    if (d.cardMessageId === null) {
-      tellOwner(d.chatId, d.jobId, `${d.warning}, but its card is gone, so its links cannot be shown here`);
-      continue;
-    }
-    torrents.presenter.attach(d.jobId, d.chatId, d.cardMessageId);
-    const result = { files: d.files, totalBytes: d.totalBytes, actualUsd: d.actualUsd, durationSeconds: d.durationSeconds, overheadSeconds: 0, warning: d.warning };
-    torrents.presenter.handle({ jobId: d.jobId, state: "done", costSoFarUsd: d.actualUsd, elapsedSeconds: d.durationSeconds, result });
+function recoverAfterRestart(
+  jobs: JobStore,
+  downloadsDir: string,
+  torrents: TorrentJobs,
+  playbooks: PlaybookJobs,
+  tellOwner: (chatId: number, jobId: number, message: string) => void,
+): void {
+  redeliverResults(jobs, downloadsDir, torrents);
+  for (const job of jobs.listUnfinished("torrent")) {
+    if (job.state === "estimated") continue; // a card nobody pressed Start on: nothing runs
+    const cardMessageId = (job.data as TorrentJobData).cardMessageId;
+    if (cardMessageId !== undefined) torrents.presenter.attach(job.id, job.chatId, cardMessageId);
+    else tellOwner(job.chatId, job.id, "the bot restarted while this job ran; it carries on, but its card is gone, so its progress cannot be shown");
+    torrents.runner.resume(job.id);
   }
-  for (const { jobId, chatId, message } of torrents.reaper.failInterrupted()) tellOwner(chatId, jobId, message);
   const interruptedRuns = playbooks.runner.failInterrupted();
   for (const { jobId, chatId, message } of interruptedRuns) tellOwner(chatId, jobId, message);
   // In the background: a host that is down must not hold up the start.
   void playbooks.runner.cleanUpInterrupted(interruptedRuns.map((r) => r.jobId));
+}
+
+/**
+ * A crash between a job's "done" and its result message leaves the links unsent: a finished job of the last day whose
+ * files are there but not marked delivered (the presenter marks them once the message is out) gets it now.
+ */
+function redeliverResults(jobs: JobStore, downloadsDir: string, torrents: TorrentJobs): void {
+  const since = Date.now() - 86_400_000;
+  for (const job of jobs.listRecentIn("torrent", "done", 20)) {
+    const dir = path.join(downloadsDir, String(job.id));
+    const d = job.data as TorrentJobData & { actualUsd?: number; durationSeconds?: number; totalBytes?: number; warning?: string };
+    if (job.updatedAt < since || d.cardMessageId === undefined || !d.files?.length) continue;
+    if (!fs.existsSync(dir) || fs.existsSync(path.join(dir, DELIVERED_MARKER))) continue;
+    const [actualUsd, durationSeconds] = [d.actualUsd ?? 0, d.durationSeconds ?? 0];
+    const result = { files: d.files, totalBytes: d.totalBytes ?? 0, actualUsd, durationSeconds, overheadSeconds: 0, warning: d.warning };
+    torrents.presenter.attach(job.id, job.chatId, d.cardMessageId);
+    torrents.presenter.handle({ jobId: job.id, state: "done", costSoFarUsd: actualUsd, elapsedSeconds: durationSeconds, result });
+  }
+}
+
+/** Whether `p` settled within `ms` (its failure counts as settled: callers log their own errors). */
+async function within(ms: number, p: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = p.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 // TorrentClientPort: starts aria2c on the droplet over SSH and drives it over JSON-RPC through the SSH tunnel.
 import { randomBytes, randomInt } from "node:crypto";
-import type { TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent/torrent-ports.js";
+import { quote } from "shell-quote";
+import type { DropletSession, TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent/torrent-ports.js";
 import { buildAria2Command, aria2DaemonShellLine } from "./aria2-command.js";
-import { Aria2Client, TorrentDownloadError } from "./aria2-client.js";
+import { Aria2Client, TorrentDownloadError, type Aria2Options } from "./aria2-client.js";
 import type { TorrentProgress } from "./torrent-progress.js";
 
 export interface DropletTorrentSettings {
@@ -16,50 +17,95 @@ export interface DropletTorrentSettings {
 
 export function createDropletTorrentClient(settings: DropletTorrentSettings): TorrentClientPort {
   return {
-    async download(session, { dir, source, signal, onProgress }) {
-      const rpcPort = randomInt(20_000, 60_000);
-      const secret = randomBytes(24).toString("base64url");
-      const argv = buildAria2Command({
-        rpcPort,
-        rpcSecret: secret,
-        downloadDir: dir,
-        stallTimeoutSeconds: settings.stallTimeoutSeconds,
-        trackers: settings.trackers,
-        dhtEntryPoint: settings.dhtEntryPoint,
-        extraOptions: [`--listen-port=${randomInt(20_000, 60_000)}`, ...settings.extraOptions],
+    async download(session, { dir, source, signal, onProgress, resume }) {
+      // A job resumed after a restart first looks for the aria2 its earlier process started (it outlives the bot's
+      // SSH session); if that aria2 is gone, a new one re-checks the pieces already on disk and carries on.
+      const attached = resume ? await reattach(session, dir, settings, signal) : null;
+      const { aria2, gid } = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), signal }));
+      let firstByteAt: number | null = null;
+      const final = await aria2.watchDownload(gid, {
+        intervalMs: settings.pollIntervalMs ?? 1000,
+        metadataTimeoutSeconds: "magnetUri" in source ? settings.metadataTimeoutSeconds : undefined,
+        signal,
+        onProgress: (p) => {
+          if (firstByteAt === null && p.phase !== "metadata" && p.completedBytes > 0) firstByteAt = Date.now();
+          if (p.phase !== "error") onProgress(toJobProgress(p));
+        },
       });
-      const started = await session.exec(["sh", "-c", aria2DaemonShellLine(argv, `${dir}.aria2.log`)], { timeoutMs: 30_000, signal });
-      if (started.code !== 0) throw new Error(`could not start aria2 on the droplet: ${started.stderr.trim().slice(0, 300)}`);
-      const aria2 = new Aria2Client({
-        host: "127.0.0.1",
-        port: rpcPort,
-        secret,
-        agent: session.httpAgent("127.0.0.1", rpcPort),
-        stallTimeoutSeconds: settings.stallTimeoutSeconds,
-      });
-      try {
-        await aria2.waitUntilReady(15_000, signal);
-        const gid = "magnetUri" in source ? await aria2.addUri([source.magnetUri]) : await aria2.addTorrent(source.torrentFile);
-        let firstByteAt: number | null = null;
-        const final = await aria2.watchDownload(gid, {
-          intervalMs: settings.pollIntervalMs ?? 1000,
-          metadataTimeoutSeconds: "magnetUri" in source ? settings.metadataTimeoutSeconds : undefined,
-          signal,
-          onProgress: (p) => {
-            if (firstByteAt === null && p.phase !== "metadata" && p.completedBytes > 0) firstByteAt = Date.now();
-            if (p.phase !== "error") onProgress(toJobProgress(p));
-          },
-        });
-        if (final.phase === "error") throw new TorrentDownloadError(final);
-        // aria2 reports paths relative to --dir; the job wants them as they are on the droplet.
-        const files = final.files.filter((f) => f.selected).map((f) => ({ path: `${dir}/${f.path}`, size: f.sizeBytes }));
-        return { name: final.name, files, transferSeconds: firstByteAt === null ? 0 : (Date.now() - firstByteAt) / 1000 };
-      } finally {
-        // The droplet is about to be destroyed; stopping aria2 first only keeps it from seeding meanwhile.
-        await aria2.forceShutdown().catch(() => undefined);
-      }
+      // Stopped only once it has finished (it would seed otherwise): a job left behind by a shutdown keeps its aria2.
+      await aria2.forceShutdown().catch(() => undefined);
+      if (final.phase === "error") throw new TorrentDownloadError(final);
+      // aria2 reports paths relative to --dir; the job wants them as they are on the droplet.
+      const files = final.files.filter((f) => f.selected).map((f) => ({ path: `${dir}/${f.path}`, size: f.sizeBytes }));
+      return { name: final.name, files, transferSeconds: firstByteAt === null ? 0 : (Date.now() - firstByteAt) / 1000 };
     },
   };
+}
+
+/** Where a droplet keeps how to reach its aria2 (port, secret, gid): next to the download, readable by root only. */
+const handleFile = (dir: string) => `${dir}.aria2.rpc`;
+
+async function launch(
+  session: DropletSession,
+  dir: string,
+  source: { magnetUri: string } | { torrentFile: Buffer },
+  settings: DropletTorrentSettings,
+  o: { recheck: boolean; signal?: AbortSignal },
+): Promise<{ aria2: Aria2Client; gid: string }> {
+  const rpcPort = randomInt(20_000, 60_000);
+  const secret = randomBytes(24).toString("base64url");
+  const argv = buildAria2Command({
+    rpcPort,
+    rpcSecret: secret,
+    downloadDir: dir,
+    stallTimeoutSeconds: settings.stallTimeoutSeconds,
+    trackers: settings.trackers,
+    dhtEntryPoint: settings.dhtEntryPoint,
+    extraOptions: [`--listen-port=${randomInt(20_000, 60_000)}`, ...settings.extraOptions],
+  });
+  const started = await session.exec(["sh", "-c", aria2DaemonShellLine(argv, `${dir}.aria2.log`)], { timeoutMs: 30_000, signal: o.signal });
+  if (started.code !== 0) throw new Error(`could not start aria2 on the droplet: ${started.stderr.trim().slice(0, 300)}`);
+  const aria2 = clientFor(session, rpcPort, secret, settings);
+  await aria2.waitUntilReady(15_000, o.signal);
+  // After a restart the pieces already on disk are checked against the torrent's hashes and kept.
+  const options: Aria2Options = o.recheck ? { "check-integrity": "true" } : {};
+  const gid = "magnetUri" in source ? await aria2.addUri([source.magnetUri], options) : await aria2.addTorrent(source.torrentFile, options);
+  const saved = await session.exec(["sh", "-c", `umask 077 && printf '%s %s %s\\n' ${rpcPort} ${secret} ${gid} > ${quote([handleFile(dir)])}`], {
+    timeoutMs: 30_000,
+    signal: o.signal,
+  });
+  if (saved.code !== 0) throw new Error(`could not record aria2's address on the droplet: ${saved.stderr.trim().slice(0, 300)}`);
+  return { aria2, gid };
+}
+
+/** The aria2 an earlier process started for this download, if it still answers and still knows the download. */
+async function reattach(
+  session: DropletSession,
+  dir: string,
+  settings: DropletTorrentSettings,
+  signal?: AbortSignal,
+): Promise<{ aria2: Aria2Client; gid: string } | null> {
+  const read = await session.exec(["cat", handleFile(dir)], { timeoutMs: 30_000, signal });
+  const m = /^(\d+) ([A-Za-z0-9_-]+) ([0-9a-f]+)\s*$/.exec(read.stdout);
+  if (read.code !== 0 || !m) return null;
+  const aria2 = clientFor(session, Number(m[1]), m[2]!, settings);
+  try {
+    await aria2.tellStatus(m[3]!, ["status"]);
+  } catch {
+    return null; // not running any more, or it forgot the download: start again
+  }
+  return { aria2, gid: m[3]! };
+}
+
+function clientFor(session: DropletSession, port: number, secret: string, settings: DropletTorrentSettings): Aria2Client {
+  return new Aria2Client({
+    host: "127.0.0.1",
+    port,
+    secret,
+    agent: session.httpAgent("127.0.0.1", port),
+    stallTimeoutSeconds: settings.stallTimeoutSeconds,
+    timeoutMs: 10_000,
+  });
 }
 
 function toJobProgress(p: TorrentProgress): JobProgress {

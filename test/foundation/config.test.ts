@@ -50,6 +50,7 @@ describe("loadConfig", () => {
     OWNER_ID: "alice",
     ALLOWED_USER_IDS: "1,bob",
     GROUP_MODE: "public",
+    ON_SHUTDOWN: "pause",
     DO_API_URL: "api.digitalocean.com",
     DO_BOOT_TIMEOUT_SECONDS: "3",
     PUBLIC_BASE_URL: "files.example.com",
@@ -108,7 +109,10 @@ describe("loadConfig", () => {
       ARIA2_EXTRA_OPTIONS: "--enable-dht=false --interface=127.0.0.1",
       TELEGRAM_API_ROOT: "http://127.0.0.1:9/",
       GROUP_MODE: "open",
+      ON_SHUTDOWN: "destroy",
     });
+    expect(c.onShutdown).toBe("destroy");
+    expect(loadConfig(valid).onShutdown).toBe("detach");
     expect(c.access.allowedUserIds).toEqual([7, 8]);
     expect(c.access.groupMode).toBe("open");
     expect([c.web.listenHost, c.web.listenPort]).toEqual(["0.0.0.0", 9000]);

@@ -49,6 +49,8 @@ export interface AddTorrentOptions {
   seed?: boolean;
   /** Piece length as a power of two (mktorrent -l); default 18 (256 KiB). */
   pieceLengthExp?: number;
+  /** The seeder's upload limit in bytes per second (aria2 --max-overall-upload-limit); default unlimited. */
+  uploadLimitBytesPerSecond?: number;
 }
 
 export interface SwarmTorrentFile {
@@ -70,6 +72,8 @@ export interface SwarmTorrent {
   files: SwarmTorrentFile[];
   /** The seeder's --dir: the torrent's content lives at dataDir/name. */
   dataDir: string;
+  /** The seeder's upload limit (bytes/s), if any. */
+  uploadLimitBytesPerSecond?: number;
 }
 
 export interface Swarm {
@@ -127,7 +131,7 @@ export async function startSwarm(opts: { dir?: string; /** Default 127.0.0.1. */
     dir,
     seed,
     async addTorrent(o) {
-      const t = await makeTorrent(dir, trackerUrl, o);
+      const t = { ...(await makeTorrent(dir, trackerUrl, o)), uploadLimitBytesPerSecond: o.uploadLimitBytesPerSecond };
       hashes.push(t.infoHash);
       fs.writeFileSync(whitelist, hashes.join("\n") + "\n");
       trackerProc.child.kill("SIGHUP"); // opentracker reloads its whitelist on SIGHUP
@@ -222,6 +226,7 @@ async function startSeeder(dir: string, t: SwarmTorrent, host: string): Promise<
     "--summary-interval=0",
     "--console-log-level=warn",
     "--bt-save-metadata=false",
+    ...(t.uploadLimitBytesPerSecond ? [`--max-overall-upload-limit=${t.uploadLimitBytesPerSecond}`] : []),
     t.torrentPath,
   ];
   return launch("aria2c", args, path.join(dir, `seeder-${t.infoHash}.log`));

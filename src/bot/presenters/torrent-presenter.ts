@@ -111,13 +111,14 @@ export class TorrentPresenter {
       costSoFarUsd: e.costSoFarUsd,
       elapsedSeconds: e.elapsedSeconds,
       detail: e.detail ?? null,
+      resumed: e.resumed ?? false,
     }).text;
     a.editor.update(text, new InlineKeyboard().text("Cancel", torrentCardButton.pack({ action: "cancel", jobId: e.jobId })));
   }
 
-  /** Waits for final messages still being sent. */
+  /** Waits for final messages still being sent, and sends the last progress edit of jobs still shown (a shutdown's "⏸"). */
   async idle(): Promise<void> {
-    await Promise.all([...this.pending]);
+    await Promise.all([...this.pending, ...[...this.attached.values()].map((a) => a.editor.flush())]);
   }
 
   private async finish(e: TorrentJobEvent, a: Attached): Promise<void> {

@@ -32,6 +32,8 @@ export interface TorrentProgressInput {
   elapsedSeconds: number;
   /** A short detail for the current phase, e.g. the provisioning task's name; plain text. */
   detail?: string | null;
+  /** The job was picked up after the bot restarted. */
+  resumed?: boolean;
 }
 
 const MARK = { done: "✅", current: "▶️", pending: "▫️" };
@@ -54,6 +56,7 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
   });
+  if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");
   lines.push("", `Elapsed ${formatDuration(input.elapsedSeconds)} · cost so far ${formatUsd(input.costSoFarUsd)}`);
   return { text: fitMessage(lines.join("\n")) };
 }

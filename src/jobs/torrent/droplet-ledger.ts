@@ -75,8 +75,9 @@ export class DropletLedger {
     return this.get(Number(lastInsertRowid))!;
   }
 
-  markCreated(id: number, doId: number): void {
-    this.db.prepare("UPDATE droplets SET do_id = ?, state = 'created', created_at = ? WHERE id = ?").run(doId, this.now(), id);
+  /** `at`: when DigitalOcean created it, if known (a create found by its tag after a restart); default now. */
+  markCreated(id: number, doId: number, at: number = this.now()): void {
+    this.db.prepare("UPDATE droplets SET do_id = ?, state = 'created', created_at = ? WHERE id = ?").run(doId, at, id);
   }
 
   markActive(id: number, ip: string): void {

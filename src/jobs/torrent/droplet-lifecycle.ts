@@ -1,5 +1,6 @@
 // One torrent job's droplet from intent to destruction: each step written to the ledger before DigitalOcean is
 // called, so a crash leaves nothing the reaper cannot find; and what the droplet has cost so far.
+import { abortableSleep } from "../../shared/abortable-sleep.js";
 import { billDropletSeconds } from "./pricing.js";
 import { DROPSHIP_TAG, jobTag, type DropletLedger, type DropletRecord } from "./droplet-ledger.js";
 import type { CloudInitPort, DropletPort } from "./torrent-ports.js";
@@ -18,6 +19,9 @@ export interface DropletLifecycleDeps {
   ledger: DropletLedger;
   settings: DropletSettings;
 }
+
+/** How long a resumed job looks for a droplet whose create answer was lost (DigitalOcean lists new droplets late). */
+const LOST_CREATE_SEARCH_MS = 10_000;
 
 export class DropletLifecycle {
   /** The ledger's row, kept current after every change; null until the droplet is asked for. */
@@ -60,6 +64,71 @@ export class DropletLifecycle {
     ledger.markActive(this.record.id, ip);
     this.record = ledger.get(this.record.id)!;
     return { ip, hostKeyPublic: hostKey.publicKey };
+  }
+
+  /**
+   * Takes over the droplet an earlier process recorded for this job (a resume after a restart). Returns false when
+   * there is nothing to take over: no record, or a create whose answer never reached the ledger (its droplet, if
+   * any, is the reaper's: it is found by its job tag).
+   */
+  adopt(record: DropletRecord | undefined): boolean {
+    if (!record || record.state === "destroyed" || record.doId === null) return false;
+    this.record = record;
+    return true;
+  }
+
+  /**
+   * The adopted droplet, once active, for a job resumed after a restart; throws a reason for its owner when it cannot
+   * be found (a create whose answer was lost, and no droplet with its tag) or is gone.
+   */
+  async resumeActive(signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
+    // The create call may have reached DigitalOcean although its answer did not reach the ledger: find it by its tag.
+    if (!this.created && !(await this.findByTag(signal, LOST_CREATE_SEARCH_MS))) {
+      throw new Error("the bot restarted while DigitalOcean was creating this job's droplet and the droplet could not be found; anything created is being destroyed, send the link again");
+    }
+    try {
+      return await this.whenActive(signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new Error(`its droplet is gone or not answering after the restart (${(err as Error).message}); send the link again`, { cause: err });
+    }
+  }
+
+  /**
+   * For an adopted record whose create call never answered (the process died during it): looks for the droplet by
+   * its job tag for `withinMs` (DigitalOcean lists a new droplet only after a lag) and records it if found. Returns
+   * whether there is now a droplet to carry on with.
+   */
+  private async findByTag(signal: AbortSignal, withinMs: number): Promise<boolean> {
+    const rec = this.record;
+    if (!rec || rec.doId !== null || rec.state === "destroyed") return rec?.doId != null;
+    const { cloud, ledger } = this.deps;
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      const found = await cloud.listByTag(rec.tag);
+      if (found.length === 1) {
+        ledger.markCreated(rec.id, found[0]!.id, Date.parse(found[0]!.createdAt) || undefined);
+        this.record = ledger.get(rec.id)!;
+        return true;
+      }
+      // Two droplets for one job cannot be told apart: leave both to the failure path, which destroys by tag.
+      if (found.length > 1 || Date.now() > deadline) return false;
+      await abortableSleep(1000, signal);
+    }
+  }
+
+  /**
+   * The adopted droplet's address once DigitalOcean says it is active (at once if the ledger has it, after one call
+   * that confirms it still exists). Throws if it is gone.
+   */
+  async whenActive(signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
+    const rec = this.record;
+    if (!rec || rec.doId === null) throw new Error("no droplet to wait for");
+    const { cloud, ledger, settings } = this.deps;
+    const { ip } = await cloud.waitUntilActive(rec.doId, { timeoutMs: settings.bootTimeoutMs, signal });
+    if (rec.state === "requested" || rec.state === "created") ledger.markActive(rec.id, ip);
+    this.record = ledger.get(rec.id)!;
+    return { ip, hostKeyPublic: rec.hostKeyPublic };
   }
 
   /** Destroys the droplet if one was asked for; by tag when the create call never answered. */

@@ -18,6 +18,23 @@ export interface TorrentJobInput {
   torrentFile: string | null;
 }
 
+/** What a torrent job records about itself as it goes (jobs.data): enough for a restarted bot to carry it on. */
+export interface TorrentJobData {
+  /** When Start was pressed (ms), for elapsed times that survive a restart. */
+  startedAt?: number;
+  cardMessageId?: number;
+  name?: string | null;
+  /** What aria2 downloaded, as paths on the droplet: a restart after "downloaded" pulls exactly these. */
+  remoteFiles?: { path: string; size: number }[];
+  downloadSeconds?: number;
+  /** The verified files, from "transferred" on. */
+  files?: DeliveredFile[];
+  /** Cancel was pressed: a restart during the clean-up finishes the cancel. */
+  cancelRequested?: boolean;
+  /** The job was failing with this reason when the process stopped: a restart finishes the failure. */
+  ending?: string;
+}
+
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
 export interface TorrentJobEvent {
   jobId: number;
@@ -38,6 +55,8 @@ export interface TorrentJobEvent {
     warning?: string;
   };
   error?: string;
+  /** The job was picked up after a restart. */
+  resumed?: boolean;
 }
 
 export interface TorrentJobSettings extends DropletSettings {
@@ -63,6 +82,14 @@ export interface TorrentJobDeps {
   now?: () => number;
   /** Free bytes where downloads go (default: statfs). */
   freeSpace?: FreeSpaceProbe;
+}
+
+/** A shutdown with ON_SHUTDOWN=detach: the job is left running on its droplet for the next start. */
+export class JobDetached extends Error {
+  constructor() {
+    super("the bot is shutting down; the job is left on its droplet and resumes at the next start");
+    this.name = "JobDetached";
+  }
 }
 
 /** Thrown when the user cancels; carries no blame. */

@@ -1,19 +1,29 @@
 // The torrent job: droplet → provision → aria2 → SFTP pull → destroy, each step recorded before its side effect.
 // Until the files are verified on the bot's disk ("transferred") any failure or Cancel destroys the droplet and
 // removes partial files; from then on nothing deletes them: a later failure leaves the job done with a warning.
+// A job runs from its recorded state: a fresh one from "approved", one an earlier process left (a crash, or a
+// shutdown that detached it) from wherever it was — same droplet, same aria2, the pull picking up its partial files.
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
 import { DropletLifecycle } from "./droplet-lifecycle.js";
 import { downloadRoomProblem } from "./download-room.js";
 import { pullDownloadedFiles, type DeliveredFile } from "./pull-downloaded-files.js";
-import { JobCancelled, errorMessage, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
+import {
+  JobCancelled,
+  JobDetached,
+  errorMessage,
+  type TorrentJobData,
+  type TorrentJobDeps,
+  type TorrentJobEvent,
+  type TorrentJobInput,
+} from "./torrent-job-model.js";
 import type { DropletSession, TorrentProgress } from "./torrent-ports.js";
-import type { TorrentState } from "./torrent-states.js";
+import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
-export { JobCancelled, torrentCancellation } from "./torrent-job-model.js";
-export type { TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
+export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
+export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
 
 interface Running {
   abort: AbortController;
@@ -22,6 +32,8 @@ interface Running {
   startedAt: number;
   /** The open SSH session, closed however the job ends. */
   session: DropletSession | null;
+  /** Picked up after a restart: the chat is told so on every update. */
+  resumed: boolean;
 }
 
 /** What the job has once its files are verified on the bot's disk. */
@@ -48,10 +60,26 @@ export class TorrentJobRunner {
 
   /** Starts an approved job in the background; progress and the outcome arrive through onEvent. */
   start(jobId: number): void {
+    this.launch(jobId, false);
+  }
+
+  /**
+   * Picks up, in the background, a job an earlier process left unfinished (a crash, or a shutdown that detached it):
+   * it carries on from its recorded state on the same droplet. Call before the start-up droplet sweep, so the sweep
+   * sees the job as running and spares its droplet.
+   */
+  resume(jobId: number): void {
+    this.launch(jobId, true);
+  }
+
+  private launch(jobId: number, resumed: boolean): void {
     if (this.running.has(jobId)) return;
-    const { cloud, cloudInit, ledger, settings } = this.deps;
+    const { cloud, cloudInit, ledger, settings, store } = this.deps;
     const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings });
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt: this.now(), session: null };
+    const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
+    const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
+    if (!resumed) store.patchData(jobId, { startedAt });
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed };
     this.running.set(jobId, entry);
     // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
     entry.done = this.run(jobId, entry)
@@ -63,17 +91,22 @@ export class TorrentJobRunner {
   async cancel(jobId: number): Promise<boolean> {
     const entry = this.running.get(jobId);
     if (!entry) return false;
+    // Recorded first: a restart during the clean-up finishes the cancel instead of resuming the job.
+    this.deps.store.patchData(jobId, { cancelRequested: true });
     entry.abort.abort(new JobCancelled());
     await entry.done;
     return true;
   }
 
   /**
-   * For shutdown: a job cannot outlive the process (its SSH session and aria2 tunnel die with it), so every
-   * running job is stopped now, its droplet destroyed and its owner told why; resolves when all are settled.
+   * For shutdown. `detach` leaves every job running on its droplet (aria2 keeps downloading) to be resumed at the
+   * next start; `destroy` stops each one, destroys its droplet and tells its owner why. Resolves when all are settled.
    */
-  async stopAll(): Promise<void> {
-    const reason = new Error("the bot was shut down while this job ran; its droplet was destroyed, send the link again");
+  async stopAll(mode: "detach" | "destroy" = "destroy"): Promise<void> {
+    const reason =
+      mode === "detach"
+        ? new JobDetached()
+        : new Error("the bot was shut down while this job ran; its droplet was destroyed, send the link again");
     const entries = [...this.running.values()];
     for (const e of entries) e.abort.abort(reason);
     await Promise.all(entries.map((e) => e.done));
@@ -82,14 +115,35 @@ export class TorrentJobRunner {
   private async run(jobId: number, entry: Running): Promise<void> {
     const log = this.deps.logger.child({ job: jobId });
     const jobDir = path.join(this.deps.settings.downloadsDir, String(jobId));
+    const job = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!;
+    if (entry.resumed) {
+      entry.droplet.adopt(this.deps.ledger.forJob(jobId).at(-1));
+      log.info({ state: job.state }, "resuming a job an earlier process left unfinished");
+      // A Cancel, failure or shutdown was already being cleaned up when the process stopped: finish that.
+      const ending = job.data.cancelRequested ? new JobCancelled() : job.data.ending ? new Error(job.data.ending) : null;
+      if (ending) {
+        if (ending instanceof JobCancelled) entry.abort.abort(ending);
+        await this.finishBadly(jobId, entry, jobDir, ending, log);
+        return;
+      }
+      if (torrentStateReached(job.state, "transferred")) {
+        await this.finishDelivered(jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 }, log);
+        return;
+      }
+    }
     // The per-job budget holds in every phase, from the droplet's lifetime and price, until the files are safe.
     const budgetWatch = setInterval(() => this.checkBudget(entry), this.deps.settings.budgetCheckMs ?? 1000);
+    this.checkBudget(entry);
     let delivered: Delivered;
     try {
-      delivered = await this.fetchFiles(jobId, entry, jobDir, log);
+      delivered = await this.fetchFiles(jobId, entry, job.state as TorrentState, jobDir, log);
     } catch (err) {
       clearInterval(budgetWatch);
       await entry.session?.close().catch(() => undefined);
+      if (entry.abort.signal.reason instanceof JobDetached) {
+        this.detached(jobId, entry, log);
+        return;
+      }
       await this.finishBadly(jobId, entry, jobDir, err, log);
       return;
     }
@@ -97,49 +151,83 @@ export class TorrentJobRunner {
     await this.finishDelivered(jobId, entry, delivered, log);
   }
 
-  /** Every step up to "transferred": the files verified in `jobDir`. Throws on failure, Cancel or the budget. */
-  private async fetchFiles(jobId: number, entry: Running, jobDir: string, log: Logger): Promise<Delivered> {
+  /**
+   * Every step up to "transferred": the files verified in `jobDir`, starting after `from` (the recorded state; a
+   * fresh job is "approved"). Throws on failure, Cancel, shutdown or the budget.
+   */
+  private async fetchFiles(jobId: number, entry: Running, from: TorrentState, jobDir: string, log: Logger): Promise<Delivered> {
     const { store, settings } = this.deps;
     const signal = entry.abort.signal;
-    const job = store.get<TorrentJobInput, Record<string, unknown>>(jobId)!;
+    const job = store.get<TorrentJobInput, TorrentJobData>(jobId)!;
+    const past = (state: TorrentState) => torrentStateReached(from, state);
     // Known sizes are checked before paying for a droplet; every torrent again before its pull.
-    if (job.input.sizeBytes !== null) await this.checkRoom(job.input.sizeBytes);
-    const { ip, hostKeyPublic } = await entry.droplet.create(jobId, signal, {
-      onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
-      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+    if (!past("droplet_requested") && job.input.sizeBytes !== null) await this.checkRoom(job.input.sizeBytes);
+    const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
+    if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
+    const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
+      if (!entry.resumed || signal.aborted) throw err;
+      throw new Error(`its droplet could not be reached again after the restart (${errorMessage(err)})`, { cause: err });
     });
-    this.step(jobId, "droplet_active", entry, { data: { ip } });
-    const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal });
     entry.session = session;
-    this.step(jobId, "ssh_ready", entry);
+    if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
     const remoteDir = `/root/dropship/job-${jobId}`;
-    await this.deps.provisioner.provision(
-      { ip, hostKeyPublic, downloadDir: remoteDir },
-      { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
-    );
-    this.step(jobId, "provisioned", entry);
-    this.step(jobId, "downloading", entry);
-    const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
-    let lastProgress: TorrentProgress | undefined;
-    const downloaded = await this.deps.torrents.download(session, {
-      dir: remoteDir,
-      source,
-      signal,
-      onProgress: (p) => {
-        lastProgress = p;
-        this.emit(jobId, "downloading", entry, { progress: p });
-      },
-    });
-    this.step(jobId, "downloaded", entry, { data: { name: downloaded.name }, progress: lastProgress });
-    await this.checkRoom(downloaded.files.reduce((n, f) => n + f.size, 0));
-    this.step(jobId, "transferring", entry);
+    if (!past("provisioned")) {
+      // Re-running the playbook after a restart is safe: every task is idempotent.
+      await this.deps.provisioner.provision(
+        { ip, hostKeyPublic, downloadDir: remoteDir },
+        { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
+      );
+      this.step(jobId, "provisioned", entry);
+    }
+    let remote: { name: string | null; files: { path: string; size: number }[]; downloadSeconds: number };
+    if (!past("downloaded")) {
+      if (!past("downloading")) this.step(jobId, "downloading", entry);
+      const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
+      let lastProgress: TorrentProgress | undefined;
+      const downloaded = await this.deps.torrents.download(session, {
+        dir: remoteDir,
+        source,
+        signal,
+        // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
+        resume: entry.resumed && past("provisioned"),
+        onProgress: (p) => {
+          lastProgress = p;
+          this.emit(jobId, "downloading", entry, { progress: p });
+        },
+      });
+      remote = { name: downloaded.name, files: downloaded.files, downloadSeconds: downloaded.transferSeconds };
+      this.step(jobId, "downloaded", entry, {
+        data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds },
+        progress: lastProgress,
+      });
+    } else {
+      remote = { name: job.data.name ?? null, files: job.data.remoteFiles ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 };
+    }
+    // A pull resumed after a restart needs room only for what is not on disk yet; checking for all of it is simpler and safe.
+    await this.checkRoom(remote.files.reduce((n, f) => n + f.size, 0));
+    if (!past("transferring")) this.step(jobId, "transferring", entry);
     const files = await pullDownloadedFiles(
       session,
-      { remoteDir, remoteFiles: downloaded.files, localDir: jobDir },
+      { remoteDir, remoteFiles: remote.files, localDir: jobDir },
       { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
     );
     this.step(jobId, "transferred", entry, { data: { files } });
-    return { files, downloadSeconds: downloaded.transferSeconds };
+    return { files, downloadSeconds: remote.downloadSeconds };
+  }
+
+  private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
+    const { store, settings } = this.deps;
+    return entry.droplet.create(jobId, signal, {
+      onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
+      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+    });
+  }
+
+  /** Shutdown with ON_SHUTDOWN=detach: the job stays in its state, its droplet and aria2 keep going until the next start. */
+  private detached(jobId: number, entry: Running, log: Logger): void {
+    log.info({ state: this.deps.store.get(jobId)?.state }, "left running on its droplet for the next start");
+    const state = this.deps.store.get(jobId)!.state as TorrentState;
+    this.emit(jobId, state, entry, { detail: "⏸ The bot is restarting: this job keeps running on its droplet and carries on when the bot is back." });
   }
 
   private async checkRoom(needBytes: number): Promise<void> {
@@ -169,11 +257,13 @@ export class TorrentJobRunner {
       const reason: unknown = entry.abort.signal.reason;
       const why = reason instanceof JobCancelled ? "Cancel arrived" : "the bot was stopping";
       warnings.unshift(`${why} after your files were saved and verified: they are kept`);
+    } else if (this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.cancelRequested) {
+      warnings.unshift("Cancel arrived after your files were saved and verified: they are kept");
     }
     const actualUsd = entry.droplet.costUsd();
     const durationSeconds = (this.now() - entry.startedAt) / 1000;
     this.recordDropletSpend(jobId, ownerId, actualUsd, entry.droplet);
-    if (entry.droplet.destroyed) {
+    if (entry.droplet.destroyed && store.get(jobId)!.state === "transferred") {
       store.transition(jobId, "droplet_destroyed");
       this.emit(jobId, "droplet_destroyed", entry, {});
     }
@@ -196,6 +286,8 @@ export class TorrentJobRunner {
     const cancelled = entry.abort.signal.aborted && entry.abort.signal.reason instanceof JobCancelled;
     const message = cancelled ? "cancelled" : errorMessage(err);
     if (!cancelled) log.warn({ err }, "torrent job failed");
+    // Recorded before the clean-up: a restart during it finishes this ending instead of resuming the job.
+    if (!cancelled) store.patchData(jobId, { ending: message });
     let cleanupError: string | null = null;
     try {
       await entry.droplet.destroy();
@@ -246,6 +338,7 @@ export class TorrentJobRunner {
       state,
       costSoFarUsd: entry.droplet.costUsd(),
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
+      ...(entry.resumed ? { resumed: true } : {}),
       ...extra,
     });
   }

@@ -111,6 +111,8 @@ export interface TorrentClientPort {
       source: { magnetUri: string } | { torrentFile: Buffer };
       signal?: AbortSignal;
       onProgress: (p: TorrentProgress) => void;
+      /** The job may have started aria2 on this droplet before a restart: reattach to it, or restart it keeping what is on disk. */
+      resume?: boolean;
     },
   ): Promise<DownloadedTorrent>;
 }

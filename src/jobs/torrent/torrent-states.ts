@@ -35,3 +35,10 @@ function nextTorrentState(current: string): TorrentState | null {
   if (i < 0) throw new Error(`${current} is not a state of the torrent flow`);
   return TORRENT_FLOW[i + 1] ?? null;
 }
+
+/** Whether a job recorded in `state` has already passed (or is at) `step` of the happy path. */
+export function torrentStateReached(state: string, step: TorrentState): boolean {
+  const flow = TORRENT_FLOW as readonly string[];
+  const at = flow.indexOf(state);
+  return at >= 0 && at >= flow.indexOf(step);
+}
