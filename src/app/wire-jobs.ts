@@ -46,6 +46,13 @@ export function wireTorrentJobs(
     markDelivered: (id) => markDelivered(downloadsDir, id),
     logger,
   });
+  const budget = new TorrentBudget({ db: storage.db, jobs, settings: config.budget });
+  const quoter = new TorrentQuoter({
+    sizes: s.cloud.cloud,
+    store: jobs,
+    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond },
+    budget,
+  });
   const runner = new TorrentJobRunner({
     store: jobs,
     ledger: storage.ledger,
@@ -74,13 +81,11 @@ export function wireTorrentJobs(
     },
     logger,
     onEvent: (e) => presenter.handle(e),
-  });
-  const budget = new TorrentBudget({ db: storage.db, jobs, settings: config.budget });
-  const quoter = new TorrentQuoter({
-    sizes: s.cloud.cloud,
-    store: jobs,
-    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond },
-    budget,
+    // A magnet's real size: the estimate again, as a .torrent of that size would get it, and the caps re-checked.
+    checkRealSize: async (jobId, ownerId, realBytes) => {
+      const q = await quoter.quote({ sizeBytes: realBytes, hasTorrentFile: true }, ownerId);
+      return { estimateUsd: q.usd, estimateSeconds: q.seconds, overCap: budget.resize(jobId, ownerId, q.usd) };
+    },
   });
   const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
   return { runner, presenter, quoter, reaper };

@@ -91,6 +91,11 @@ export class Aria2Client {
     return this.call("aria2.changeOption", gid, options);
   }
 
+  /** Lets a paused download (e.g. one --pause-metadata held after its metadata arrived) go on. */
+  unpause(gid: string): Promise<string> {
+    return this.call("aria2.unpause", gid);
+  }
+
   remove(gid: string): Promise<string> {
     return this.call("aria2.remove", gid);
   }

@@ -52,6 +52,8 @@ export function buildAria2Command(o: Aria2LaunchOptions): string[] {
     "--bt-save-metadata=false",
     "--rpc-save-upload-metadata=false",
     "--follow-torrent=mem",
+    // A magnet's real download waits, paused, until the job has seen its real size and files and unpauses it.
+    "--pause-metadata=true",
     "--file-allocation=none",
     "--auto-file-renaming=false",
     "--summary-interval=0",

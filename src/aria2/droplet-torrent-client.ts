@@ -4,7 +4,7 @@ import { quote } from "shell-quote";
 import type { DropletSession, TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent/torrent-ports.js";
 import { buildAria2Command, aria2DaemonShellLine } from "./aria2-command.js";
 import { Aria2Client, TorrentDownloadError, type Aria2Options } from "./aria2-client.js";
-import type { TorrentProgress } from "./torrent-progress.js";
+import { toTorrentProgress, type TorrentProgress } from "./torrent-progress.js";
 
 export interface DropletTorrentSettings {
   metadataTimeoutSeconds: number;
@@ -17,11 +17,26 @@ export interface DropletTorrentSettings {
 
 export function createDropletTorrentClient(settings: DropletTorrentSettings): TorrentClientPort {
   return {
-    async download(session, { dir, source, signal, onProgress, resume }) {
+    async download(session, { dir, source, signal, onProgress, resume, onMetadata }) {
       // A job resumed after a restart first looks for the aria2 its earlier process started (it outlives the bot's
       // SSH session); if that aria2 is gone, a new one re-checks the pieces already on disk and carries on.
       const attached = resume ? await reattach(session, dir, settings, signal) : null;
-      const { aria2, gid } = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), signal }));
+      const launched = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), signal }));
+      const { aria2 } = launched;
+      let gid = launched.gid;
+      if ("magnetUri" in source) {
+        onProgress({ phase: "metadata", name: null, totalBytes: 0, completedBytes: 0, downloadSpeed: 0, seeders: 0, connections: 0, etaSeconds: null });
+        gid = await aria2.followDownload(gid, { timeoutSeconds: settings.metadataTimeoutSeconds, intervalMs: 250, signal });
+        // --pause-metadata holds the real download until the job has seen what it is (also after a restart mid-question).
+        const held = await aria2.tellStatus(gid);
+        if (held.status === "paused") {
+          const meta = toTorrentProgress(held);
+          const files = meta.files.filter((f) => f.selected).map((f) => ({ path: f.path, size: f.sizeBytes }));
+          // A paused download reports totalLength 0 (aria2 1.36); its files carry the real sizes.
+          await onMetadata?.({ name: meta.name, totalBytes: files.reduce((n, f) => n + f.size, 0), files });
+          await aria2.unpause(gid);
+        }
+      }
       let firstByteAt: number | null = null;
       const final = await aria2.watchDownload(gid, {
         intervalMs: settings.pollIntervalMs ?? 1000,

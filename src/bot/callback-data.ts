@@ -47,7 +47,7 @@ function escapeRegExp(s: string): string {
 }
 
 /** The torrent card's Start / Cancel: "t:start:<job>", "t:cancel:<job>". */
-export const torrentCardButton = createCallbackData("t", { action: /start|cancel/, jobId: JOB_ID });
+export const torrentCardButton = createCallbackData("t", { action: /start|cancel|go/, jobId: JOB_ID });
 /** Cancel under any job's progress message and in /cancel's list: "cancel:<job>". */
 export const cancelJobButton = createCallbackData("cancel", { jobId: JOB_ID });
 /** "▶️ Run…" under a playbook analysis. */

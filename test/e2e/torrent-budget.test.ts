@@ -182,3 +182,55 @@ describe("a download directory without room", () => {
     }
   }, 180_000);
 });
+
+describe("a magnet whose xl= understates its size", () => {
+  // A pricey size and a slow assumed speed make the estimate follow the size: the claimed 100 kB fits the per-job
+  // budget ($0.01), the real 16 MiB does not (about $0.08), so the job stops after the metadata and asks.
+  const env = { DO_SIZE: "g-8vcpu-32gb", TORRENT_SPEED_MBPS: "0.05", BUDGET_PER_JOB_USD: "0.05" };
+  const REAL = 16 * 1024 * 1024;
+  /** The swarm's magnet says the true size; this one claims 100 kB. */
+  const understate = (magnet: string) => {
+    const claimed = magnet.replace(/([?&])xl=\d+/, "$1xl=100000");
+    return claimed.includes("xl=100000") ? claimed : `${magnet}&xl=100000`;
+  };
+
+  async function jobWaitingForAnswer(name: string) {
+    const t = await world.swarm.addTorrent({ name, files: [{ path: name, size: REAL }] });
+    const { jobId, card } = await startedJobFrom(understate(t.magnet));
+    const asked = await world.telegram
+      .waitFor(() => (messageNow(card.message_id).text.includes("breaks a budget") ? messageNow(card.message_id) : null), 90_000, "the size question")
+      .catch((err: Error) => {
+        throw new Error(`${err.message}\ncard: ${messageNow(card.message_id).text.replace(/\n/g, " / ")}\nreplies: ${world.telegram.messages(ALICE.id).filter((m) => m.message_id > card.message_id).map((m) => m.text).join(" | ")}`);
+      });
+    return { t, jobId, card, asked };
+  }
+
+  it("pauses after the metadata with the real size and the new estimate; Continue downloads it", async () => {
+    const app = await restartApp("xl-continue", env);
+    const { t, jobId, card, asked } = await jobWaitingForAnswer("understated.bin");
+    expect(asked.text).toContain("The torrent is 16 MiB in 1 file");
+    expect(asked.text).toMatch(/not 9\d(\.\d)? KiB as the link said/);
+    expect(asked.text).toMatch(/over the per-job budget of \$0\.05/);
+    // Nothing of the content has been fetched: aria2 holds the download until the answer.
+    expect(app.jobs.get(jobId)!.state).toBe("downloading");
+    expect(app.jobs.get<unknown, { estimateUsd: number }>(jobId)!.data.estimateUsd).toBeGreaterThan(0.05);
+    world.telegram.pressButton(ALICE, asked, buttonData(asked, /Continue/));
+    const ended = await waitEnded(jobId);
+    expect(ended.state).toBe("done");
+    const files = (ended.data as { files: { sha256: string }[] }).files;
+    expect(files.map((f) => f.sha256)).toEqual([t.files[0]!.sha256]);
+    expect(liveDroplets(jobId)).toEqual([]);
+    void card;
+  }, 240_000);
+
+  it("Cancel ends it there: droplet destroyed, nothing kept, the cost booked", async () => {
+    const app = await restartApp("xl-cancel", env);
+    const { jobId, asked } = await jobWaitingForAnswer("understated-2.bin");
+    world.telegram.pressButton(ALICE, asked, buttonData(asked, /Cancel/));
+    const ended = await waitEnded(jobId);
+    expect(ended.state).toBe("cancelled");
+    expect(liveDroplets(jobId)).toEqual([]);
+    expect(fs.existsSync(path.join(app.config.downloads.dir, String(jobId)))).toBe(false);
+    expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
+  }, 240_000);
+});

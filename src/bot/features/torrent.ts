@@ -10,6 +10,7 @@ import { parseTorrentFile } from "../../jobs/torrent/parse-torrent-file.js";
 import type { TorrentRequest } from "../../jobs/torrent/torrent-request.js";
 import {
   cancelTorrentFromCard,
+  continueTorrent,
   recordCardMessage,
   requestTorrent,
   startTorrent,
@@ -32,7 +33,7 @@ export interface TorrentFeatureDeps {
   quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** Cancel on the card goes through the generic cancel, as /cancel does. */
   canceller: Pick<JobCanceller, "cancel">;
-  runner: { start(jobId: number): void };
+  runner: { start(jobId: number): void; answerSizeQuestion(jobId: number, answer: "continue"): boolean };
   presenter: Pick<TorrentPresenter, "attach">;
   /** Downloads a file the user sent, by Telegram file_path. */
   fetchTelegramFile(filePath: string): Promise<Buffer>;
@@ -99,6 +100,7 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
       return;
     }
     if (press.action === "start") await onStart(w, ctx, Number(press.jobId));
+    else if (press.action === "go") await onContinue(w, ctx, Number(press.jobId));
     else await onCancel(w, ctx, Number(press.jobId));
   });
 
@@ -145,6 +147,23 @@ async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void>
       // The card becomes the progress message before the runner's first event.
       w.deps.presenter.attach(jobId, ctx.chat!.id, ctx.callbackQuery!.message!.message_id);
       w.deps.runner.start(jobId);
+      return;
+  }
+}
+
+async function onContinue(w: Wiring, ctx: BotContext, jobId: number): Promise<void> {
+  const outcome = continueTorrent({ jobs: w.deps.jobs, runner: w.deps.runner }, jobId, ctx.from!.id);
+  switch (outcome.kind) {
+    case "invalid":
+    case "not-yours":
+      await answerRefusedPress(ctx, outcome.kind);
+      return;
+    case "not-waiting":
+      await ctx.answerCallbackQuery({ text: "This job is not waiting for an answer any more." });
+      return;
+    case "continued":
+      // The runner edits the card as the download goes on.
+      await ctx.answerCallbackQuery({ text: "Continuing at the new estimate." });
       return;
   }
 }

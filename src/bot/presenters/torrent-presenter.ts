@@ -112,8 +112,11 @@ export class TorrentPresenter {
       elapsedSeconds: e.elapsedSeconds,
       detail: e.detail ?? null,
       resumed: e.resumed ?? false,
+      question: e.question ?? null,
     }).text;
-    a.editor.update(text, new InlineKeyboard().text("Cancel", torrentCardButton.pack({ action: "cancel", jobId: e.jobId })));
+    const keyboard = new InlineKeyboard();
+    if (e.question) keyboard.text("▶️ Continue", torrentCardButton.pack({ action: "go", jobId: e.jobId }));
+    a.editor.update(text, keyboard.text("Cancel", torrentCardButton.pack({ action: "cancel", jobId: e.jobId })));
   }
 
   /** Waits for final messages still being sent, and sends the last progress edit of jobs still shown (a shutdown's "⏸"). */

@@ -34,6 +34,16 @@ export interface TorrentProgressInput {
   detail?: string | null;
   /** The job was picked up after the bot restarted. */
   resumed?: boolean;
+  /** The job waits for its owner: the real size breaks a cap. */
+  question?: {
+    realBytes: number;
+    claimedBytes: number | null;
+    fileCount: number;
+    estimateUsd: number | null;
+    estimateSeconds: number | null;
+    overCap: string;
+    deadline: number;
+  } | null;
 }
 
 const MARK = { done: "✅", current: "▶️", pending: "▫️" };
@@ -56,6 +66,7 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
   });
+  if (input.question) lines.push("", ...questionLines(input.question));
   if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");
   lines.push("", `Elapsed ${formatDuration(input.elapsedSeconds)} · cost so far ${formatUsd(input.costSoFarUsd)}`);
   return { text: fitMessage(lines.join("\n")) };
@@ -70,5 +81,17 @@ function byteLines(p: ByteProgress): string[] {
   return [
     `<code>${progressBar(fraction)}</code> ${formatPercent(fraction)}`,
     `${formatBytes(p.completedBytes)} of ${formatBytes(p.totalBytes)} · ${speed}${eta}`,
+  ];
+}
+
+function questionLines(q: NonNullable<TorrentProgressInput["question"]>): string[] {
+  const files = `${q.fileCount} file${q.fileCount === 1 ? "" : "s"}`;
+  const claimed = q.claimedBytes === null ? "the link did not say its size" : `not ${formatBytes(q.claimedBytes)} as the link said`;
+  const estimate = q.estimateUsd === null ? "" : ` New estimate: ${formatUsd(q.estimateUsd)}${q.estimateSeconds === null ? "" : `, about ${formatDuration(q.estimateSeconds)}`}.`;
+  const deadline = new Date(q.deadline).toISOString().slice(11, 16);
+  return [
+    `⚠️ <b>The torrent is ${formatBytes(q.realBytes)} in ${files}</b> (${escapeHtml(claimed)}).${escapeHtml(estimate)}`,
+    `That breaks a budget: ${escapeHtml(q.overCap)}.`,
+    `<b>Continue</b> anyway (the per-job budget still stops it), or <b>Cancel</b> (the droplet is destroyed). No answer by ${deadline} UTC cancels it.`,
   ];
 }

@@ -69,6 +69,26 @@ export class TorrentBudget {
     return null;
   }
 
+  /**
+   * A started job's real size is known (a magnet's metadata): its reservation becomes `estimateUsd`, and the answer is
+   * why that breaks a money cap (with the numbers), or null. Droplet counts are not re-checked: the job already holds one.
+   */
+  resize(jobId: number, userId: number, estimateUsd: number | null): string | null {
+    return this.deps.db.transaction((): string | null => {
+      const s = this.deps.settings;
+      this.deps.jobs.patchData(jobId, { estimateUsd });
+      if (estimateUsd !== null && estimateUsd > s.perJobUsd) {
+        return `the new estimate ${usd(estimateUsd)} is over the per-job budget of ${usd(s.perJobUsd)} (BUDGET_PER_JOB_USD)`;
+      }
+      const thisJob = this.reservationFor(estimateUsd);
+      // The job's reservation (already its new value) is part of the commitments: count it once, as "this job".
+      const others = (c: Commitments): Commitments => ({ ...c, reservedUsd: c.reservedUsd - thisJob, runningJobs: c.runningJobs - 1 });
+      const overMonthly = overCap("this month", others(this.commitments(null)), thisJob, s.monthlyUsd, "BUDGET_MONTHLY_USD");
+      if (overMonthly || s.monthlyPerUserUsd === null) return overMonthly ?? null;
+      return overCap("your spending this month", others(this.commitments(userId)), thisJob, s.monthlyPerUserUsd, "BUDGET_MONTHLY_PER_USER_USD");
+    })();
+  }
+
   /** A torrent of unknown size reserves the most it may cost: the per-job budget stops it there. */
   reservationFor(estimateUsd: number | null): number {
     return estimateUsd ?? this.deps.settings.perJobUsd;

@@ -3,6 +3,7 @@ import type { Logger } from "../../shared/logger.js";
 import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import type { DropletLedger } from "./droplet-ledger.js";
+import type { RealSizeChecker, SizeQuestion } from "./metadata-check.js";
 import type { DropletSettings } from "./droplet-lifecycle.js";
 import type { FreeSpaceProbe } from "./download-room.js";
 import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
@@ -33,6 +34,12 @@ export interface TorrentJobData {
   cancelRequested?: boolean;
   /** The job was failing with this reason when the process stopped: a restart finishes the failure. */
   ending?: string;
+  /** The size question the job waits on (a restart asks it again, keeping its deadline); null once answered. */
+  sizeQuestion?: SizeQuestion | null;
+  /** The owner pressed Continue at the real size's estimate. */
+  sizeAccepted?: boolean;
+  /** The real size once the metadata is in. */
+  realSizeBytes?: number;
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -57,6 +64,8 @@ export interface TorrentJobEvent {
   error?: string;
   /** The job was picked up after a restart. */
   resumed?: boolean;
+  /** The job waits for its owner: the real size breaks a cap (Continue / Cancel). */
+  question?: SizeQuestion;
 }
 
 export interface TorrentJobSettings extends DropletSettings {
@@ -66,6 +75,8 @@ export interface TorrentJobSettings extends DropletSettings {
   minFreeBytes: number;
   /** How often the per-job budget is checked against the droplet's cost so far (default 1 s). */
   budgetCheckMs?: number;
+  /** How long a size question waits for its answer before the job is cancelled (default 3 minutes). */
+  sizeQuestionTimeoutMs?: number;
 }
 
 export interface TorrentJobDeps {
@@ -82,6 +93,8 @@ export interface TorrentJobDeps {
   now?: () => number;
   /** Free bytes where downloads go (default: statfs). */
   freeSpace?: FreeSpaceProbe;
+  /** What a magnet's real size means for the money (no check when absent). */
+  checkRealSize?: RealSizeChecker;
 }
 
 /** A shutdown with ON_SHUTDOWN=detach: the job is left running on its droplet for the next start. */

@@ -18,6 +18,7 @@ import {
   type TorrentJobEvent,
   type TorrentJobInput,
 } from "./torrent-job-model.js";
+import { SizeQuestions, settleRealSize, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
 import type { DropletSession, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
@@ -44,10 +45,14 @@ interface Delivered {
 
 export class TorrentJobRunner {
   private readonly running = new Map<number, Running>();
+  private readonly questions = new SizeQuestions();
+  private readonly sizeChecks: SizeCheckDeps;
   private readonly now: () => number;
 
   constructor(private readonly deps: TorrentJobDeps) {
     this.now = deps.now ?? Date.now;
+    const timeoutMs = deps.settings.sizeQuestionTimeoutMs ?? 180_000;
+    this.sizeChecks = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
   }
 
   isRunning(jobId: number): boolean {
@@ -85,6 +90,11 @@ export class TorrentJobRunner {
     entry.done = this.run(jobId, entry)
       .catch((err: unknown) => this.deps.logger.error({ err, job: jobId }, "torrent job crashed"))
       .finally(() => this.running.delete(jobId));
+  }
+
+  /** The owner's answer to job `jobId`'s size question; false if it is not waiting for one. */
+  answerSizeQuestion(jobId: number, answer: SizeAnswer): boolean {
+    return this.questions.answer(jobId, answer);
   }
 
   /** Cancels a running job; resolves once its droplet is destroyed and partial files removed (or, past the transfer, it is done). */
@@ -190,6 +200,8 @@ export class TorrentJobRunner {
         signal,
         // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
         resume: entry.resumed && past("provisioned"),
+        onMetadata: (meta) =>
+          settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) }),
         onProgress: (p) => {
           lastProgress = p;
           this.emit(jobId, "downloading", entry, { progress: p });

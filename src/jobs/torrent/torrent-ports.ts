@@ -94,6 +94,13 @@ export interface TorrentProgress {
   etaSeconds: number | null;
 }
 
+/** What a magnet's metadata says about the torrent. */
+export interface TorrentMetadata {
+  name: string | null;
+  totalBytes: number;
+  files: { path: string; size: number }[];
+}
+
 export interface DownloadedTorrent {
   name: string | null;
   /** Absolute paths on the droplet, with sizes. */
@@ -113,6 +120,11 @@ export interface TorrentClientPort {
       onProgress: (p: TorrentProgress) => void;
       /** The job may have started aria2 on this droplet before a restart: reattach to it, or restart it keeping what is on disk. */
       resume?: boolean;
+      /**
+       * A magnet's metadata is in: the real name, size and files, before a byte of content is fetched (the download
+       * waits until this resolves; throwing ends it). Not called for a .torrent, whose files were known from the start.
+       */
+      onMetadata?: (meta: TorrentMetadata) => Promise<void>;
     },
   ): Promise<DownloadedTorrent>;
 }

@@ -108,6 +108,19 @@ export async function cancelTorrentFromCard(
   return { ...outcome, name: found.job.input.name };
 }
 
+/** Continue pressed on a job waiting because its real size breaks a cap (metadata-check.ts). */
+export type ContinueOutcome = { kind: "continued" } | { kind: "not-waiting" } | { kind: "not-yours" } | { kind: "invalid" };
+
+export function continueTorrent(
+  deps: Pick<TorrentUseCaseDeps, "jobs"> & { runner: { answerSizeQuestion(jobId: number, answer: "continue"): boolean } },
+  jobId: number,
+  userId: number,
+): ContinueOutcome {
+  const found = findOwnTorrent(deps.jobs, jobId, userId);
+  if (found.kind !== "found") return found;
+  return deps.runner.answerSizeQuestion(jobId, "continue") ? { kind: "continued" } : { kind: "not-waiting" };
+}
+
 /** Only the user who sent the torrent may press its buttons, in whatever chat the card is. */
 function findOwnTorrent(
   jobs: Pick<JobStore, "get">,
