@@ -160,7 +160,7 @@ describe("npm start against the local world", () => {
     expect(await p.exited).toBe(0);
     expectGone(p);
     expect(live()).toEqual([]);
-    const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => m.reply_to_message_id === card.message_id);
+    const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => !m.deleted && m.text.includes("term.bin") && m.text.includes("failed"));
     expect(notice.text).toMatch(/shut down/);
   });
 
