@@ -53,7 +53,7 @@ export function wireBot(
         cardTtlMs: s.cardTtlMs,
         fetchTelegramFile: fetchFile,
       }),
-      filesFeature({ settings: storage.userSettings, ownerId }),
+      filesFeature({ settings: storage.userSettings, ownerId, uploadLimitBytes: uploadLimitBytes(config.telegram) }),
       venvsFeature({ venvs: venvs.manager, localHost: venvs.localHost, hosts: playbooks.hosts, ownerId }),
       playbookFeature({
         jobs,
