@@ -6,7 +6,7 @@ import type { JobStore } from "../../jobs/job-store.js";
 import type { TorrentJobEvent, TorrentJobInput } from "../../jobs/torrent/torrent-job.js";
 import type { TorrentState } from "../../jobs/torrent/torrent-states.js";
 import type { Logger } from "../../shared/logger.js";
-import { ProgressMessage } from "../message-editor.js";
+import { isNotModifiedError, ProgressMessage } from "../message-editor.js";
 import {
   pickDocuments,
   renderCancelled,
@@ -190,7 +190,7 @@ export class TorrentPresenter {
       await api.sendMessage(a.chatId, text, { parse_mode: "HTML", link_preview_options: { is_disabled: true } });
     } catch (err) {
       logger.warn({ err, job: jobId }, "could not send the result message; the card shows the result instead");
-      await this.editCardOnce(jobId, a, text);
+      await this.editCardOnce(a, text);
       return;
     }
     try {
@@ -200,16 +200,19 @@ export class TorrentPresenter {
       logger.info({ err, job: jobId }, "could not delete the card; it points to the result instead");
     }
     // The result is in the chat already: a card that cannot be edited either is only logged.
-    await this.editCardOnce(jobId, a, pointer).catch((err: unknown) => logger.warn({ err, job: jobId }, "could not turn the card into a pointer"));
+    await this.editCardOnce(a, pointer).catch((err: unknown) => logger.warn({ err, job: jobId }, "could not turn the card into a pointer"));
   }
 
-  private async editCardOnce(jobId: number, a: Attached, text: string): Promise<void> {
-    const editor = this.cardEditor(jobId, a.chatId, a.messageId);
-    editor.update(text);
+  /** One edit of the card, now; not through the throttled editor, whose own sends report errors only to its log. */
+  private async editCardOnce(a: Attached, text: string): Promise<void> {
     try {
-      await editor.flush();
-    } finally {
-      editor.close();
+      await this.deps.api.editMessageText(a.chatId, a.messageId, text, {
+        parse_mode: "HTML",
+        reply_markup: { inline_keyboard: [] },
+        link_preview_options: { is_disabled: true },
+      });
+    } catch (err) {
+      if (!isNotModifiedError(err)) throw err;
     }
   }
 }
