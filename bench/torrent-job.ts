@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { BenchResult } from "./types.js";
 import { comparison, median, roundedSpread } from "./stats.js";
-import { ALICE, buttonData, isCard, lastMessageId, nextBotMessage, startWorld, type World } from "../test/e2e/harness.js";
+import { ALICE, buttonData, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "../test/e2e/harness.js";
 import { runPlainAria2c } from "../test/aria2/aria2-helpers.js";
 import type { SwarmTorrent } from "../test/world/swarm.js";
 import type { TorrentJobEvent } from "../src/jobs/torrent/torrent-job.js";
@@ -70,7 +70,7 @@ async function runJob(world: World, t: SwarmTorrent, events: Map<number, { at: n
     () => {
       const job = world.app!.jobs.get(jobId);
       if (job && (job.state === "failed" || job.state === "cancelled")) throw new Error(`bench job ${jobId} ${job.state}: ${job.error}`);
-      return world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("All files"));
+      return linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id });
     },
     180_000,
     "the links message",

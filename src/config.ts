@@ -26,6 +26,7 @@ export class ConfigError extends Error {
 }
 
 const TELEGRAM_TOKEN = /^\d{3,}:[A-Za-z0-9_-]{20,}$/;
+const PUBLIC_BOT_API_HOST = "api.telegram.org";
 
 const str = (hint: string) => z.string({ error: hint }).trim().min(1, { error: hint });
 const url = (hint: string) =>
@@ -88,6 +89,7 @@ const envSchema = z.object({
   TELEGRAM_API_ROOT: url("an http(s) URL of the Bot API server, e.g. https://api.telegram.org").default(
     "https://api.telegram.org",
   ),
+  TELEGRAM_LOCAL_BOT_API: bool("true when TELEGRAM_API_ROOT is your own `telegram-bot-api --local` server (documents up to 2000 MB), else false").default(false),
   OWNER_ID: int("your numeric Telegram user id (ask @userinfobot), e.g. 123456789", 1, Number.MAX_SAFE_INTEGER),
   ALLOWED_USER_IDS: idList("comma-separated numeric Telegram user ids, e.g. 111,222 (or leave empty)").default([]),
   GROUP_MODE: z.enum(GROUP_MODES, {
@@ -118,7 +120,7 @@ const envSchema = z.object({
   ),
   LINK_TTL_HOURS: num("hours a download link stays valid, e.g. 24", 0.01, 24 * 365).default(24),
   DOWNLOAD_RETENTION_HOURS: num("hours downloaded files are kept, e.g. 72", 0.01, 24 * 365).default(72),
-  SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB as Telegram documents").default(true),
+  SEND_FILES_TO_TELEGRAM: bool("true or false: also send files up to 50 MB (2000 MB with TELEGRAM_LOCAL_BOT_API) as Telegram documents").default(true),
   BUDGET_PER_JOB_USD: num("the most one job may cost in US dollars, e.g. 1.00", 0.01, 10_000).default(1),
   BUDGET_MONTHLY_USD: num("the most all jobs may cost per calendar month in US dollars, e.g. 20", 0.01, 100_000).default(20),
   BUDGET_MONTHLY_PER_USER_USD: z
@@ -160,7 +162,11 @@ const envSchema = z.object({
 export type RawEnv = z.infer<typeof envSchema>;
 
 export interface Config {
-  telegram: { token: string; apiRoot: string };
+  /**
+   * `localBotApi`: TELEGRAM_API_ROOT is a self-hosted `telegram-bot-api --local` on this machine (or sharing its
+   * disk): documents up to 2000 MB, sent by file:// path, and getFile answers with absolute paths.
+   */
+  telegram: { token: string; apiRoot: string; localBotApi: boolean };
   access: { ownerId: number; allowedUserIds: number[]; groupMode: GroupMode };
   digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
   dataDir: string;
@@ -243,8 +249,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parseEnv(envSchema, env);
   const [listenHost, listenPort] = splitHostPort(e.HTTP_LISTEN);
   const owner = e.OWNER_ID;
+  const apiRoot = e.TELEGRAM_API_ROOT.replace(/\/+$/, "");
+  if (e.TELEGRAM_LOCAL_BOT_API && new URL(apiRoot).hostname === PUBLIC_BOT_API_HOST) {
+    // Telegram's own server refuses uploads over 50 MB and file:// paths: every big document would fail.
+    throw new ConfigError([
+      {
+        variable: "TELEGRAM_LOCAL_BOT_API",
+        message: `invalid value; true needs TELEGRAM_API_ROOT pointing at your own \`telegram-bot-api --local\` server (not ${PUBLIC_BOT_API_HOST}), e.g. http://127.0.0.1:8081; or set it to false`,
+      },
+    ]);
+  }
   return {
-    telegram: { token: e.TELEGRAM_BOT_TOKEN, apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, "") },
+    telegram: { token: e.TELEGRAM_BOT_TOKEN, apiRoot, localBotApi: e.TELEGRAM_LOCAL_BOT_API },
     access: { ownerId: owner, allowedUserIds: [...new Set(e.ALLOWED_USER_IDS.filter((id) => id !== owner))], groupMode: e.GROUP_MODE },
     digitalOcean: {
       token: e.DO_TOKEN,

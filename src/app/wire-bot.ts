@@ -9,7 +9,7 @@ import { playbookFeature } from "../bot/features/playbook.js";
 import { PrivateAnswers } from "../bot/private-answers.js";
 import { torrentFeature } from "../bot/features/torrent.js";
 import { venvsFeature } from "../bot/features/venvs.js";
-import { fetchTelegramFile } from "../bot/telegram-files.js";
+import { fetchTelegramFile, uploadLimitBytes } from "../bot/telegram-files.js";
 import { JobCanceller } from "../jobs/cancel-job.js";
 import { KnownUsers } from "../jobs/known-users.js";
 import { playbookCancellation } from "../jobs/playbook/playbook-runner.js";
@@ -49,10 +49,11 @@ export function wireBot(
         canceller,
         runner: torrents.runner,
         presenter: torrents.presenter,
+        delivery: { uploadLimitBytes: uploadLimitBytes(config.telegram), sendsDocuments: (userId) => storage.userSettings.sendFiles(userId) },
         cardTtlMs: s.cardTtlMs,
         fetchTelegramFile: fetchFile,
       }),
-      filesFeature({ settings: storage.userSettings, ownerId }),
+      filesFeature({ settings: storage.userSettings, ownerId, uploadLimitBytes: uploadLimitBytes(config.telegram) }),
       venvsFeature({ venvs: venvs.manager, localHost: venvs.localHost, hosts: playbooks.hosts, ownerId }),
       playbookFeature({
         jobs,

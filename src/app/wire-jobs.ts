@@ -5,7 +5,7 @@ import type { Config } from "../config.js";
 import { createDropletTorrentClient } from "../aria2/droplet-torrent-client.js";
 import { PLAYBOOKS_DIR } from "../ansible/run-playbook.js";
 import { createDropletProvisioner } from "../ansible/provision-droplet.js";
-import { fetchTelegramFileById } from "../bot/telegram-files.js";
+import { documentSource, fetchTelegramFileById, uploadLimitBytes } from "../bot/telegram-files.js";
 import { RunPresenter } from "../bot/presenters/run-presenter.js";
 import { TorrentPresenter } from "../bot/presenters/torrent-presenter.js";
 import { buildUserData, generateHostKeyPair } from "../cloud/cloud-init.js";
@@ -42,6 +42,8 @@ export function wireTorrentJobs(
     downloadsDir,
     editIntervalMs: config.progress.editIntervalMs,
     sendDocuments: (userId) => storage.userSettings.sendFiles(userId),
+    uploadLimitBytes: uploadLimitBytes(config.telegram),
+    documentSource: (absolutePath, fileName) => documentSource(config.telegram, absolutePath, fileName),
     links: { signJobLinks: (id, paths) => s.web.server.signJobLinks(id, paths) },
     markDelivered: (id) => markDelivered(downloadsDir, id),
     logger,

@@ -8,7 +8,11 @@ import {
   formatSpeed,
   formatUsd,
   progressBar,
+  MAX_DOCUMENTS,
+  pickDocuments,
   renderCancelled,
+  renderCardPointer,
+  renderDeliveryLine,
   renderFailure,
   renderTorrentCard,
   renderTorrentDone,
@@ -260,15 +264,15 @@ describe("torrent done", () => {
     url: `https://files.example.com/d/17/Season%201/Episode%20${i}%20%3CHD%3E%20%26%20more.mkv?e=1700000000&s=${"x".repeat(43)}`,
   });
 
-  it("links every file when they fit, with cost, duration and expiry", () => {
+  it("links every file when they fit, with cost, duration and expiry, marking the one that follows as a document", () => {
     const { text } = renderTorrentDone({
       name: "Show <S01>",
-      files: [file(1), file(2)],
+      files: [{ ...file(1), asDocument: true }, file(2)],
       indexUrl: "https://files.example.com/d/17/?e=1700000000&s=abc",
       usd: 0.004,
       seconds: 372,
       expiresAt: new Date("2025-01-02T10:00:30Z"),
-      sentAsDocuments: 1,
+      documentLimitBytes: 2000 * 1000 * 1000,
     });
     expect(text).toBe(
       [
@@ -276,15 +280,25 @@ describe("torrent done", () => {
         "2 files, 2 GiB · took 6m 12s · cost <b>$0.004</b>",
         "",
         '📁 <a href="https://files.example.com/d/17/?e=1700000000&amp;s=abc">All files</a>',
-        `• <a href="${escapeHtml(file(1).url)}">Season 1/Episode 1 &lt;HD&gt; &amp; more.mkv</a> · 1 GiB`,
+        `📎 <a href="${escapeHtml(file(1).url)}">Season 1/Episode 1 &lt;HD&gt; &amp; more.mkv</a> · 1 GiB`,
         `• <a href="${escapeHtml(file(2).url)}">Season 1/Episode 2 &lt;HD&gt; &amp; more.mkv</a> · 1 GiB`,
         "",
         "Links expire 2025-01-02 10:00 UTC.",
-        "1 small file also follows as a document.",
+        "📎 1 of 2 files also follow as documents; the others only as links.",
         "The droplet is gone.",
       ].join("\n"),
     );
     expectBalancedHtml(text);
+  });
+
+  it("says why files are only linked: over the upload limit, or the user chose links (then nothing)", () => {
+    const base = { name: "x", indexUrl: "https://i", usd: 0, seconds: 1 };
+    const over = renderTorrentDone({ ...base, files: [file(1)], documentLimitBytes: 50_000_000 }).text;
+    expect(over).toContain("\nLinks only. Over 50 MB, a bot can only link.\n");
+    const all = renderTorrentDone({ ...base, files: [{ ...file(1), asDocument: true }, { ...file(2), asDocument: true }], documentLimitBytes: 2_000_000_000 }).text;
+    expect(all).toContain("\n📎 All 2 files also follow as documents.\n");
+    const chosen = renderTorrentDone({ ...base, files: [file(1)], documentLimitBytes: null }).text;
+    expect(chosen).not.toMatch(/document|Links only/);
   });
 
   it("truncates a long file list with '… and N more', balanced and within 4096 characters", () => {
@@ -304,6 +318,53 @@ describe("torrent done", () => {
     expect(visibleLength(text)).toBeLessThanOrEqual(200);
     expect(text).toContain("… and 1 more on the index page");
     expectBalancedHtml(text);
+  });
+});
+
+describe("documents in the chat", () => {
+  const on = { sendsDocuments: true, limitBytes: 50_000_000 };
+
+  it("picks the first files within the limit, skips empty ones, and at most MAX_DOCUMENTS", () => {
+    expect(pickDocuments([10, 60_000_000, 0, 50_000_000], on)).toEqual([0, 3]);
+    expect(pickDocuments([10, 20], { ...on, sendsDocuments: false })).toEqual([]);
+    expect(pickDocuments([60_000_000], { ...on, limitBytes: 2_000_000_000 })).toEqual([0]);
+    expect(pickDocuments(Array.from({ length: 25 }, () => 5), on)).toHaveLength(MAX_DOCUMENTS);
+  });
+
+  it("tells on the card which files arrive in the chat and which only as links", () => {
+    const files = [
+      { path: "CD 1/song <1>.flac", sizeBytes: 30_000_000 },
+      { path: "video.mkv", sizeBytes: 120_000_000 },
+    ];
+    expect(renderDeliveryLine({ files, totalBytes: 150_000_000 }, on)).toBe("📎 In this chat too: song &lt;1&gt;.flac. Only as links (over 50 MB): video.mkv.");
+    expect(renderDeliveryLine({ files, totalBytes: 150_000_000 }, { ...on, limitBytes: 2_000_000_000 })).toBe("📎 All 2 files also arrive in this chat as documents.");
+    expect(renderDeliveryLine({ files: [files[1]!], totalBytes: null }, on)).toBe("📎 Links only: the file is over the 50 MB a bot may send.");
+    expect(renderDeliveryLine({ files, totalBytes: null }, { ...on, sendsDocuments: false })).toMatch(/^📎 Download links only \(\/files on/);
+    const many = Array.from({ length: 12 }, (_, i) => ({ path: `f${i}`, sizeBytes: i < 3 ? 99_000_000 : 1 }));
+    expect(renderDeliveryLine({ files: many, totalBytes: null }, on)).toBe("📎 In this chat too: 9 of 12 files (up to 50 MB each, at most 10); the rest only as links.");
+    // A magnet: only its total size may be known.
+    expect(renderDeliveryLine({ files: null, totalBytes: 1_000_000 }, on)).toMatch(/^📎 Its files also arrive in this chat as documents/);
+    expect(renderDeliveryLine({ files: null, totalBytes: null }, { ...on, limitBytes: 2_000_000_000 })).toBe(
+      "📎 Files up to 2000 MB also arrive in this chat as documents (at most 10); larger ones only as links.",
+    );
+  });
+
+  it("puts the line on the card under the estimate", () => {
+    const { text } = renderTorrentCard({
+      name: "x",
+      sizeBytes: 10,
+      sizeSlug: "s",
+      region: "r",
+      priceHourlyUsd: 1,
+      estimate: { seconds: 1, usd: 1, breakdown: [] },
+      delivery: "📎 The file also arrives in this chat as a document.",
+    });
+    expect(text).toContain("Estimate: ~1s, about <b>$1.00</b>\n📎 The file also arrives in this chat as a document.\n\nPress");
+  });
+
+  it("points a card Telegram would not delete at the result, in one line", () => {
+    expect(renderCardPointer("done", "A <b>").text).toBe("✅ <b>A &lt;b&gt;</b>: done, the links are in the message below.");
+    expect(renderCardPointer("failed", null).text).toBe("❌ <b>Unnamed torrent</b> failed: the reason is in the message below.");
   });
 });
 

@@ -56,6 +56,7 @@ beforeAll(async () => {
         canceller: new JobCanceller(jobs, { torrent: torrentCancellation(runner, jobs) }),
         runner,
         presenter: { attach: (id) => void attached.push(id) },
+        delivery: { uploadLimitBytes: 50_000_000, sendsDocuments: () => true },
         fetchTelegramFile: async () => Buffer.alloc(0),
         cardTtlMs: 60_000,
         now: () => clock,
@@ -97,6 +98,9 @@ describe("torrent feature", () => {
     expect(first!.text).toContain("Size: 977 KiB");
     expect(second!.text).toContain("second");
     expect(second!.text).toMatch(/size unknown/i);
+    // What arrives in the chat besides the links: a 1 MB magnet fits Telegram's limit whole; an unsized one may not.
+    expect(first!.text).toContain("📎 Its files also arrive in this chat as documents (at most 10), besides the links.");
+    expect(second!.text).toContain("📎 Files up to 50 MB also arrive in this chat as documents (at most 10); larger ones only as links.");
     const err = await botSays(owner.id, (m) => m.text.includes("broken"));
     expect(err.text).toContain("39 hex digits, expected 40");
   });

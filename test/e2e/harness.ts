@@ -41,14 +41,17 @@ export interface World {
   stop(): Promise<void>;
 }
 
-/** `telegramLimits`: Telegram's limits are on by default; a test that relaxes one says why. */
-export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?: FakeTelegramLimits } = {}): Promise<World> {
+/**
+ * `telegramLimits`: Telegram's limits are on by default; a test that relaxes one says why. `telegramLocalMode`: the
+ * fake plays a self-hosted `telegram-bot-api --local`, and the app's env says so (TELEGRAM_LOCAL_BOT_API).
+ */
+export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?: FakeTelegramLimits; telegramLocalMode?: boolean } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
   try {
     const net = await startWorldNet();
     started.push(net);
-    const telegram = await startFakeTelegram({ token: BOT_TOKEN, limits: opts.telegramLimits });
+    const telegram = await startFakeTelegram({ token: BOT_TOKEN, limits: opts.telegramLimits, localMode: opts.telegramLocalMode });
     started.push(telegram);
     // The fake's realistic defaults: SSH a while after "active", lagging lists and destroys, cloud-init installing aria2.
     const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), net, activeDelayMs: opts.activeDelayMs ?? 500 });
@@ -95,6 +98,7 @@ export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?
           // The torrent venv is the same on every run: share it between test files like any other cache.
           VENV_ROOT: path.join(WORLD_CACHE_DIR, "local-venvs"),
           LOG_LEVEL: "debug",
+          ...(opts.telegramLocalMode ? { TELEGRAM_LOCAL_BOT_API: "true" } : {}),
           ...overrides,
         };
       },
@@ -160,6 +164,16 @@ export function buttonData(m: SentMessage, label: RegExp): string {
 /** The URLs of text links in a message (HTML <a href> become text_link entities). */
 export function linksOf(m: SentMessage): string[] {
   return m.entities.filter((e) => e.type === "text_link").map((e) => (e as { url: string }).url);
+}
+
+/**
+ * A job's result: the links message that replaced its card (`card`: its message id), found by the job id its links
+ * carry. After the card, because apps with DATA_DIRs of their own in one chat count job ids from 1 each.
+ */
+export function linksMessageOf(world: World, chatId: number, card: { jobId: number; cardId: number }): SentMessage | undefined {
+  return world.telegram
+    .messages(chatId)
+    .find((m) => m.message_id > card.cardId && !m.deleted && m.text.includes("All files") && linksOf(m).some((u) => u.includes(`/d/${card.jobId}/`)));
 }
 
 /** The RPC port of the aria2c running on a droplet (read from its command line), or null while there is none. */

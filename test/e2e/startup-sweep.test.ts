@@ -12,7 +12,7 @@ import { createDigitalOceanProvider } from "../../src/cloud/digitalocean-provide
 import { buildUserData, generateHostKeyPair } from "../../src/cloud/cloud-init.js";
 import { generateEd25519OpenSsh } from "../../src/shared/ed25519-openssh.js";
 import { TORRENT_FLOW } from "../../src/jobs/torrent/torrent-states.js";
-import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksMessageOf, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 
 let world: World;
 const logger = createLogger({ level: "silent" });
@@ -128,10 +128,9 @@ describe("starting while DigitalOcean fails", () => {
     fs.mkdirSync(path.join(first.config.downloads.dir, String(jobId)), { recursive: true });
     fs.writeFileSync(path.join(first.config.downloads.dir, String(jobId), "before.txt"), "saved before the restart\n");
 
-    const afterCrash = lastMessageId(world, ALICE.id);
     const { app } = await startTimed("data-delivered");
     expect(app.jobs.get(jobId)!.state).toBe("done");
-    const links = await nextBotMessage(world, ALICE.id, afterCrash, (m) => m.reply_to_message_id === card.message_id && m.text.includes("All files"));
+    const links = await world.telegram.waitFor(() => linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id }), 15_000, "the links message");
     expect(links.text).toMatch(/the bot restarted after your files were saved and verified: they are kept/);
     expect(await (await fetch(linksOf(links).find((u) => u.includes("before.txt"))!)).text()).toBe("saved before the restart\n");
   }, 120_000);

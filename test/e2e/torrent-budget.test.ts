@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { startApp, type App } from "../../src/app/start-app.js";
 import { createLogger } from "../../src/shared/logger.js";
-import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksOf, startWorld, type World } from "./harness.js";
+import { ALICE, BOT_TOKEN, DO_TOKEN, SIGNING_KEY, buttonData, isCard, lastMessageId, linksMessageOf, linksOf, startWorld, type World } from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 
 let world: World;
@@ -112,7 +112,7 @@ describe("after the files are verified", () => {
     expect(job.data).toMatchObject({ warning: expect.stringMatching(/the droplet could not be destroyed yet \(.*\); it will be retried and its cost booked/) });
     const file = path.join(app.config.downloads.dir, String(jobId), "kept.txt");
     expect(fs.readFileSync(file, "utf8")).toBe("kept even though the droplet lives\n");
-    const done = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("All files")), 20_000);
+    const done = await world.telegram.waitFor(() => linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id }), 20_000);
     expect(done.text).toMatch(/⚠️ the droplet could not be destroyed yet/);
     expect(done.text).not.toMatch(/The droplet is gone/);
     expect(await (await fetch(linksOf(done).find((u) => u.includes("kept.txt"))!)).text()).toBe("kept even though the droplet lives\n");
@@ -142,7 +142,7 @@ describe("after the files are verified", () => {
     const file = path.join(app.config.downloads.dir, String(jobId), "late.txt");
     expect(fs.readFileSync(file, "utf8")).toBe("saved before the cancel\n");
     expect(liveDroplets(jobId)).toEqual([]);
-    const done = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("All files")), 20_000);
+    const done = await world.telegram.waitFor(() => linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id }), 20_000);
     expect(done.text).toMatch(/Cancel arrived after your files were saved and verified: they are kept/);
     expect(await (await fetch(linksOf(done).find((u) => u.includes("late.txt"))!)).text()).toBe("saved before the cancel\n");
   }, 180_000);
@@ -168,7 +168,7 @@ describe("a download directory without room", () => {
       expect(app.jobs.events(unsized.jobId).map((e) => e.state)).not.toContain("transferring");
       expect(liveDroplets(unsized.jobId)).toEqual([]);
       expect(fs.readdirSync(disk)).toEqual([]);
-      const notice = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === unsized.card.message_id && m.text.includes("failed")), 20_000);
+      const notice = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.message_id > unsized.card.message_id && !m.deleted && m.text.includes("six.bin") && m.text.includes("failed")), 20_000);
       expect(notice.text).toContain("DOWNLOAD_MIN_FREE_MB");
 
       // With xl the same torrent is refused before a droplet is asked for.

@@ -141,11 +141,7 @@ describe("DigitalOcean refusing the droplet", () => {
     const jobId = jobIdOf(card);
     world.digitalOcean.injectFault("POST /v2/droplets", { status: 422, availableRegions: ["lon1", "tor1"] });
     world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
-    const notice = await world.telegram.waitFor(
-      () => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("failed")),
-      30_000,
-      "the failure notice",
-    );
+    const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => !m.deleted && m.text.includes("full.bin") && m.text.includes("failed"), 30_000);
     expect(notice.text).toMatch(/not offered in fra1 — try .*DO_REGION=lon1/);
     expect(liveDroplets(jobId)).toEqual([]);
     expect(world.app!.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
@@ -166,10 +162,7 @@ describe("a magnet with no seeders", () => {
     }, 90_000, "the job to fail");
     expect(job.error).toMatch(/metadata|dead|no peer/i);
     expect(liveDroplets(jobId)).toEqual([]);
-    const notice = await world.telegram.waitFor(
-      () => world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("failed")),
-      10_000,
-    );
+    const notice = await nextBotMessage(world, ALICE.id, card.message_id, (m) => !m.deleted && m.text.includes("dead.bin") && m.text.includes("failed"), 10_000);
     expect(notice.text).toMatch(/destroyed/);
   });
 });

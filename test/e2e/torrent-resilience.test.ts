@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, BOB, MALLORY, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import { ALICE, BOB, MALLORY, buttonData, isCard, lastMessageId, linksMessageOf, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { FakeUser, SentMessage } from "../world/fake-telegram.js";
 import type { DeliveredFile } from "../../src/jobs/torrent/torrent-job.js";
 
@@ -86,9 +86,9 @@ describe("two users at the same time", () => {
     expect(world.app!.ledger.forJob(jobA)).toHaveLength(1);
     expect(world.app!.ledger.forJob(jobB)).toHaveLength(1);
 
-    const linksIn = (user: FakeUser, cardId: number) =>
-      world.telegram.waitFor(() => world.telegram.messages(user.id).find((m) => m.reply_to_message_id === cardId && m.text.includes("All files")), 20_000);
-    const [la, lb] = await Promise.all([linksIn(ALICE, cardA.message_id), linksIn(BOB, cardB.message_id)]);
+    const linksIn = (user: FakeUser, jobId: number, card: SentMessage) =>
+      world.telegram.waitFor(() => linksMessageOf(world, user.id, { jobId, cardId: card.message_id }), 20_000);
+    const [la, lb] = await Promise.all([linksIn(ALICE, jobA, cardA), linksIn(BOB, jobB, cardB)]);
     const fetchText = async (m: SentMessage, name: string) => (await fetch(linksOf(m).find((u) => u.includes(name))!)).text();
     expect(await fetchText(la, "alice.txt")).toBe("for alice\n");
     expect(await fetchText(lb, "bob.txt")).toBe("for bob\n");

@@ -47,6 +47,7 @@ describe("loadConfig", () => {
   const malformed: Record<string, string> = {
     TELEGRAM_BOT_TOKEN: "not-a-token",
     TELEGRAM_API_ROOT: "ftp://x",
+    TELEGRAM_LOCAL_BOT_API: "maybe",
     OWNER_ID: "alice",
     ALLOWED_USER_IDS: "1,bob",
     GROUP_MODE: "public",
@@ -85,6 +86,14 @@ describe("loadConfig", () => {
       expect(problems[0]!.message).toMatch(/^invalid value; \S/);
     });
   }
+
+  it("takes TELEGRAM_LOCAL_BOT_API only with a Bot API server of one's own", () => {
+    expect(loadConfig(valid).telegram.localBotApi).toBe(false);
+    expect(loadConfig({ ...valid, TELEGRAM_LOCAL_BOT_API: "true", TELEGRAM_API_ROOT: "http://127.0.0.1:8081" }).telegram).toMatchObject({ localBotApi: true, apiRoot: "http://127.0.0.1:8081" });
+    expect(problemsOf({ ...valid, TELEGRAM_LOCAL_BOT_API: "true" })).toEqual([
+      { variable: "TELEGRAM_LOCAL_BOT_API", message: expect.stringMatching(/^invalid value; true needs TELEGRAM_API_ROOT pointing at your own `telegram-bot-api --local` server/) },
+    ]);
+  });
 
   it("refuses progress edits faster than one a second, saying why and what to put", () => {
     expect(problemsOf({ ...valid, PROGRESS_EDIT_SECONDS: "0.2" })).toEqual([

@@ -1,6 +1,6 @@
 // `npm run world`: starts the local world and the real app, plays a scripted chat and prints what the user would see.
 import { createHash } from "node:crypto";
-import { ALICE, DO_TOKEN, buttonData, isCard, lastMessageId, linksOf, nextBotMessage, startWorld, type World } from "../e2e/harness.js";
+import { ALICE, DO_TOKEN, buttonData, isCard, lastMessageId, linksMessageOf, linksOf, nextBotMessage, startWorld, type World } from "../e2e/harness.js";
 import type { ReplyMarkup, SentMessage } from "./fake-telegram.js";
 
 const FILE_SIZE = 20 * 1024 * 1024;
@@ -102,7 +102,7 @@ async function main(worldP: Promise<World>): Promise<number> {
       if (!stopping) say(`The job ended ${job.state}${job.error ? `: ${job.error}` : ""}.`);
       return 1;
     }
-    const links = world.telegram.messages(ALICE.id).find((m) => m.reply_to_message_id === card.message_id && m.text.includes("All files"));
+    const links = linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id });
     const fileUrl = linksOf(links ?? card).find((u) => u.includes(encodeURIComponent(t.name)) || u.includes(t.name));
 
     before = lastMessageId(world, ALICE.id);

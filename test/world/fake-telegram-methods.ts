@@ -1,4 +1,6 @@
 // The Bot API methods the fake Telegram serves (all but getUpdates, which the server long-polls itself).
+import fs from "node:fs";
+import path from "node:path";
 import {
   ApiError,
   LIMITS,
@@ -9,6 +11,7 @@ import {
   type Params,
   type ReplyMarkup,
   type SentMessage,
+  type StoredFile,
   type TelegramState,
   type Upload,
 } from "./fake-telegram-state.js";
@@ -115,9 +118,11 @@ function sendDocument(s: TelegramState, p: Params, uploads: Map<string, Upload>)
   const upload = typeof ref === "string" && ref.startsWith("attach://") ? uploads.get(ref.slice("attach://".length)) : undefined;
   let file;
   if (upload) {
-    if (upload.data.length > LIMITS.uploadBytes) throw new ApiError(413, "Request Entity Too Large");
+    if (upload.data.length > s.uploadLimitBytes()) throw new ApiError(413, "Request Entity Too Large");
     if (upload.data.length === 0) throw bad("file must be non-empty");
     file = s.storeFile(upload.data, { file_name: upload.filename, mime_type: mimeOf(upload) });
+  } else if (typeof ref === "string" && ref.startsWith(FILE_URI)) {
+    file = localFile(s, ref);
   } else if (typeof ref === "string" && s.files.has(ref)) {
     file = s.files.get(ref)!;
   } else if (ref === undefined) {
@@ -126,6 +131,44 @@ function sendDocument(s: TelegramState, p: Params, uploads: Map<string, Upload>)
     throw bad("wrong file identifier/HTTP URL specified");
   }
   return storeBotMessage(s, chat.id, p, { ...formatText(p.caption, p.parse_mode, p.caption_entities, "caption"), document: file });
+}
+
+const FILE_URI = "file:/";
+
+/**
+ * A `file:` URI as a local server reads it (Client::get_input_file and get_local_file_path in tdlib/telegram-bot-api):
+ * "file:/" off, then "/localhost" or one "/", then percent-decoding; the document is named after the file.
+ * Telegram's own server takes the string for a file_id and refuses it (tdlib/telegram-bot-api#467). The refusals
+ * for a missing or oversized local file are this fake's wording.
+ */
+function localFile(s: TelegramState, uri: string): StoredFile {
+  if (!s.local) throw bad("wrong remote file identifier specified: Wrong character in the string");
+  let rest = uri.slice(FILE_URI.length);
+  if (rest.startsWith("/")) rest = rest.slice(rest.startsWith("/localhost") ? "/localhost".length : 1);
+  const filePath = path.resolve(percentDecode(rest));
+  const stat = fs.statSync(filePath, { throwIfNoEntry: false });
+  if (!stat?.isFile()) throw bad(`file not found: ${filePath}`);
+  if (stat.size > LIMITS.localUploadBytes) throw bad("file is too big");
+  if (stat.size === 0) throw bad("file must be non-empty");
+  const name = path.basename(filePath);
+  return s.storeFile(fs.readFileSync(filePath), { file_name: name, mime_type: mimeOf({ filename: name, data: Buffer.alloc(0) }) });
+}
+
+/** Percent-decoding that leaves a malformed escape as it is (td::url_decode does), '+' included. */
+function percentDecode(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; ) {
+    const hex = text[i] === "%" ? text.slice(i + 1, i + 3) : "";
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 3;
+      continue;
+    }
+    const ch = String.fromCodePoint(text.codePointAt(i)!);
+    bytes.push(...Buffer.from(ch, "utf8"));
+    i += ch.length;
+  }
+  return Buffer.from(bytes).toString("utf8");
 }
 
 function mimeOf(u: Upload): string {

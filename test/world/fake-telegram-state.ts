@@ -2,6 +2,8 @@
 // methods over them, each enforcing the documented limits with Telegram's own error descriptions.
 import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
 import { detectEntities, parseHtml, parseMarkdownV2, type MessageEntity } from "./fake-telegram-entities.js";
 
 export type { MessageEntity };
@@ -101,6 +103,8 @@ export const LIMITS = {
   captionLength: 1024,
   callbackDataBytes: 64,
   uploadBytes: 50 * 1024 * 1024,
+  /** With a self-hosted `telegram-bot-api --local`: uploads up to 2000 MB, downloads without a limit (its README). */
+  localUploadBytes: 2000 * 1024 * 1024,
   downloadBytes: 20 * 1024 * 1024,
   callbackAnswerLength: 200,
 };
@@ -147,9 +151,16 @@ export class TelegramState extends EventEmitter {
     readonly me: { id: number; is_bot: true; first_name: string; username: string; [k: string]: unknown },
     private readonly callbackTimeoutMs: number,
     private readonly now: () => number = Date.now,
+    /** Set when the fake plays a `telegram-bot-api --local` server: its working directory, where getFile puts files. */
+    readonly local: { dir: string } | null = null,
   ) {
     super();
     this.setMaxListeners(0);
+  }
+
+  /** The most one upload may hold: 50 MB, or 2000 MB for a local server. */
+  uploadLimitBytes(): number {
+    return this.local ? LIMITS.localUploadBytes : LIMITS.uploadBytes;
   }
 
   changed(): void {
@@ -292,10 +303,16 @@ export class TelegramState extends EventEmitter {
   getFile(params: Params): Record<string, unknown> {
     const file = this.files.get(String(params.file_id ?? ""));
     if (!file) throw bad("invalid file_id");
-    if (file.file_size > LIMITS.downloadBytes) throw bad("file is too big");
+    if (!this.local && file.file_size > LIMITS.downloadBytes) throw bad("file is too big");
     if (!file.file_path) {
       const ext = /\.([A-Za-z0-9]{1,8})$/.exec(file.file_name ?? "")?.[1];
-      file.file_path = `documents/file_${this.filesByPath.size}${ext ? `.${ext}` : ""}`;
+      const relative = `documents/file_${this.filesByPath.size}${ext ? `.${ext}` : ""}`;
+      // A local server answers with the absolute path of the file on its disk, and serves no /file/ downloads.
+      file.file_path = this.local ? path.join(this.local.dir, relative) : relative;
+      if (this.local) {
+        fs.mkdirSync(path.dirname(file.file_path), { recursive: true });
+        fs.writeFileSync(file.file_path, file.bytes);
+      }
       this.filesByPath.set(file.file_path, file);
     }
     const { file_id, file_unique_id, file_size, file_path } = file;

@@ -1,4 +1,9 @@
 // The fake Telegram Bot API behaves like the real one over real HTTP: plain fetch and a real grammY Bot.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Api, Bot, GrammyError, InputFile } from "grammy";
 import { startFakeTelegram, type FakeTelegram, type FakeTelegramOptions } from "./fake-telegram.js";
@@ -265,6 +270,63 @@ describe("fake Telegram with a real grammY bot", () => {
     await bot.api.setMyCommands([{ command: "help", description: "Help" }]);
     expect(tg.commands()).toEqual([{ command: "help", description: "Help" }]);
     await expect(bot.api.setMyCommands([{ command: "Bad-Cmd", description: "x" }])).rejects.toThrow(/BOT_COMMAND_INVALID/);
+  });
+});
+
+describe("a local Bot API server (telegram-bot-api --local)", () => {
+  const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-telegram-test-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("api.telegram.org takes a file:// document for a file_id and refuses it", async () => {
+    const file = path.join(dir, "a.txt");
+    fs.writeFileSync(file, "a");
+    tg.sendText(alice, "hi");
+    const err = await newBot().api.sendDocument(alice.id, pathToFileURL(file).href).catch((e: unknown) => e);
+    expect((err as GrammyError).description).toBe("Bad Request: wrong remote file identifier specified: Wrong character in the string");
+    expect(tg.localDir).toBeNull();
+  });
+
+  it("sends a file by its file:// URI (percent-decoded, named after the file), over 50 MB, and uploads up to 2000 MB", async () => {
+    await useTelegram({ localMode: true, limits: { floodControl: false } }); // six sends in a row: this checks files, not pacing
+    const bot = newBot();
+    tg.sendText(alice, "hi");
+    const big = path.join(dir, "movie ä 100%.bin");
+    const bytes = Buffer.alloc(51 * 1024 * 1024, 7);
+    fs.writeFileSync(big, bytes);
+    const sent = await bot.api.sendDocument(alice.id, pathToFileURL(big).href);
+    expect(sent.document).toMatchObject({ file_name: "movie ä 100%.bin", file_size: bytes.length });
+    const stored = tg.messages(alice.id).at(-1)!.document!;
+    expect(sha256(stored.bytes)).toBe(sha256(bytes));
+    expect(tg.calls.at(-1)!.files).toEqual([]); // a path, not an upload
+    // file://localhost/ is the same file; a multipart upload over 50 MB is accepted too.
+    await bot.api.sendDocument(alice.id, `file://localhost${pathToFileURL(big).pathname}`);
+    expect((await bot.api.sendDocument(alice.id, new InputFile(bytes, "up.bin"))).document.file_size).toBe(bytes.length);
+
+    const missing = await bot.api.sendDocument(alice.id, pathToFileURL(path.join(dir, "nope.bin")).href).catch((e: unknown) => e);
+    expect((missing as GrammyError).description).toMatch(/^Bad Request: file not found/);
+    const huge = path.join(dir, "huge.bin");
+    fs.closeSync(fs.openSync(huge, "w"));
+    fs.truncateSync(huge, 2000 * 1024 * 1024 + 1); // sparse: nothing is written
+    expect(((await bot.api.sendDocument(alice.id, pathToFileURL(huge).href).catch((e: unknown) => e)) as GrammyError).description).toBe("Bad Request: file is too big");
+  });
+
+  it("answers getFile with an absolute path on its disk, without the 20 MB limit, and serves no /file/ downloads", async () => {
+    await useTelegram({ localMode: true });
+    const bytes = Buffer.alloc(21 * 1024 * 1024, 3);
+    const msg = tg.sendDocument(alice, { fileName: "big.torrent", bytes }) as { document: { file_id: string } };
+    const file = (await api("getFile", { file_id: msg.document.file_id })).json.result as { file_path: string };
+    expect(path.isAbsolute(file.file_path)).toBe(true);
+    expect(file.file_path.startsWith(tg.localDir!)).toBe(true);
+    expect(sha256(fs.readFileSync(file.file_path))).toBe(sha256(bytes));
+    expect((await fetch(`${tg.apiRoot}/file/bot${TOKEN}/${file.file_path}`)).status).toBe(404);
+    const localDir = tg.localDir!;
+    await tg.stop();
+    expect(fs.existsSync(localDir)).toBe(false);
+    tg = await startFakeTelegram({ token: TOKEN }); // afterEach stops this one
   });
 });
 

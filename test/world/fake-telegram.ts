@@ -1,6 +1,9 @@
 // A fake Telegram Bot API on 127.0.0.1: real HTTP, real long polling, Telegram's limits and error shapes,
 // plus a test-side API to act as users (messages, documents, button presses) and read what the bot sent.
 import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { boundaryOf, parseMultipart } from "./fake-telegram-multipart.js";
@@ -44,6 +47,12 @@ export interface FakeTelegramOptions {
   /** The clock for message dates, callback expiry, the 48-hour delete window and flood buckets. */
   now?: () => number;
   limits?: FakeTelegramLimits;
+  /**
+   * Plays a self-hosted `telegram-bot-api --local` (tdlib/telegram-bot-api README, "Usage") instead of
+   * api.telegram.org: uploads up to 2000 MB, sendDocument takes `file://` URIs of files on this machine, getFile
+   * answers with absolute paths (files written to `localDir`) and has no size limit, and /file/ serves nothing.
+   */
+  localMode?: boolean;
 }
 
 export interface ApiCall {
@@ -69,6 +78,8 @@ export type MessageRef = SentMessage | { chat_id: number; message_id: number };
 export interface FakeTelegram {
   apiRoot: string;
   token: string;
+  /** In local mode, the server's working directory (getFile's files are there); null otherwise. Removed by stop(). */
+  localDir: string | null;
   me: { id: number; is_bot: true; first_name: string; username: string; can_read_all_group_messages: boolean };
   /** Every API call the bot made, in arrival order. */
   calls: ApiCall[];
@@ -112,7 +123,8 @@ export interface FakeTelegram {
   stop(): Promise<void>;
 }
 
-const MAX_BODY = LIMITS.uploadBytes + 2 * 1024 * 1024;
+/** Room for a request's other parts on top of the largest upload. */
+const BODY_OVERHEAD = 2 * 1024 * 1024;
 
 export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<FakeTelegram> {
   const botId = Number(opts.token.split(":")[0]) || 100000001;
@@ -128,7 +140,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     can_connect_to_business: false,
     has_main_web_app: false,
   };
-  const state = new TelegramState(me, opts.callbackQueryTimeoutMs ?? 15_000, opts.now);
+  const localDir = opts.localMode ? fs.mkdtempSync(path.join(os.tmpdir(), "fake-telegram-local-")) : null;
+  const state = new TelegramState(me, opts.callbackQueryTimeoutMs ?? 15_000, opts.now, localDir ? { dir: localDir } : null);
   const makeFlood = (opt: FakeTelegramLimits["floodControl"] = true) =>
     opt === false ? null : new FloodControl({ ...TELEGRAM_FLOOD_RULES, ...(opt === true ? {} : opt) }, () => state.nowMs());
   const limits = { flood: makeFlood(opts.limits?.floodControl), makeFlood };
@@ -150,7 +163,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
     const apiRoute = /^\/bot([^/]*)\/([A-Za-z]+)\/?$/.exec(url.pathname);
     if (fileRoute) return serveFile(res, fileRoute[1]!, decodeURIComponent(fileRoute[2]!));
     if (!apiRoute) return reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
-    const body = await readBody(req);
+    const body = await readBody(req, state.uploadLimitBytes() + BODY_OVERHEAD);
     if (apiRoute[1] !== opts.token) return reply(res, 401, { ok: false, error_code: 401, description: "Unauthorized" });
     const methodName = apiRoute[2]!;
     const key = methodName.toLowerCase();
@@ -211,7 +224,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
   }
 
   function serveFile(res: http.ServerResponse, token: string, filePath: string): void {
-    const file = token === opts.token ? state.filesByPath.get(filePath) : undefined;
+    // A local server leaves files to the bot, which reads the paths getFile gives (tdlib/telegram-bot-api#381).
+    const file = token === opts.token && !state.local ? state.filesByPath.get(filePath) : undefined;
     if (!file) return reply(res, 404, { ok: false, error_code: 404, description: "Not Found" });
     res.writeHead(200, { "content-type": file.mime_type ?? "application/octet-stream", "content-length": file.bytes.length });
     res.end(file.bytes);
@@ -219,7 +233,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions): Promise<Fake
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers, privacy, limits });
+  return buildTestApi({ apiRoot: `http://127.0.0.1:${port}`, token: opts.token, me, state, calls, faults, server, stoppers: polls.stoppers, privacy, limits, localDir });
 }
 
 interface PollRegistry {
@@ -290,15 +304,15 @@ function faultBody(f: Fault): Record<string, unknown> {
   return { ok: false, error_code: f.error_code, description };
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | "too large"> {
+function readBody(req: http.IncomingMessage, maxBody: number): Promise<Buffer | "too large"> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size <= MAX_BODY) chunks.push(c); // past the limit, drain without keeping
+      if (size <= maxBody) chunks.push(c); // past the limit, drain without keeping
     });
-    req.on("end", () => resolve(size > MAX_BODY ? "too large" : Buffer.concat(chunks)));
+    req.on("end", () => resolve(size > maxBody ? "too large" : Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -341,6 +355,7 @@ interface Internals {
   stoppers: Set<() => void>;
   privacy: PrivacySettings;
   limits: { flood: FloodControl | null; makeFlood: (opt?: FakeTelegramLimits["floodControl"]) => FloodControl | null };
+  localDir: string | null;
 }
 
 function privateChat(user: FakeUser): FakeChat {
@@ -408,6 +423,7 @@ function buildTestApi(x: Internals): FakeTelegram {
   return {
     apiRoot: x.apiRoot,
     token: x.token,
+    localDir: x.localDir,
     me: x.me,
     calls: x.calls,
     answeredCallbacks: state.answeredCallbacks,
@@ -490,6 +506,7 @@ function buildTestApi(x: Internals): FakeTelegram {
       x.server.closeAllConnections();
       await new Promise<void>((resolve) => x.server.close(() => resolve()));
       state.removeAllListeners();
+      if (x.localDir) fs.rmSync(x.localDir, { recursive: true, force: true });
     },
   };
 }

@@ -35,6 +35,8 @@ export interface TorrentFeatureDeps {
   canceller: Pick<JobCanceller, "cancel">;
   runner: { start(jobId: number): void; answerSizeQuestion(jobId: number, answer: "continue"): boolean };
   presenter: Pick<TorrentPresenter, "attach">;
+  /** What the card promises about documents: the Bot API's upload limit, and whether this user gets documents. */
+  delivery: { uploadLimitBytes: number; sendsDocuments(userId: number): boolean };
   /** Downloads a file the user sent, by Telegram file_path. */
   fetchTelegramFile(filePath: string): Promise<Buffer>;
   /** A card's buttons stop working after this long. */
@@ -116,7 +118,8 @@ async function sendCard(w: Wiring, ctx: BotContext, req: TorrentRequest): Promis
   const keyboard = new InlineKeyboard()
     .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: requested.jobId }))
     .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }));
-  const card = renderRequestedTorrentCard(requested);
+  const rule = { sendsDocuments: w.deps.delivery.sendsDocuments(ctx.from!.id), limitBytes: w.deps.delivery.uploadLimitBytes };
+  const card = renderRequestedTorrentCard(requested, { files: req.files ?? null, rule });
   const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: keyboard, link_preview_options: { is_disabled: true } });
   recordCardMessage(w.deps.jobs, requested.jobId, sent.message_id);
 }

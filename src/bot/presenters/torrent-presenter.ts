@@ -1,23 +1,22 @@
-// Renders torrent job events into the job's one progress message (throttled edits) and the final links.
+// Renders torrent job events into the job's card (throttled progress edits), and its end into one result message
+// that replaces the card: the links (then the files that also go as documents), or why it failed.
 import path from "node:path";
-import { InlineKeyboard, InputFile, type Api } from "grammy";
+import { InlineKeyboard, type Api, type InputFile } from "grammy";
 import type { JobStore } from "../../jobs/job-store.js";
 import type { TorrentJobEvent, TorrentJobInput } from "../../jobs/torrent/torrent-job.js";
 import type { TorrentState } from "../../jobs/torrent/torrent-states.js";
 import type { Logger } from "../../shared/logger.js";
-import { ProgressMessage } from "../message-editor.js";
+import { isNotModifiedError, ProgressMessage } from "../message-editor.js";
 import {
+  pickDocuments,
   renderCancelled,
+  renderCardPointer,
   renderFailure,
   renderTorrentDone,
   renderTorrentProgress,
   type TorrentPhase,
 } from "../render/index.js";
 import { torrentCardButton } from "../callback-data.js";
-
-/** Telegram's upload limit for bots (FACTS.md): larger files are only linked. */
-export const TELEGRAM_UPLOAD_LIMIT = 50 * 1000 * 1000;
-const MAX_DOCUMENTS = 10;
 
 export interface PresenterDeps {
   api: Api;
@@ -26,10 +25,16 @@ export interface PresenterDeps {
   editIntervalMs: number;
   /** Whether this user also wants small files as documents (/files, default SEND_FILES_TO_TELEGRAM). */
   sendDocuments: (userId: number) => boolean;
+  /** The Bot API's upload limit per file (src/bot/telegram-files.ts): larger files are only linked. */
+  uploadLimitBytes: number;
+  /** What sendDocument gets for a finished file: an upload, or a path for a local Bot API server. */
+  documentSource: (absolutePath: string, fileName: string) => InputFile | string;
   links: { signJobLinks(jobId: number, paths: string[]): { index: string; files: { path: string; url: string }[]; expiresAt: Date } };
   markDelivered(jobId: number): Promise<void>;
   logger: Logger;
 }
+
+type TorrentJobResult = NonNullable<TorrentJobEvent["result"]>;
 
 interface Attached {
   chatId: number;
@@ -61,17 +66,7 @@ export class TorrentPresenter {
   /** Binds a job to the message that shows it (the card the user pressed Start on). */
   attach(jobId: number, chatId: number, messageId: number): void {
     const job = this.deps.jobs.get<TorrentJobInput>(jobId);
-    const editor = new ProgressMessage<InlineKeyboard>({
-      minIntervalMs: this.deps.editIntervalMs,
-      edit: async (text, markup) => {
-        await this.deps.api.editMessageText(chatId, messageId, text, {
-          parse_mode: "HTML",
-          reply_markup: markup ?? { inline_keyboard: [] },
-          link_preview_options: { is_disabled: true },
-        });
-      },
-      onError: (err) => this.deps.logger.warn({ err, job: jobId }, "could not edit the progress message"),
-    });
+    const editor = this.cardEditor(jobId, chatId, messageId);
     this.attached.set(jobId, { chatId, messageId, editor, name: job?.input.name ?? null });
   }
 
@@ -124,54 +119,104 @@ export class TorrentPresenter {
     await Promise.all([...this.pending, ...[...this.attached.values()].map((a) => a.editor.flush())]);
   }
 
+  /** One message kept showing the latest text: throttled edits that wait out flood limits (the app's Api does not). */
+  private cardEditor(jobId: number, chatId: number, messageId: number): ProgressMessage<InlineKeyboard> {
+    return new ProgressMessage<InlineKeyboard>({
+      minIntervalMs: this.deps.editIntervalMs,
+      edit: async (text, markup) => {
+        await this.deps.api.editMessageText(chatId, messageId, text, {
+          parse_mode: "HTML",
+          reply_markup: markup ?? { inline_keyboard: [] },
+          link_preview_options: { is_disabled: true },
+        });
+      },
+      onError: (err) => this.deps.logger.warn({ err, job: jobId }, "could not edit the progress message"),
+    });
+  }
+
   private async finish(e: TorrentJobEvent, a: Attached): Promise<void> {
     this.attached.delete(e.jobId);
-    const { api } = this.deps;
     const job = this.deps.jobs.get<TorrentJobInput, { name?: string }>(e.jobId);
     const name = job?.data.name ?? a.name;
-    if (e.state === "done" && e.result) {
-      const links = this.deps.links.signJobLinks(e.jobId, e.result.files.map((f) => f.path));
-      const wantsFiles = job ? this.deps.sendDocuments(job.ownerId) : false;
-      const small = wantsFiles ? e.result.files.filter((f) => f.size <= TELEGRAM_UPLOAD_LIMIT).slice(0, MAX_DOCUMENTS) : [];
-      const done = renderTorrentDone({
-        name,
-        files: e.result.files.map((f, i) => ({ path: f.path, sizeBytes: f.size, url: links.files[i]!.url })),
-        indexUrl: links.index,
-        usd: e.result.actualUsd,
-        seconds: e.result.durationSeconds,
-        expiresAt: links.expiresAt,
-        sentAsDocuments: small.length,
-        warning: e.result.warning,
-      });
-      a.editor.update(done.text);
+    if (e.state === "cancelled") {
+      // The user pressed Cancel on this very message: it shows the outcome in place.
+      const cleanup = "The droplet is destroyed and partial files are removed.";
+      a.editor.update(renderCancelled({ name, createdNothing: false, cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds }).text);
       await a.editor.flush();
       a.editor.close();
-      await api.sendMessage(a.chatId, done.text, {
-        parse_mode: "HTML",
-        link_preview_options: { is_disabled: true },
-        reply_parameters: { message_id: a.messageId, allow_sending_without_reply: true },
-      });
-      for (const f of small) {
-        const local = path.join(this.deps.downloadsDir, String(e.jobId), ...f.path.split("/"));
-        await api.sendDocument(a.chatId, new InputFile(local, path.posix.basename(f.path)));
-      }
-      await this.deps.markDelivered(e.jobId);
+      return;
+    }
+    // No progress edit may land after the result: drop the pending one and wait out one on its way.
+    a.editor.close();
+    await a.editor.flush();
+    if (e.state === "done" && e.result) {
+      await this.deliver(e.jobId, e.result, a, { name, ownerId: job?.ownerId ?? null });
       return;
     }
     const cleanup = "The droplet is destroyed and partial files are removed.";
-    const rendered =
-      e.state === "cancelled"
-        ? renderCancelled({ name, createdNothing: false, cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds })
-        : renderFailure({ name, reason: e.error ?? "unknown error", cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds });
-    a.editor.update(rendered.text);
-    await a.editor.flush();
-    a.editor.close();
-    if (e.state === "failed") {
-      // An edit does not notify; a failure after minutes of waiting should.
-      await api.sendMessage(a.chatId, rendered.text, {
+    const failure = renderFailure({ name, reason: e.error ?? "unknown error", cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds });
+    await this.replaceCard(e.jobId, a, failure.text, renderCardPointer("failed", name).text);
+  }
+
+  /** The links message in place of the card, then the files that also go as documents. */
+  private async deliver(jobId: number, result: TorrentJobResult, a: Attached, job: { name: string | null; ownerId: number | null }): Promise<void> {
+    const links = this.deps.links.signJobLinks(jobId, result.files.map((f) => f.path));
+    const sendsDocuments = job.ownerId !== null && this.deps.sendDocuments(job.ownerId);
+    const rule = { sendsDocuments, limitBytes: this.deps.uploadLimitBytes };
+    const documents = new Set(pickDocuments(result.files.map((f) => f.size), rule));
+    const done = renderTorrentDone({
+      name: job.name,
+      files: result.files.map((f, i) => ({ path: f.path, sizeBytes: f.size, url: links.files[i]!.url, asDocument: documents.has(i) })),
+      indexUrl: links.index,
+      usd: result.actualUsd,
+      seconds: result.durationSeconds,
+      expiresAt: links.expiresAt,
+      documentLimitBytes: sendsDocuments ? this.deps.uploadLimitBytes : null,
+      warning: result.warning,
+    });
+    await this.replaceCard(jobId, a, done.text, renderCardPointer("done", job.name).text);
+    for (const i of documents) {
+      const f = result.files[i]!;
+      const local = path.join(this.deps.downloadsDir, String(jobId), ...f.path.split("/"));
+      await this.deps.api.sendDocument(a.chatId, this.deps.documentSource(local, path.posix.basename(f.path)));
+    }
+    await this.deps.markDelivered(jobId);
+  }
+
+  /**
+   * Puts `text` in the chat once, in place of the card: a new message (it notifies the user; an edit does not), then
+   * the card deleted. Bots cannot delete messages 48 hours old or older (Bot API, deleteMessage): such a card becomes
+   * `pointer`, one line. A result message Telegram refuses goes onto the card instead, so the chat still shows it.
+   */
+  private async replaceCard(jobId: number, a: Attached, text: string, pointer: string): Promise<void> {
+    const { api, logger } = this.deps;
+    try {
+      await api.sendMessage(a.chatId, text, { parse_mode: "HTML", link_preview_options: { is_disabled: true } });
+    } catch (err) {
+      logger.warn({ err, job: jobId }, "could not send the result message; the card shows the result instead");
+      await this.editCardOnce(a, text);
+      return;
+    }
+    try {
+      await api.deleteMessage(a.chatId, a.messageId);
+      return;
+    } catch (err) {
+      logger.info({ err, job: jobId }, "could not delete the card; it points to the result instead");
+    }
+    // The result is in the chat already: a card that cannot be edited either is only logged.
+    await this.editCardOnce(a, pointer).catch((err: unknown) => logger.warn({ err, job: jobId }, "could not turn the card into a pointer"));
+  }
+
+  /** One edit of the card, now; not through the throttled editor, whose own sends report errors only to its log. */
+  private async editCardOnce(a: Attached, text: string): Promise<void> {
+    try {
+      await this.deps.api.editMessageText(a.chatId, a.messageId, text, {
         parse_mode: "HTML",
-        reply_parameters: { message_id: a.messageId, allow_sending_without_reply: true },
+        reply_markup: { inline_keyboard: [] },
+        link_preview_options: { is_disabled: true },
       });
+    } catch (err) {
+      if (!isNotModifiedError(err)) throw err;
     }
   }
 }

@@ -5,4 +5,5 @@ export * from "./torrent-card.js";
 export * from "./torrent-quote-card.js";
 export * from "./torrent-progress.js";
 export * from "./torrent-done.js";
+export * from "./torrent-delivery.js";
 export * from "./failure.js";

@@ -24,6 +24,8 @@ export interface TorrentCardInput {
   };
   /** Where the assumed download speed comes from, plain text, e.g. "at 12 MiB/s, the median of your last 5 downloads". */
   speedNote?: string | null;
+  /** What arrives in the chat besides the links (Telegram HTML, from renderDeliveryLine). */
+  delivery?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
 }
@@ -45,6 +47,7 @@ export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
     lines.push(`<i>${breakdown.map((b) => `${escapeHtml(b.label)} ${formatDuration(b.seconds)}`).join(" · ")}</i>`);
   }
   if (input.speedNote) lines.push(`<i>${escapeHtml(input.speedNote)}</i>`);
+  if (input.delivery) lines.push(input.delivery);
   for (const note of input.notes ?? []) lines.push(`⚠️ ${escapeHtml(note)}`);
   lines.push("", "Press <b>Start</b> to rent the droplet, or <b>Cancel</b>.");
   return { text: fitMessage(lines.join("\n")) };

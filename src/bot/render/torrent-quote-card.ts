@@ -1,10 +1,19 @@
-// The card for a requested torrent: the use-case's quote (droplet, estimate, speed, blockers) put into card lines.
+// The card for a requested torrent: the use-case's quote (droplet, estimate, speed, blockers) put into card lines,
+// and what will arrive in the chat besides the links.
 import type { TorrentQuote } from "../../jobs/torrent/torrent-quote.js";
+import type { TorrentFileEntry } from "../../jobs/torrent/torrent-request.js";
 import type { RequestedTorrent } from "../../jobs/torrent/torrent-use-cases.js";
 import { formatSpeed } from "./format.js";
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
+import { renderDeliveryLine, type DocumentRule } from "./torrent-delivery.js";
 
-export function renderRequestedTorrentCard(t: RequestedTorrent): RenderedMessage {
+export interface CardDelivery {
+  /** The torrent's files when a .torrent document named them; null for a magnet. */
+  files: TorrentFileEntry[] | null;
+  rule: DocumentRule;
+}
+
+export function renderRequestedTorrentCard(t: RequestedTorrent, delivery: CardDelivery): RenderedMessage {
   const { quote } = t;
   return renderTorrentCard({
     name: t.name,
@@ -19,6 +28,7 @@ export function renderRequestedTorrentCard(t: RequestedTorrent): RenderedMessage
       quote.speed.source === "history"
         ? `Download speed ${formatSpeed(quote.speed.bytesPerSecond)}: the median of the last ${quote.speed.samples} downloads.`
         : null,
+    delivery: renderDeliveryLine({ files: delivery.files, totalBytes: t.sizeBytes }, delivery.rule),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
   });
 }
