@@ -1,7 +1,7 @@
 // The card for a requested torrent: the use-case's quote (droplet, estimate, speed, blockers) put into card lines.
 import type { TorrentQuote } from "../../jobs/torrent/torrent-quote.js";
 import type { RequestedTorrent } from "../../jobs/torrent/torrent-use-cases.js";
-import { formatSpeed } from "./format.js";
+import { formatDuration, formatSpeed } from "./format.js";
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
 
 export function renderRequestedTorrentCard(t: RequestedTorrent): RenderedMessage {
@@ -15,12 +15,17 @@ export function renderRequestedTorrentCard(t: RequestedTorrent): RenderedMessage
     region: quote.region,
     priceHourlyUsd: quote.priceHourly,
     estimate: cardEstimate(quote),
-    speedNote:
-      quote.speed.source === "history"
-        ? `Download speed ${formatSpeed(quote.speed.bytesPerSecond)}: the median of the last ${quote.speed.samples} downloads.`
-        : null,
+    speedNote: learnedNote(quote),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
   });
+}
+
+/** What the estimate learned from finished jobs (boot, download speed), in one line; null while it knows nothing yet. */
+function learnedNote(q: TorrentQuote): string | null {
+  const notes: string[] = [];
+  if (q.boot.source === "history") notes.push(`Boot ≈ ${formatDuration(q.boot.seconds)}: the median of the last ${q.boot.samples} jobs.`);
+  if (q.speed.source === "history") notes.push(`Download speed ${formatSpeed(q.speed.bytesPerSecond)}: the median of the last ${q.speed.samples} downloads.`);
+  return notes.length > 0 ? notes.join(" ") : null;
 }
 
 /** The estimate as the card shows it: totals with a per-step breakdown, or per-GB figures when the size is unknown. */
