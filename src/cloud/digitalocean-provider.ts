@@ -1,5 +1,6 @@
 // CloudProvider on DigitalOcean: sizes cached with a TTL, the bot's SSH key registered once, droplets
-// created (not twice after an ambiguous failure), polled with backoff, and destroyed until gone.
+// created (not twice after an ambiguous failure), polled quickly at first within one shared budget of requests
+// (status-polls.ts), and destroyed until gone.
 import type { modules } from "dots-wrapper";
 import type { Logger } from "../shared/logger.js";
 import { abortableSleep } from "../shared/abortable-sleep.js";
@@ -8,6 +9,7 @@ import type { DigitalOceanClient } from "./digitalocean-client.js";
 import { CloudError } from "./digitalocean-errors.js";
 import { sizeProblem } from "./size-advice.js";
 import { md5Fingerprint } from "./ssh-key-fingerprint.js";
+import { createPollPacer, DEFAULT_BOOT_POLLS, nextBootPollMs, type BootPollSchedule, type PollPacer } from "./status-polls.js";
 
 type IDroplet = modules.droplet.IDroplet;
 type ISize = modules.size.ISize;
@@ -17,9 +19,13 @@ export interface DigitalOceanProviderOptions {
   logger: Logger;
   /** How long the sizes list is trusted (default 1 h). */
   sizesTtlMs?: number;
-  /** First and longest interval between polls of a droplet's status (defaults 2 s and 10 s). */
+  /** First and longest interval between polls while a destroy shows (defaults 1 s and 10 s). */
   pollInitialMs?: number;
   pollMaxMs?: number;
+  /** Polls while a droplet boots (default: 500 ms for the first 5 s, then ×1.5 up to 3 s). */
+  bootPolls?: Partial<BootPollSchedule>;
+  /** The budget every status poll shares (default: 120 a minute, half the token's 250). */
+  pollPacer?: PollPacer;
   /** How long a destroy may take to show as gone (default 60 s). */
   destroyTimeoutMs?: number;
   /** After an unanswered create, how long to look for the droplet it may have made (default 10 s). */
@@ -35,8 +41,10 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   const log = opts.logger.child({ component: "cloud" });
   const now = opts.now ?? Date.now;
   const ttl = opts.sizesTtlMs ?? 3_600_000;
-  const pollInitial = opts.pollInitialMs ?? 2000;
+  const pollInitial = Math.min(opts.pollInitialMs ?? 1000, 1000);
   const pollMax = opts.pollMaxMs ?? 10_000;
+  const bootPolls: BootPollSchedule = { ...DEFAULT_BOOT_POLLS, ...opts.bootPolls };
+  const pacer = opts.pollPacer ?? createPollPacer({ now });
   const destroyTimeout = opts.destroyTimeoutMs ?? 60_000;
   const createLookupMs = opts.createLookupMs ?? 10_000;
   let sizesCache: { at: number; sizes: Promise<CloudSize[]> } | null = null;
@@ -151,19 +159,20 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   }
 
   async function waitUntilActive(id: number, o: WaitOptions): Promise<{ droplet: CloudDroplet; ip: string }> {
-    const deadline = now() + o.timeoutMs;
-    let interval = pollInitial;
+    const started = now();
+    const deadline = started + o.timeoutMs;
+    let interval: number | null = null;
     let last: CloudDroplet | null = null;
     while (true) {
-      o.signal?.throwIfAborted();
+      // Every poll, the first too, takes a turn of the shared budget: many boots at once stay within the rate limit.
+      await pacer.wait(interval === null ? 0 : Math.min(interval, Math.max(0, deadline - now())), o.signal);
       last = await getDroplet(id, o.signal);
       if (last === null) throw new CloudError(`Droplet ${id} no longer exists; it was destroyed while we waited for it.`, "not_found", { operation: "waiting for the droplet" });
       if (last.status === "active" && last.publicIpv4) return { droplet: last, ip: last.publicIpv4 };
       if (last.status === "off" || last.status === "archive") {
         throw new CloudError(`Droplet ${id} went ${last.status} instead of becoming active.`, "invalid_response", { operation: "waiting for the droplet" });
       }
-      const left = deadline - now();
-      if (left <= 0) {
+      if (deadline - now() <= 0) {
         throw new CloudError(
           `Droplet ${id} did not become active within ${Math.round(o.timeoutMs / 1000)} s (last status: ${last.status}); ` +
             "DigitalOcean may be slow in this region — raise DO_BOOT_TIMEOUT_SECONDS or try another DO_REGION.",
@@ -171,14 +180,13 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
           { operation: "waiting for the droplet" },
         );
       }
-      await abortableSleep(Math.min(interval, left), o.signal);
-      interval = Math.min(pollMax, Math.round(interval * 1.5));
+      interval = nextBootPollMs(bootPolls, now() - started, interval);
     }
   }
 
   async function untilGone(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
     const deadline = now() + timeoutMs;
-    let interval = Math.min(pollInitial, 1000);
+    let interval = pollInitial;
     while (!(await check())) {
       if (now() >= deadline) {
         throw new CloudError(
@@ -188,7 +196,7 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
           { operation: `destroying ${what}` },
         );
       }
-      await abortableSleep(interval);
+      await pacer.wait(interval);
       interval = Math.min(pollMax, Math.round(interval * 1.5));
     }
   }

@@ -152,6 +152,24 @@ export class JobStore {
       .map((r) => toJob<Record<string, unknown>, Record<string, unknown>>(r));
   }
 
+  /**
+   * Seconds from `from` to `to` (each state's first event) in the newest `limit` jobs of a kind that are in `state` and
+   * passed both, newest first: e.g. how long the last finished torrents took from droplet request to provisioned.
+   */
+  recentSecondsBetween(kind: JobKind, state: string, from: string, to: string, limit: number): number[] {
+    return this.db
+      .prepare<[string, string, JobKind, string, number], { ms: number }>(
+        `SELECT to_at - from_at AS ms FROM (
+           SELECT j.id,
+             (SELECT MIN(at) FROM job_events e WHERE e.job_id = j.id AND e.state = ?) AS from_at,
+             (SELECT MIN(at) FROM job_events e WHERE e.job_id = j.id AND e.state = ?) AS to_at
+           FROM jobs j WHERE j.kind = ? AND j.state = ?
+         ) WHERE from_at IS NOT NULL AND to_at IS NOT NULL ORDER BY id DESC LIMIT ?`,
+      )
+      .all(from, to, kind, state, limit)
+      .map((r) => r.ms / 1000);
+  }
+
   /** Jobs not in a final state: what a restart must resume or clean up. */
   listUnfinished(kind?: JobKind): Job[] {
     const finals = [...FINAL_STATES];

@@ -8,6 +8,8 @@ import { createLogger } from "../../src/shared/logger.js";
 import { createDigitalOceanClient } from "../../src/cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../../src/cloud/digitalocean-provider.js";
 import { CloudError } from "../../src/cloud/digitalocean-errors.js";
+import { createPollPacer, type PollPacer } from "../../src/cloud/status-polls.js";
+import { abortableSleep } from "../../src/shared/abortable-sleep.js";
 import type { CloudProvider } from "../../src/cloud/cloud-provider.js";
 import { buildUserData, generateHostKeyPair, pinnedHostVerifier } from "../../src/cloud/cloud-init.js";
 import { findOrphanDroplets, reapOrphanDroplets } from "../../src/jobs/torrent/orphan-droplets.js";
@@ -23,7 +25,7 @@ let dir: string;
 let fake: FakeDigitalOcean;
 let logLines: string[] = [];
 
-function makeProvider(over: { token?: string; url?: string; retries?: number } = {}): CloudProvider {
+function makeProvider(over: { token?: string; url?: string; retries?: number; pollPacer?: PollPacer } = {}): CloudProvider {
   const logger = createLogger({ level: "debug", destination: { write: (l: string) => void logLines.push(l) } });
   const client = createDigitalOceanClient({
     token: over.token ?? TOKEN,
@@ -32,7 +34,7 @@ function makeProvider(over: { token?: string; url?: string; retries?: number } =
     requestTimeoutMs: 5000,
     retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000 },
   });
-  return createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200, destroyTimeoutMs: 5000, createLookupMs: 800 });
+  return createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200, destroyTimeoutMs: 5000, createLookupMs: 800, pollPacer: over.pollPacer });
 }
 
 const countRequests = (method: string, p: string | RegExp) =>
@@ -305,6 +307,51 @@ describe("DigitalOcean provider", () => {
       expect(await cloud.destroyByTag("dropship")).toEqual([d.id]);
     } finally {
       await sluggish.stop();
+    }
+  });
+
+  it("notices a boot within one 500 ms poll of it becoming active", async () => {
+    const booting = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 1500, listLagMs: 0, destroyDelayMs: 0 });
+    try {
+      logLines = [];
+      const waits: number[] = [];
+      const pollPacer = createPollPacer({ sleep: (ms, signal) => (waits.push(ms), abortableSleep(ms, signal)) });
+      const cloud = makeProvider({ url: booting.url, pollPacer });
+      const d = await cloud.createDroplet(dropletRequest(20).req);
+      const { droplet } = await cloud.waitUntilActive(d.id, { timeoutMs: 20_000 });
+      expect(droplet.status).toBe("active");
+      const polls = booting.requests.filter((r) => r.method === "GET" && r.path === `/v2/droplets/${d.id}`);
+      // It polled while the droplet was new (it returns at the first "active"), each poll at most 500 ms after the one
+      // before: the boot was seen within 500 ms (and one request) of happening. The old schedule waited 2 s, then 3 s.
+      expect(polls.length).toBeGreaterThanOrEqual(3);
+      expect(waits).toHaveLength(polls.length);
+      expect(waits[0]).toBe(0);
+      expect(Math.max(...waits)).toBeLessThanOrEqual(500);
+    } finally {
+      await booting.stop();
+    }
+  });
+
+  it("keeps the polls of three boots at once (MAX_DROPLETS=3) within one budget of 120 a minute", async () => {
+    const booting = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 4000, listLagMs: 0, destroyDelayMs: 0 });
+    try {
+      logLines = [];
+      const cloud = makeProvider({ url: booting.url }); // the production budget
+      const created = await Promise.all([21, 22, 23].map((job) => cloud.createDroplet(dropletRequest(job).req)));
+      const active = await Promise.all(created.map((d) => cloud.waitUntilActive(d.id, { timeoutMs: 30_000 })));
+      expect(active.map((a) => a.droplet.status)).toEqual(["active", "active", "active"]);
+      const polls = booting.requests
+        .filter((r) => r.method === "GET" && /^\/v2\/droplets\/\d+$/.test(r.path))
+        .map((r) => r.at)
+        .sort((a, b) => a - b);
+      // The three share turns 500 ms apart; each on its own 500 ms schedule they would make three times as many polls.
+      // (Later than its turn is possible on a busy machine, earlier is not: this can only fail if the budget is not shared.)
+      const spanMs = polls.at(-1)! - polls[0]!;
+      expect(polls.length).toBeGreaterThanOrEqual(3 * 2);
+      expect(polls.length).toBeLessThanOrEqual(Math.floor(spanMs / 500) + 3);
+      expect(booting.requests.filter((r) => r.status === 429)).toEqual([]);
+    } finally {
+      await booting.stop();
     }
   });
 

@@ -43,9 +43,12 @@ export interface World {
 
 /**
  * `telegramLimits`: Telegram's limits are on by default; a test that relaxes one says why. `telegramLocalMode`: the
- * fake plays a self-hosted `telegram-bot-api --local`, and the app's env says so (TELEGRAM_LOCAL_BOT_API).
+ * fake plays a self-hosted `telegram-bot-api --local`, and the app's env says so (TELEGRAM_LOCAL_BOT_API). `sshDelayMs`
+ * and `cloudInitPackagesMs` fix the fake droplets' other delays (benchmarks: a known floor, or DigitalOcean-like times).
  */
-export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?: FakeTelegramLimits; telegramLocalMode?: boolean } = {}): Promise<World> {
+export async function startWorld(
+  opts: { activeDelayMs?: number; sshDelayMs?: number; cloudInitPackagesMs?: number; telegramLimits?: FakeTelegramLimits; telegramLocalMode?: boolean } = {},
+): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
   try {
@@ -54,7 +57,14 @@ export async function startWorld(opts: { activeDelayMs?: number; telegramLimits?
     const telegram = await startFakeTelegram({ token: BOT_TOKEN, limits: opts.telegramLimits, localMode: opts.telegramLocalMode });
     started.push(telegram);
     // The fake's realistic defaults: SSH a while after "active", lagging lists and destroys, cloud-init installing aria2.
-    const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(dir, "droplets"), net, activeDelayMs: opts.activeDelayMs ?? 500 });
+    const digitalOcean = await startFakeDigitalOcean({
+      token: DO_TOKEN,
+      dir: path.join(dir, "droplets"),
+      net,
+      activeDelayMs: opts.activeDelayMs ?? 500,
+      sshDelayMs: opts.sshDelayMs,
+      cloudInitPackagesMs: opts.cloudInitPackagesMs,
+    });
     started.push(digitalOcean);
     const swarm = await startSwarm({ dir, listenAddress: net.gateway });
     started.push(swarm);

@@ -3,7 +3,7 @@
 import type { TorrentQuote } from "../../jobs/torrent/torrent-quote.js";
 import type { TorrentFileEntry } from "../../jobs/torrent/torrent-request.js";
 import type { RequestedTorrent } from "../../jobs/torrent/torrent-use-cases.js";
-import { formatSpeed } from "./format.js";
+import { formatDuration, formatSpeed } from "./format.js";
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
 import { renderDeliveryLine, type DocumentRule } from "./torrent-delivery.js";
 
@@ -24,13 +24,18 @@ export function renderRequestedTorrentCard(t: RequestedTorrent, delivery: CardDe
     region: quote.region,
     priceHourlyUsd: quote.priceHourly,
     estimate: cardEstimate(quote),
-    speedNote:
-      quote.speed.source === "history"
-        ? `Download speed ${formatSpeed(quote.speed.bytesPerSecond)}: the median of the last ${quote.speed.samples} downloads.`
-        : null,
+    speedNote: learnedNote(quote),
     delivery: renderDeliveryLine({ files: delivery.files, totalBytes: t.sizeBytes }, delivery.rule),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
   });
+}
+
+/** What the estimate learned from finished jobs (boot, download speed), in one line; null while it knows nothing yet. */
+function learnedNote(q: TorrentQuote): string | null {
+  const notes: string[] = [];
+  if (q.boot.source === "history") notes.push(`Boot ≈ ${formatDuration(q.boot.seconds)}: the median of the last ${q.boot.samples} jobs.`);
+  if (q.speed.source === "history") notes.push(`Download speed ${formatSpeed(q.speed.bytesPerSecond)}: the median of the last ${q.speed.samples} downloads.`);
+  return notes.length > 0 ? notes.join(" ") : null;
 }
 
 /** The estimate as the card shows it: totals with a per-step breakdown, or per-GB figures when the size is unknown. */

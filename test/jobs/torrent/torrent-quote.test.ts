@@ -1,4 +1,5 @@
-// The card's estimate: DigitalOcean's price, the billing rule, budgets, and a speed learned from finished downloads.
+// The card's estimate: DigitalOcean's price, the billing rule, budgets, and a speed and a boot time learned from
+// finished jobs.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,7 @@ import { JobStore } from "../../../src/jobs/job-store.js";
 import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
+import { renderRequestedTorrentCard } from "../../../src/bot/render/torrent-quote-card.js";
 
 const SIZE: CloudSize = {
   slug: "s-1vcpu-1gb", priceHourly: 0.00893, priceMonthly: 6, transferTb: 1, regions: ["fra1"], available: true,
@@ -23,7 +25,8 @@ function quoter(problem: string | null = null) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quote-"));
   const db = openDatabase(path.join(dir, "q.sqlite"));
   dbs.push(db);
-  const store = new JobStore(db);
+  let clock = Date.parse("2026-03-01T10:00:00Z");
+  const store = new JobStore(db, () => clock);
   const q = new TorrentQuoter({
     // The catalog is the DigitalOcean adapter's job, tested against the fake API; here, one known size.
     sizes: { getSize: async (s) => (s === SIZE.slug ? SIZE : null), sizeProblem: async () => problem },
@@ -35,7 +38,16 @@ function quoter(problem: string | null = null) {
     const j = store.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "estimated", input: {} });
     store.transition(j.id, "done", { data: { totalBytes, downloadSeconds } });
   };
-  return { q, store, finished };
+  /** A job that went through the droplet's request and provisioning `bootSeconds` apart and ended in `end`. */
+  const booted = (bootSeconds: number, end = "done") => {
+    const j = store.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "estimated", input: {} });
+    store.transition(j.id, "droplet_requested");
+    clock += bootSeconds * 1000;
+    store.transition(j.id, "provisioned");
+    clock += 60_000;
+    store.transition(j.id, end);
+  };
+  return { q, store, finished, booted };
 }
 
 describe("TorrentQuoter", () => {
@@ -59,6 +71,38 @@ describe("TorrentQuoter", () => {
     expect(quote.speed).toEqual({ bytesPerSecond: 20 * MB, source: "history", samples: 3 });
     expect(quote.estimate!.known && quote.estimate!.seconds.download).toBe(50);
     expect(quote.estimate!.known && quote.estimate!.seconds.metadata).toBe(0);
+  });
+
+  it("learns the boot (droplet request → provisioned) from the median of the last ten finished jobs", async () => {
+    const { q, booted, finished } = quoter();
+    const first = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: true }, 1);
+    expect(first.boot).toEqual({ seconds: 90, source: "default", samples: 0 });
+    expect(first.estimate!.known && first.estimate!.seconds.boot).toBe(90);
+    booted(40);
+    booted(44);
+    expect((await q.quote({ sizeBytes: MB, hasTorrentFile: true }, 1)).boot.source).toBe("default"); // two say too little
+    booted(500); // older than the last ten below: forgotten (counted, the median would be 49)
+    for (const s of [56, 40, 54, 42, 52]) booted(s);
+    booted(300, "failed"); // not finished: a failed boot says nothing about a good one
+    finished(100 * MB, 10); // done without droplet states: no boot to learn from
+    for (const s of [44, 50, 46, 49, 47]) booted(s);
+    const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: true }, 1);
+    // The last ten finished: 40 42 44 46 47 | 49 50 52 54 56 → the median is (47 + 49) / 2.
+    expect(quote.boot).toEqual({ seconds: 48, source: "history", samples: 10 });
+    expect(quote.estimate!.known && quote.estimate!.seconds.boot).toBe(48);
+    expect(quote.seconds).toBe(48 + 20 + 20); // + 1000 MB at the configured 50 MB/s down and home, no metadata
+  });
+
+  it("says on the card that the boot and the speed are learned, and from how many jobs", async () => {
+    const { q, booted, finished } = quoter();
+    const card = async () =>
+      renderRequestedTorrentCard({ jobId: 1, quote: await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1), name: "x", sizeBytes: 1000 * MB, fileCount: 1, infoHash: "a".repeat(40) }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
+    expect(await card()).not.toMatch(/median of the last/);
+    for (const s of [47, 48, 49]) booted(s);
+    expect(await card()).toContain("<i>Boot ≈ 48s: the median of the last 3 jobs.</i>");
+    for (const mbps of [10, 20, 30]) finished(100 * MB, 100 / mbps);
+    expect(await card()).toMatch(/<i>Boot ≈ 48s: the median of the last 3 jobs\. Download speed [^<]+: the median of the last 3 downloads\.<\/i>/);
+    expect(await card()).toMatch(/boot 48s · metadata 20s/);
   });
 
   it("blocks Start with the adapter's words when the size cannot be had, and over the per-job budget", async () => {
