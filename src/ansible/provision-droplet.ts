@@ -42,6 +42,8 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
                   // OpenSSH's shared connections per run, not in ~/.ansible/cp: droplet addresses are reused, and a
                   // master left by an earlier droplet (or a crashed bot) at the same address must never be picked up.
                   ansible_control_path_dir: controlDir,
+                  // A dropped connection (exit 255) is retried rather than failing the droplet's provisioning.
+                  ansible_ssh_retries: 3,
                 },
               },
             },

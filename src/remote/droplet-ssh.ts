@@ -47,6 +47,7 @@ function sessionOf(host: SshHost): DropletSession {
       const r = await host.download(remotePath, localPath, { signal: o.signal, onProgress: (p) => o.onProgress?.(p.bytes) });
       return { sha256: r.sha256, size: r.bytes, resumes: r.resumes };
     },
+    droppedConnections: () => host.droppedConnections,
     close: () => host.close(),
   };
 }

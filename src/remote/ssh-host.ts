@@ -42,10 +42,17 @@ export class SshHost implements Host {
   private pinnedKey: string | null;
   /** Why the last connection ended, if it ended with an error (e.g. "Keepalive timeout"). */
   private lastDrop: string | null = null;
+  /** Connections that ended without close() asking: a reset, a killed sshd, a keepalive timeout. */
+  private drops = 0;
 
   constructor(private readonly opts: SshConnectOptions) {
     this.label = opts.label ?? `${opts.username}@${opts.host}${(opts.port ?? 22) === 22 ? "" : `:${opts.port}`}`;
     this.pinnedKey = typeof opts.hostKey === "string" ? opts.hostKey : null;
+  }
+
+  /** How many connections dropped under us so far (the next call reconnects with the pinned key). */
+  get droppedConnections(): number {
+    return this.drops;
   }
 
   /** The host key in force: the configured one, or the one pinned on first use. */
@@ -67,6 +74,7 @@ export class SshHost implements Host {
         // After ready, errors surface as 'close' and failed calls; the reason is kept for the message.
         client.on("error", (e: Error) => (this.lastDrop = e.message));
         client.once("close", () => {
+          if (!this.closed) this.drops++;
           if (this.conn === attempt) {
             this.conn = null;
             this.sftpP = null;

@@ -90,7 +90,7 @@ export class DropletLifecycle {
       return await this.whenActive(signal);
     } catch (err) {
       if (signal.aborted) throw err;
-      throw new Error(`its droplet is gone or not answering after the restart (${(err as Error).message}); send the link again`, { cause: err });
+      throw new Error(`its droplet is gone or not answering (${(err as Error).message}); send the link again`, { cause: err });
     }
   }
 

@@ -3,12 +3,12 @@
 // removes partial files; from then on nothing deletes them: a later failure leaves the job done with a warning.
 // A job runs from its recorded state: a fresh one from "approved", one an earlier process left (a crash, or a
 // shutdown that detached it) from wherever it was — same droplet, same aria2, the pull picking up its partial files.
-import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "../../shared/logger.js";
 import { DropletLifecycle } from "./droplet-lifecycle.js";
+import { finishBadly, finishDelivered, type Delivered, type EndingContext, type RunningJob } from "./job-endings.js";
 import { downloadRoomProblem } from "./download-room.js";
-import { pullDownloadedFiles, type DeliveredFile } from "./pull-downloaded-files.js";
+import { pullDownloadedFiles } from "./pull-downloaded-files.js";
 import {
   JobCancelled,
   JobDetached,
@@ -19,39 +19,34 @@ import {
   type TorrentJobInput,
 } from "./torrent-job-model.js";
 import { SizeQuestions, settleRealSize, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import type { DropletSession, TorrentProgress } from "./torrent-ports.js";
+import type { TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
 export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
 
-interface Running {
-  abort: AbortController;
+/** Dropped SSH connections a job rides over by reconnecting, before a drop fails it. */
+const MAX_RECONNECTS = 3;
+
+interface Running extends RunningJob {
   done: Promise<void>;
-  droplet: DropletLifecycle;
-  startedAt: number;
-  /** The open SSH session, closed however the job ends. */
-  session: DropletSession | null;
-  /** Picked up after a restart: the chat is told so on every update. */
-  resumed: boolean;
+  /** aria2 may already run on the droplet for this job (a resume, or a reconnect after a dropped connection). */
+  reattach: boolean;
 }
 
-/** What the job has once its files are verified on the bot's disk. */
-interface Delivered {
-  files: DeliveredFile[];
-  downloadSeconds: number;
-}
 
 export class TorrentJobRunner {
   private readonly running = new Map<number, Running>();
   private readonly questions = new SizeQuestions();
   private readonly sizeChecks: SizeCheckDeps;
   private readonly now: () => number;
+  private readonly endings: EndingContext;
 
   constructor(private readonly deps: TorrentJobDeps) {
     this.now = deps.now ?? Date.now;
     const timeoutMs = deps.settings.sizeQuestionTimeoutMs ?? 180_000;
+    this.endings = { deps, now: this.now, emit: (...a) => this.emit(...a), notify: (e) => this.notify(e) };
     this.sizeChecks = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
   }
 
@@ -84,7 +79,7 @@ export class TorrentJobRunner {
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
     const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
     if (!resumed) store.patchData(jobId, { startedAt });
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed, reattach: resumed };
     this.running.set(jobId, entry);
     // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
     entry.done = this.run(jobId, entry)
@@ -133,11 +128,11 @@ export class TorrentJobRunner {
       const ending = job.data.cancelRequested ? new JobCancelled() : job.data.ending ? new Error(job.data.ending) : null;
       if (ending) {
         if (ending instanceof JobCancelled) entry.abort.abort(ending);
-        await this.finishBadly(jobId, entry, jobDir, ending, log);
+        await finishBadly(this.endings, jobId, entry, jobDir, ending, log);
         return;
       }
       if (torrentStateReached(job.state, "transferred")) {
-        await this.finishDelivered(jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 }, log);
+        await finishDelivered(this.endings, jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 }, log);
         return;
       }
     }
@@ -146,7 +141,7 @@ export class TorrentJobRunner {
     this.checkBudget(entry);
     let delivered: Delivered;
     try {
-      delivered = await this.fetchFiles(jobId, entry, job.state as TorrentState, jobDir, log);
+      delivered = await this.fetchWithReconnects(jobId, entry, jobDir, log);
     } catch (err) {
       clearInterval(budgetWatch);
       await entry.session?.close().catch(() => undefined);
@@ -154,11 +149,31 @@ export class TorrentJobRunner {
         this.detached(jobId, entry, log);
         return;
       }
-      await this.finishBadly(jobId, entry, jobDir, err, log);
+      await finishBadly(this.endings, jobId, entry, jobDir, err, log);
       return;
     }
     clearInterval(budgetWatch);
-    await this.finishDelivered(jobId, entry, delivered, log);
+    await finishDelivered(this.endings, jobId, entry, delivered, log);
+  }
+
+  /**
+   * fetchFiles, carried on from the recorded state after an SSH connection dropped under a step (a few times): the
+   * droplet, aria2 and the partial files are all still there, exactly as after a restart.
+   */
+  private async fetchWithReconnects(jobId: number, entry: Running, jobDir: string, log: Logger): Promise<Delivered> {
+    for (let reconnects = 0; ; reconnects++) {
+      const from = this.deps.store.get(jobId)!.state as TorrentState;
+      try {
+        return await this.fetchFiles(jobId, entry, from, jobDir, log);
+      } catch (err) {
+        const dropped = entry.session?.droppedConnections() ?? 0;
+        if (entry.abort.signal.aborted || dropped === 0 || reconnects >= MAX_RECONNECTS) throw err;
+        log.warn({ err, state: this.deps.store.get(jobId)!.state, reconnects }, "the SSH connection dropped; reconnecting and carrying on");
+        await entry.session?.close().catch(() => undefined);
+        entry.session = null;
+        entry.reattach = true;
+      }
+    }
   }
 
   /**
@@ -175,8 +190,8 @@ export class TorrentJobRunner {
     const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
     if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
     const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
-      if (!entry.resumed || signal.aborted) throw err;
-      throw new Error(`its droplet could not be reached again after the restart (${errorMessage(err)})`, { cause: err });
+      if (!entry.reattach || signal.aborted) throw err;
+      throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
     });
     entry.session = session;
     if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
@@ -199,7 +214,7 @@ export class TorrentJobRunner {
         source,
         signal,
         // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
-        resume: entry.resumed && past("provisioned"),
+        resume: entry.reattach && past("provisioned"),
         onMetadata: (meta) =>
           settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) }),
         onProgress: (p) => {
@@ -248,83 +263,6 @@ export class TorrentJobRunner {
     if (problem) throw new Error(problem);
   }
 
-  /**
-   * The files are verified on disk: from here nothing deletes them and the job ends done. A session that will not
-   * close is only logged; a droplet that cannot be destroyed, or a Cancel or shutdown arriving now, becomes a warning
-   * with the links, and the droplet is left to the reaper, which retries and books the rest of its cost.
-   */
-  private async finishDelivered(jobId: number, entry: Running, delivered: Delivered, log: Logger): Promise<void> {
-    const { store } = this.deps;
-    const ownerId = store.get(jobId)!.ownerId;
-    await entry.session?.close().catch((err: unknown) => log.warn({ err }, "could not close the SSH session after the transfer"));
-    const warnings: string[] = [];
-    try {
-      await entry.droplet.destroy();
-    } catch (err) {
-      log.error({ err }, "could not destroy the droplet after the transfer; the reaper will retry");
-      warnings.push(`the droplet could not be destroyed yet (${errorMessage(err)}); it will be retried and its cost booked`);
-    }
-    // A Cancel or shutdown that came while the session closed or the droplet went changes nothing but is answered.
-    if (entry.abort.signal.aborted) {
-      const reason: unknown = entry.abort.signal.reason;
-      const why = reason instanceof JobCancelled ? "Cancel arrived" : "the bot was stopping";
-      warnings.unshift(`${why} after your files were saved and verified: they are kept`);
-    } else if (this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.cancelRequested) {
-      warnings.unshift("Cancel arrived after your files were saved and verified: they are kept");
-    }
-    const actualUsd = entry.droplet.costUsd();
-    const durationSeconds = (this.now() - entry.startedAt) / 1000;
-    this.recordDropletSpend(jobId, ownerId, actualUsd, entry.droplet);
-    if (entry.droplet.destroyed && store.get(jobId)!.state === "transferred") {
-      store.transition(jobId, "droplet_destroyed");
-      this.emit(jobId, "droplet_destroyed", entry, {});
-    }
-    const { files, downloadSeconds } = delivered;
-    const totalBytes = files.reduce((n, f) => n + f.size, 0);
-    const warning = warnings.length > 0 ? warnings.join("; ") : undefined;
-    store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
-    this.notify({
-      jobId,
-      state: "done",
-      costSoFarUsd: actualUsd,
-      elapsedSeconds: durationSeconds,
-      result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning },
-    });
-    log.info({ actualUsd, durationSeconds, files: files.length, warning }, "torrent job done");
-  }
-
-  private async finishBadly(jobId: number, entry: Running, jobDir: string, err: unknown, log: Logger): Promise<void> {
-    const { store } = this.deps;
-    const cancelled = entry.abort.signal.aborted && entry.abort.signal.reason instanceof JobCancelled;
-    const message = cancelled ? "cancelled" : errorMessage(err);
-    if (!cancelled) log.warn({ err }, "torrent job failed");
-    // Recorded before the clean-up: a restart during it finishes this ending instead of resuming the job.
-    if (!cancelled) store.patchData(jobId, { ending: message });
-    let cleanupError: string | null = null;
-    try {
-      await entry.droplet.destroy();
-    } catch (e) {
-      cleanupError = errorMessage(e);
-      log.error({ err: e }, "could not destroy the droplet; the reaper will retry");
-    }
-    fs.rmSync(jobDir, { recursive: true, force: true });
-    const actualUsd = entry.droplet.costUsd();
-    const job = store.get(jobId)!;
-    if (entry.droplet.created) {
-      this.recordDropletSpend(jobId, job.ownerId, actualUsd, entry.droplet);
-    }
-    const error = cleanupError ? `${message} (and the droplet could not be destroyed yet: ${cleanupError}; it will be retried)` : message;
-    const final = cancelled ? "cancelled" : "failed";
-    store.transition(jobId, final, { error: cancelled ? undefined : error, data: { actualUsd } });
-    this.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (this.now() - entry.startedAt) / 1000, error });
-  }
-
-  /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */
-  private recordDropletSpend(jobId: number, ownerId: number, usd: number, droplet: DropletLifecycle): void {
-    const detail = `droplet ${droplet.lifetimeSeconds().toFixed(0)} s`;
-    this.deps.store.recordSpend({ jobId, userId: ownerId, kind: "actual", usd, detail });
-  }
-
   private checkBudget(entry: Running): void {
     const cost = entry.droplet.costUsd();
     const cap = this.deps.settings.perJobBudgetUsd;
@@ -344,7 +282,7 @@ export class TorrentJobRunner {
     this.emit(jobId, state, entry, { progress: opts.progress });
   }
 
-  private emit(jobId: number, state: TorrentState, entry: Running, extra: Partial<TorrentJobEvent>): void {
+  private emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void {
     this.notify({
       jobId,
       state,

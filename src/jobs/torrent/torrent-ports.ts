@@ -59,6 +59,8 @@ export interface DropletSession {
   listFiles(dir: string): Promise<RemoteFile[]>;
   /** Pulls one file, resuming after dropped connections, and verifies size and SHA-256 against the remote copy. */
   download(remotePath: string, localPath: string, opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<{ sha256: string; size: number; resumes: number }>;
+  /** Connections that dropped under this session so far (each next call reconnects with the pinned key). */
+  droppedConnections(): number;
   close(): Promise<void>;
 }
 
