@@ -22,6 +22,11 @@ export interface Aria2LaunchOptions {
   extraOptions?: readonly string[];
   /** The binary; default "aria2c". */
   binary?: string;
+  /**
+   * --pause-metadata: a magnet's real download waits, paused, once its metadata is in, until aria2.unpause (the job
+   * looks at the real size and files first). Default false.
+   */
+  pauseAfterMetadata?: boolean;
 }
 
 /** argv for aria2c (argv[0] is the binary). Throws on options that would make an unsafe or broken command. */
@@ -52,13 +57,12 @@ export function buildAria2Command(o: Aria2LaunchOptions): string[] {
     "--bt-save-metadata=false",
     "--rpc-save-upload-metadata=false",
     "--follow-torrent=mem",
-    // A magnet's real download waits, paused, until the job has seen its real size and files and unpauses it.
-    "--pause-metadata=true",
     "--file-allocation=none",
     "--auto-file-renaming=false",
     "--summary-interval=0",
     "--console-log-level=warn",
   ];
+  if (o.pauseAfterMetadata) argv.push("--pause-metadata=true");
   const trackers = o.trackers ?? [];
   if (trackers.length > 0) argv.push(`--bt-tracker=${trackers.join(",")}`);
   if (o.dhtEntryPoint) argv.push("--enable-dht=true", `--dht-entry-point=${o.dhtEntryPoint}`);

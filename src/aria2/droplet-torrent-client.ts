@@ -77,6 +77,8 @@ async function launch(
     trackers: settings.trackers,
     dhtEntryPoint: settings.dhtEntryPoint,
     extraOptions: [`--listen-port=${randomInt(20_000, 60_000)}`, ...settings.extraOptions],
+    // The job sees a magnet's real size before a byte of content is fetched (download() unpauses it).
+    pauseAfterMetadata: true,
   });
   const started = await session.exec(["sh", "-c", aria2DaemonShellLine(argv, `${dir}.aria2.log`)], { timeoutMs: 30_000, signal: o.signal });
   if (started.code !== 0) throw new Error(`could not start aria2 on the droplet: ${started.stderr.trim().slice(0, 300)}`);

@@ -14,6 +14,11 @@ const base = {
 };
 
 describe("buildAria2Command", () => {
+  it("holds a magnet's real download after its metadata only when asked (the droplet's job unpauses it)", () => {
+    expect(buildAria2Command(base)).not.toContain("--pause-metadata=true");
+    expect(buildAria2Command({ ...base, pauseAfterMetadata: true })).toContain("--pause-metadata=true");
+  });
+
   it("binds RPC to localhost with a secret, stops seeding at completion, stops stalled torrents", () => {
     const argv = buildAria2Command({
       ...base,
