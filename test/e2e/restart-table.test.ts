@@ -146,7 +146,8 @@ async function runRow(row: Row, label: string): Promise<void> {
     process.kill(bot.pid, "SIGTERM");
     await bot.exited;
     row.dropletsLeft ??= live().length;
-    row.dropletsCreated = digitalOcean.droplets().filter((d) => d.tags.includes(tag)).length;
+    // From the fake's request log (a destroyed droplet drops out of its list): each row has an account of its own.
+    row.dropletsCreated = digitalOcean.requests.filter((r) => r.method === "POST" && /\/droplets$/.test(r.path) && r.status < 300).length;
     if (row.how === "SIGTERM destroy") row.dropletsLeft = Math.max(row.dropletsLeft, live().length);
     const data = JSON.parse(end.data) as { files?: { path: string; sha256: string }[] };
     if (end.state === "done") {
@@ -197,6 +198,7 @@ describe("the bot killed at every state of a torrent job, then started again", (
       "cost booked $": (r.costBooked ?? 0).toFixed(4),
       "seconds lost": r.totalSeconds === undefined ? "?" : Math.max(0, r.totalSeconds - baseline).toFixed(1),
       "exit ms": r.exitMs ?? "",
+      error: (r.error ?? "").slice(0, 90),
     }));
     console.log("restart table:");
     console.table(table);
