@@ -93,7 +93,8 @@ export async function startWorld(
           DO_API_URL: digitalOcean.url,
           DO_REGION: "fra1",
           DO_SIZE: "s-1vcpu-1gb",
-          DO_BOOT_TIMEOUT_SECONDS: "60",
+          // Generous: a loaded 2-core machine boots the first fake droplets slowly; a real timeout is tested on its own.
+          DO_BOOT_TIMEOUT_SECONDS: "150",
           LINK_SIGNING_KEY: SIGNING_KEY,
           DATA_DIR: path.join(dir, "data"),
           HTTP_LISTEN: `127.0.0.1:${webPort}`,

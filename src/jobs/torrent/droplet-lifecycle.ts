@@ -21,7 +21,7 @@ export interface DropletLifecycleDeps {
 }
 
 /** How long a resumed job looks for a droplet whose create answer was lost (DigitalOcean lists new droplets late). */
-const LOST_CREATE_SEARCH_MS = 10_000;
+const LOST_CREATE_SEARCH_MS = 30_000;
 
 export class DropletLifecycle {
   /** The ledger's row, kept current after every change; null until the droplet is asked for. */
@@ -137,7 +137,15 @@ export class DropletLifecycle {
     if (!rec || rec.state === "destroyed") return;
     const { ledger, cloud } = this.deps;
     ledger.markDestroying(rec.id);
-    const ids = rec.doId !== null ? [rec.doId] : (await cloud.listByTag(rec.tag)).map((d) => d.id);
+    let ids = rec.doId !== null ? [rec.doId] : [];
+    if (rec.doId === null) {
+      // A create whose answer was lost: what carries the job's tag is this droplet, and it was billed from its creation.
+      const found = await cloud.listByTag(rec.tag);
+      ids = found.map((d) => d.id);
+      const first = found[0];
+      if (first) ledger.markCreated(rec.id, first.id, Date.parse(first.createdAt) || undefined);
+      ledger.markDestroying(rec.id);
+    }
     for (const id of ids) await cloud.destroy(id);
     ledger.markDestroyed(rec.id);
     this.record = ledger.get(rec.id)!;
