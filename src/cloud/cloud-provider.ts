@@ -55,7 +55,11 @@ export interface CloudProvider {
   waitUntilActive(id: number, opts: WaitOptions): Promise<{ droplet: CloudDroplet; ip: string }>;
   /** Destroys the droplet and returns once DigitalOcean says it is gone (404). Already gone is fine. */
   destroyDroplet(id: number, opts?: { timeoutMs?: number }): Promise<void>;
-  listDropletsByTag(tag: string): Promise<CloudDroplet[]>;
+  /**
+   * Droplets carrying the tag. With `settleSince`, lists again until a droplet created then must show (lists lag new
+   * droplets), returning every droplet seen: how a create whose answer was lost is found.
+   */
+  listDropletsByTag(tag: string, opts?: { settleSince?: Date }): Promise<CloudDroplet[]>;
   /** Destroys every droplet with the tag, confirms none is left, and returns the ids that were there. */
   destroyByTag(tag: string, opts?: { timeoutMs?: number }): Promise<number[]>;
 }

@@ -22,7 +22,11 @@ export interface DigitalOceanProviderOptions {
   pollMaxMs?: number;
   /** How long a destroy may take to show as gone (default 60 s). */
   destroyTimeoutMs?: number;
-  /** After an unanswered create, how long to look for the droplet it may have made (default 10 s). */
+  /**
+   * How long a new droplet may be missing from list calls: after an unanswered create, how long to look for the
+   * droplet it may have made before creating again, and how long a settled tag list waits (default: the client's
+   * policy.listLagMs, 10 s).
+   */
   createLookupMs?: number;
   now?: () => number;
 }
@@ -38,7 +42,7 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   const pollInitial = opts.pollInitialMs ?? 2000;
   const pollMax = opts.pollMaxMs ?? 10_000;
   const destroyTimeout = opts.destroyTimeoutMs ?? 60_000;
-  const createLookupMs = opts.createLookupMs ?? 10_000;
+  const createLookupMs = opts.createLookupMs ?? client.policy.listLagMs;
   let sizesCache: { at: number; sizes: Promise<CloudSize[]> } | null = null;
   const keyIds = new Map<string, number>();
 
@@ -83,8 +87,17 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
     }
   }
 
-  async function listDropletsByTag(tag: string): Promise<CloudDroplet[]> {
-    return (await listRawByTag(tag)).map(toDroplet);
+  async function listDropletsByTag(tag: string, o: { settleSince?: Date } = {}): Promise<CloudDroplet[]> {
+    if (!o.settleSince) return (await listRawByTag(tag)).map(toDroplet);
+    // Lists lag new droplets: read again until a droplet created at settleSince must show, keeping all seen.
+    const settledAt = o.settleSince.getTime() + createLookupMs;
+    const seen = new Map<number, CloudDroplet>();
+    while (true) {
+      for (const d of await listRawByTag(tag)) seen.set(d.id, toDroplet(d));
+      const left = settledAt - now();
+      if (left <= 0) return [...seen.values()];
+      await abortableSleep(Math.min(1000, left));
+    }
   }
 
   async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet> {
@@ -108,7 +121,7 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
         {
           signal: o.signal,
           // A 5xx or a lost answer may still have created it: look before creating a second one.
-          recover: uniqueTag ? () => findCreated(uniqueTag, req.name, o.signal) : undefined,
+          recover: uniqueTag ? () => findCreatedOrSay(uniqueTag, req.name, o.signal) : undefined,
         },
       );
       const result = toDroplet(data.droplet);
@@ -132,6 +145,20 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
       if (found) return { droplet: found };
       if (now() >= deadline) return undefined;
       await abortableSleep(Math.min(1000, createLookupMs), signal);
+    }
+  }
+
+  /** findCreated, with its failure worded as what it means for the create. */
+  async function findCreatedOrSay(tag: string, name: string, signal?: AbortSignal): Promise<{ droplet: IDroplet } | undefined> {
+    try {
+      return await findCreated(tag, name, signal);
+    } catch (err) {
+      if (signal?.aborted || !(err instanceof CloudError)) throw err;
+      throw new CloudError(
+        `The answer to creating the droplet was lost, and checking whether it was created failed: ${err.message}`,
+        err.kind,
+        { ...err.details, operation: "creating the droplet" },
+      );
     }
   }
 

@@ -29,8 +29,7 @@ function makeProvider(over: { token?: string; url?: string; retries?: number } =
     token: over.token ?? TOKEN,
     apiUrl: over.url ?? fake.url,
     logger,
-    requestTimeoutMs: 5000,
-    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000 },
+    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000, attemptTimeoutMs: 5000 },
   });
   return createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200, destroyTimeoutMs: 5000, createLookupMs: 800 });
 }

@@ -42,7 +42,11 @@ export interface DropletPort {
   waitUntilActive(id: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ip: string }>;
   /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
   destroy(id: number): Promise<void>;
-  listByTag(tag: string): Promise<{ id: number; name: string; createdAt: string }[]>;
+  /**
+   * Droplets carrying the tag. With `settleSince` (epoch ms), lists again until a droplet created then must show
+   * (DigitalOcean's lists lag new droplets): how a create whose answer was lost, or a duplicate of it, is found.
+   */
+  listByTag(tag: string, opts?: { settleSince?: number }): Promise<{ id: number; name: string; createdAt: string }[]>;
 }
 
 export interface RemoteFile {
