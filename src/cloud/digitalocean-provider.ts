@@ -43,6 +43,8 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   const pollMax = opts.pollMaxMs ?? 10_000;
   const destroyTimeout = opts.destroyTimeoutMs ?? 60_000;
   const createLookupMs = opts.createLookupMs ?? client.policy.listLagMs;
+  // Three reads over the lag, not one a second: they count against the rate limit, and one after the lag suffices.
+  const lookupPollMs = Math.max(250, Math.round(createLookupMs / 2));
   let sizesCache: { at: number; sizes: Promise<CloudSize[]> } | null = null;
   const keyIds = new Map<string, number>();
 
@@ -93,10 +95,10 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
     const settledAt = o.settleSince.getTime() + createLookupMs;
     const seen = new Map<number, CloudDroplet>();
     while (true) {
+      const readAt = now();
       for (const d of await listRawByTag(tag)) seen.set(d.id, toDroplet(d));
-      const left = settledAt - now();
-      if (left <= 0) return [...seen.values()];
-      await abortableSleep(Math.min(1000, left));
+      if (readAt >= settledAt) return [...seen.values()];
+      await abortableSleep(Math.max(0, Math.min(lookupPollMs, settledAt - now())));
     }
   }
 
@@ -141,10 +143,12 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   async function findCreated(tag: string, name: string, signal?: AbortSignal): Promise<{ droplet: IDroplet } | undefined> {
     const deadline = now() + createLookupMs;
     while (true) {
+      const readAt = now();
       const found = (await listRawByTag(tag)).find((d) => d.name === name);
       if (found) return { droplet: found };
-      if (now() >= deadline) return undefined;
-      await abortableSleep(Math.min(1000, createLookupMs), signal);
+      // Concluded only from a read that began once the lag had passed.
+      if (readAt >= deadline) return undefined;
+      await abortableSleep(Math.max(0, Math.min(lookupPollMs, deadline - now())), signal);
     }
   }
 

@@ -23,13 +23,13 @@ let dir: string;
 let fake: FakeDigitalOcean;
 let logLines: string[] = [];
 
-function makeProvider(over: { token?: string; url?: string; retries?: number } = {}): CloudProvider {
+function makeProvider(over: { token?: string; url?: string; retries?: number; attemptTimeoutMs?: number } = {}): CloudProvider {
   const logger = createLogger({ level: "debug", destination: { write: (l: string) => void logLines.push(l) } });
   const client = createDigitalOceanClient({
     token: over.token ?? TOKEN,
     apiUrl: over.url ?? fake.url,
     logger,
-    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000, attemptTimeoutMs: 5000 },
+    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000, attemptTimeoutMs: over.attemptTimeoutMs ?? 5000 },
   });
   return createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200, destroyTimeoutMs: 5000, createLookupMs: 800 });
 }
@@ -133,6 +133,16 @@ describe("DigitalOcean client: retries and errors", () => {
     } finally {
       await tight.stop();
     }
+  });
+
+  it("abandons an attempt that gets no answer in attemptTimeoutMs, retries it, and says how long it waited", async () => {
+    logLines = [];
+    const cloud = makeProvider({ retries: 1, attemptTimeoutMs: 500 });
+    fake.injectFault("GET /v2/droplets/*", { delayMs: 1500 }, 2);
+    const err = await cloud.getDroplet(123).catch((e: unknown) => e);
+    expect((err as CloudError).kind).toBe("timeout");
+    expect((err as Error).message).toMatch(/did not answer within 0\.5 s while reading droplet 123 after 2 attempts/);
+    expect(logLines.some((l) => l.includes("retrying") && l.includes('"networkCode":"ECONNABORTED"'))).toBe(true);
   });
 
   it("gives up at once when a 429 asks for a longer wait than it may take", async () => {
@@ -286,6 +296,36 @@ describe("DigitalOcean provider", () => {
     } finally {
       await lagging.stop();
     }
+  });
+
+  it("lists a tag until the lag has passed when asked to settle, so a droplet made a moment ago shows", async () => {
+    const lagging = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 50, listLagMs: 1500 });
+    try {
+      const logger = createLogger({ level: "silent" });
+      const client = createDigitalOceanClient({ token: TOKEN, apiUrl: lagging.url, logger, retry: { listLagMs: 2500, minDelayMs: 50 } });
+      const cloud = createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200 });
+      const d = await cloud.createDroplet(dropletRequest(7).req);
+      const since = new Date();
+      expect(await cloud.listDropletsByTag("dropship-job-7")).toEqual([]);
+      expect((await cloud.listDropletsByTag("dropship-job-7", { settleSince: since })).map((x) => x.id)).toEqual([d.id]);
+      await cloud.destroyDroplet(d.id);
+    } finally {
+      await lagging.stop();
+    }
+  });
+
+  it("fails a create whose lost answer cannot be checked, saying so, without creating again", async () => {
+    logLines = [];
+    const cloud = makeProvider({ retries: 1 });
+    fake.injectFault("POST /v2/droplets", { disconnect: true, applied: true });
+    fake.injectFault("GET /v2/droplets", { status: 503 }, 2);
+    const posts = countRequests("POST", "/v2/droplets");
+    const err = await cloud.createDroplet(dropletRequest(8).req).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /^The answer to creating the droplet was lost, and checking whether it was created failed: DigitalOcean had a server error \(503.*while listing droplets tagged dropship-job-8 after 2 attempts/,
+    );
+    expect(countRequests("POST", "/v2/droplets") - posts).toBe(1);
+    expect(await cloud.destroyByTag("dropship-job-8")).toHaveLength(1);
   });
 
   it("times out waiting with an actionable message, and stops waiting when aborted", async () => {

@@ -10,11 +10,14 @@ export type FakeFault =
   | { status: 500 | 502 | 503 | 504; message?: string; applied?: boolean }
   | { status: 422; message?: string; id?: string; availableRegions?: string[] }
   | { delayMs: number; lost?: boolean }
+  | { heldUntil: Promise<unknown> }
   | { disconnect: true; applied?: boolean };
 // `applied: true` handles the request first (a droplet does get created) and only then fails or hangs up:
 // the answer is lost, not the effect, as when a gateway times out behind a working backend.
 // `delayMs` holds the answer that long and then handles the request, as a slow backend does (a client that gave up
 // meanwhile never hears that its droplet was created); with `lost: true` it then hangs up without handling it.
+// `heldUntil` holds the request until the promise settles and then handles it: a create the backend carries out only
+// when the test says so (after the client gave up on it, after its job failed), whatever the machine's speed.
 // `quotaResetSeconds` on a 429 says the hourly quota is spent: ratelimit-remaining 0 and ratelimit-reset that far ahead.
 
 /** What a fault predicate sees of a request. */
@@ -186,7 +189,7 @@ function clampInt(raw: string | null, fallback: number, min: number, max: number
 
 /** The answer an injected fault gives, as an ApiError (or null for faults that only delay or cut). */
 export function faultError(fault: FakeFault): ApiError | null {
-  if ("delayMs" in fault || "disconnect" in fault) return null;
+  if ("delayMs" in fault || "disconnect" in fault || "heldUntil" in fault) return null;
   if (fault.status === 429) {
     const headers: Record<string, string> = {};
     if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);

@@ -70,6 +70,8 @@ export interface LoggedRequest {
   body: unknown;
   status: number;
   at: number;
+  /** How long the answer took (0 until it is sent; a dropped connection has none). */
+  ms: number;
 }
 
 export interface FakeDigitalOcean {
@@ -215,9 +217,13 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
       body: undefined,
       status: 0,
       at: Date.now(),
+      ms: 0,
     };
     requests.push(entry);
-    res.once("finish", () => (entry.status = res.statusCode));
+    res.once("finish", () => {
+      entry.status = res.statusCode;
+      entry.ms = Date.now() - entry.at;
+    });
     let rl = limiter.headers();
     try {
       if (req.headers.authorization !== `Bearer ${opts.token}`) {
@@ -243,6 +249,7 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
         await new Promise((r) => setTimeout(r, fault.delayMs));
         if (fault.lost) return void req.socket.destroy();
       }
+      if (fault && "heldUntil" in fault) await fault.heldUntil.catch(() => undefined);
       const faultErr = fault ? faultError(fault) : null;
       if (faultErr) throw faultErr;
       const [status, payload] = await route(url, method, body);
