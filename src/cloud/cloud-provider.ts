@@ -48,7 +48,12 @@ export interface CloudProvider {
   sizeProblem(size: string, region: string): Promise<string | null>;
   /** Registers the public key once (found again by its fingerprint); returns its DigitalOcean id. */
   ensureSshKey(name: string, publicKey: string): Promise<number>;
-  createDroplet(req: CreateDropletRequest, opts?: { signal?: AbortSignal }): Promise<CloudDroplet>;
+  /**
+   * Creates the droplet once: after an attempt whose answer was lost it looks for the droplet by the request's last tag
+   * before trying again. `afterLostAnswer` says one was lost on the way — a droplet that attempt made may still appear
+   * later (a duplicate), carrying the same tag.
+   */
+  createDroplet(req: CreateDropletRequest, opts?: { signal?: AbortSignal }): Promise<CloudDroplet & { afterLostAnswer: boolean }>;
   /** Null when the droplet does not exist (any more). */
   getDroplet(id: number): Promise<CloudDroplet | null>;
   /** Polls with backoff until the droplet is active with a public IPv4. Active is not "answers SSH". */

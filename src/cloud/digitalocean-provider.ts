@@ -102,8 +102,9 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
     }
   }
 
-  async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet> {
+  async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet & { afterLostAnswer: boolean }> {
     const uniqueTag = req.tags[req.tags.length - 1];
+    let afterLostAnswer = false;
     try {
       const data = await client.call(
         "creating the droplet",
@@ -123,12 +124,17 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
         {
           signal: o.signal,
           // A 5xx or a lost answer may still have created it: look before creating a second one.
-          recover: uniqueTag ? () => findCreatedOrSay(uniqueTag, req.name, o.signal) : undefined,
+          recover: uniqueTag
+            ? () => {
+                afterLostAnswer = true;
+                return findCreatedOrSay(uniqueTag, req.name, o.signal);
+              }
+            : undefined,
         },
       );
       const result = toDroplet(data.droplet);
-      log.info({ dropletId: result.id, name: req.name, size: req.size, region: req.region }, "droplet requested");
-      return result;
+      log.info({ dropletId: result.id, name: req.name, size: req.size, region: req.region, afterLostAnswer }, "droplet requested");
+      return { ...result, afterLostAnswer };
     } catch (err) {
       if (err instanceof CloudError && err.kind === "unprocessable") throw await explainRefusal(err, req);
       throw err;

@@ -253,10 +253,10 @@ const COLD_CHAINS: [Call, FakeFault[]][] = [
 ];
 
 // Four jobs share the twenty (call, kind) pairs of a job's own calls, each taking every kind once or twice, so that
-// each waits out one or two timeouts, not five. The create's answer is lost where the kind allows it — a 500 or a
-// dropped connection after the droplet was made (found by its tag), a timeout with nothing made (looked for, sent
-// again), a timeout whose create is handled only after the app stopped looking (a duplicate, which the job's destroy
-// finds by its tag and books) — so the list by tag runs. One job's droplet cannot be destroyed at all once its files
+// each waits out one or two timeouts, not five. Each create loses an answer — a 500 or a dropped connection after the
+// droplet was made (found by its tag), a 500 or a timeout with nothing made (looked for, sent again), a timeout whose
+// create is handled only once the job has its droplet (a duplicate, which the job's destroy finds by its tag and
+// books) — so the list by tag runs, when the create looks and when the job's destroy looks for strays. One job's droplet cannot be destroyed at all once its files
 // are verified: it ends done with a warning, and the reaper destroys the droplet later.
 /** A create the fake carries out only when the test says: after the client gave up on it and stopped looking for it. */
 function heldCreate(): FakeFault & { release(): void } {
@@ -268,10 +268,11 @@ const lateDuplicate = heldCreate();
 const lateAfterFailure = heldCreate();
 const DONE_JOBS: { title: string; droplets: number; warning?: RegExp; faults: [Call, FakeFault, number][] }[] = [
   {
-    title: "create 429; read while booting 500; list timeout; delete drop; read while going 429, timeout",
+    title: "create 429, then 500 (nothing made); read while booting 500; list timeout; delete drop; read while going 429, timeout",
     droplets: 1,
     faults: [
       ["create", ONCE["429"], 1],
+      ["create", ONCE["500"], 1],
       ["read while booting", ONCE["500"], 1],
       ["list by tag", ONCE.timeout, 1],
       ["delete", ONCE.disconnect, 1],
@@ -349,6 +350,9 @@ for (const kind of KINDS) {
 }
 // Reading the droplet while it boots fails beyond the retries; three of them cannot destroy it either (the fourth
 // kind at delete is the done job's above): they fail saying so, and the reaper destroys the droplet later.
+// Known bug, reported (src/bot/presenters/torrent-presenter.ts): the failure card of such a job also says "The droplet
+// is destroyed and partial files are removed." — it is not; and after a Cancel whose destroy fails the job records no
+// error at all (torrent-job.ts finishBadly drops it for "cancelled") while the card says the same.
 const DELETE_AFTER: Record<Kind, Kind | null> = { "429": "disconnect", "500": "timeout", timeout: null, disconnect: "429" };
 for (const kind of KINDS) {
   const del = DELETE_AFTER[kind];

@@ -22,8 +22,11 @@ export interface DropletLifecycleDeps {
 export class DropletLifecycle {
   /** The ledger's row, kept current after every change; null until the droplet is asked for. */
   private record: DropletRecord | null = null;
-  /** Whether the create call went out: only then may a droplet exist that the ledger has no id for. */
-  private createSent = false;
+  /**
+   * Whether a droplet may exist that the ledger has no id for: from the create call until it answers cleanly. A create
+   * that failed, or answered after an attempt's answer was lost, may have made one (or a second one).
+   */
+  private mayHaveStrays = false;
 
   constructor(private readonly deps: DropletLifecycleDeps) {}
 
@@ -46,8 +49,8 @@ export class DropletLifecycle {
     // Intent first: if the process dies during the create call, the reaper finds the droplet by its job tag.
     this.record = ledger.recordIntent({ jobId, name, region: settings.region, size: settings.size, priceHourly, hostKeyPublic: hostKey.publicKey });
     hooks.onRequested(priceHourly);
-    this.createSent = true;
-    const { id: doId } = await cloud.create({
+    this.mayHaveStrays = true;
+    const { id: doId, afterLostAnswer } = await cloud.create({
       name,
       region: settings.region,
       size: settings.size,
@@ -56,6 +59,7 @@ export class DropletLifecycle {
       sshKeyIds: [sshKeyId],
       userData: cloudInit.userData(hostKey),
     });
+    this.mayHaveStrays = afterLostAnswer === true;
     ledger.markCreated(this.record.id, doId);
     this.record = ledger.get(this.record.id)!;
     hooks.onCreated(doId);
@@ -82,7 +86,7 @@ export class DropletLifecycle {
         await cloud.destroy(rec.doId);
         ledger.markDestroyed(rec.id);
       }
-      if (this.createSent) {
+      if (this.mayHaveStrays) {
         for (const d of await cloud.listByTag(rec.tag, { settleSince: rec.createdAt ?? Date.now() })) {
           if (d.id === rec.doId) continue;
           const known = ledger.byDoId(d.id);

@@ -38,7 +38,11 @@ export interface DropletPort {
   priceHourly(size: string): Promise<number>;
   /** Registers the bot's SSH public key once; returns its id. */
   ensureSshKey(): Promise<number>;
-  create(spec: DropletSpec): Promise<{ id: number }>;
+  /**
+   * Creates it once, though an attempt's answer may be lost on the way; `afterLostAnswer` then says so: a droplet that
+   * attempt made may appear later, tagged like this one.
+   */
+  create(spec: DropletSpec): Promise<{ id: number; afterLostAnswer?: boolean }>;
   waitUntilActive(id: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ip: string }>;
   /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
   destroy(id: number): Promise<void>;

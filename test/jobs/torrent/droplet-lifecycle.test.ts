@@ -29,7 +29,7 @@ class Cloud implements DropletPort {
 
   priceHourly = async () => PRICE;
   ensureSshKey = async () => 1;
-  async create(spec: { tags: string[] }): Promise<{ id: number }> {
+  async create(spec: { tags: string[] }): Promise<{ id: number; afterLostAnswer?: boolean }> {
     const make = () => {
       const d = { id: this.nextId++, tag: spec.tags.at(-1)!, createdAt: new Date().toISOString() };
       this.droplets.push(d);
@@ -40,7 +40,10 @@ class Cloud implements DropletPort {
       make();
       throw new Error("DigitalOcean did not answer while creating the droplet");
     }
-    if (this.createOutcome === "answer, earlier one made too") make();
+    if (this.createOutcome === "answer, earlier one made too") {
+      make(); // the attempt whose answer was lost
+      return { id: make().id, afterLostAnswer: true };
+    }
     return { id: make().id };
   }
   waitUntilActive = async () => ({ ip: "198.18.0.9" });
@@ -109,6 +112,16 @@ describe("DropletLifecycle when DigitalOcean loses answers", () => {
     expect(d.destroyed).toBe(true);
     // DigitalOcean's minimum charge, once per droplet.
     expect(d.costUsd()).toBe(0.02);
+  });
+
+  it("after a clean create, destroys its droplet without looking for others", async () => {
+    const cloud = new Cloud();
+    const d = lifecycle(cloud);
+    await d.create(jobId, new AbortController().signal, hooks);
+    await d.destroy();
+    expect(cloud.lists).toEqual([]);
+    expect(cloud.destroyed).toHaveLength(1);
+    expect(d.costUsd()).toBe(0.01);
   });
 
   it("when nothing was made, destroys nothing and costs nothing; without a create call it does not even look", async () => {
