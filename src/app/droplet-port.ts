@@ -15,7 +15,11 @@ export function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
     create: (spec) => cloud.createDroplet(spec),
     waitUntilActive: async (id, o) => ({ ip: (await cloud.waitUntilActive(id, o)).ip }),
     destroy: (id) => cloud.destroyDroplet(id),
-    listByTag: async (tag) =>
-      (await cloud.listDropletsByTag(tag)).map((d) => ({ id: d.id, name: d.name, createdAt: d.createdAt.toISOString() })),
+    listByTag: async (tag, o = {}) =>
+      (await cloud.listDropletsByTag(tag, { settleSince: o.settleSince === undefined ? undefined : new Date(o.settleSince) })).map((d) => ({
+        id: d.id,
+        name: d.name,
+        createdAt: d.createdAt.toISOString(),
+      })),
   };
 }

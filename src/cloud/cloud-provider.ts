@@ -48,14 +48,23 @@ export interface CloudProvider {
   sizeProblem(size: string, region: string): Promise<string | null>;
   /** Registers the public key once (found again by its fingerprint); returns its DigitalOcean id. */
   ensureSshKey(name: string, publicKey: string): Promise<number>;
-  createDroplet(req: CreateDropletRequest, opts?: { signal?: AbortSignal }): Promise<CloudDroplet>;
+  /**
+   * Creates the droplet once: after an attempt whose answer was lost it looks for the droplet by the request's last tag
+   * before trying again. `afterLostAnswer` says one was lost on the way — a droplet that attempt made may still appear
+   * later (a duplicate), carrying the same tag.
+   */
+  createDroplet(req: CreateDropletRequest, opts?: { signal?: AbortSignal }): Promise<CloudDroplet & { afterLostAnswer: boolean }>;
   /** Null when the droplet does not exist (any more). */
   getDroplet(id: number): Promise<CloudDroplet | null>;
   /** Polls with backoff until the droplet is active with a public IPv4. Active is not "answers SSH". */
   waitUntilActive(id: number, opts: WaitOptions): Promise<{ droplet: CloudDroplet; ip: string }>;
   /** Destroys the droplet and returns once DigitalOcean says it is gone (404). Already gone is fine. */
   destroyDroplet(id: number, opts?: { timeoutMs?: number }): Promise<void>;
-  listDropletsByTag(tag: string): Promise<CloudDroplet[]>;
+  /**
+   * Droplets carrying the tag. With `settleSince`, lists again until a droplet created then must show (lists lag new
+   * droplets), returning every droplet seen: how a create whose answer was lost is found.
+   */
+  listDropletsByTag(tag: string, opts?: { settleSince?: Date }): Promise<CloudDroplet[]>;
   /** Destroys every droplet with the tag, confirms none is left, and returns the ids that were there. */
   destroyByTag(tag: string, opts?: { timeoutMs?: number }): Promise<number[]>;
 }

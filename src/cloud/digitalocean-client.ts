@@ -26,6 +26,13 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Longest wait a retry-after/ratelimit-reset hint may impose before we give up instead (default 120 s). */
   maxHintWaitMs: number;
+  /** How long one attempt may wait for its answer before it counts as unanswered and is retried (default 30 s). */
+  attemptTimeoutMs: number;
+  /**
+   * How long DigitalOcean may take to show a new droplet in list calls (digitalocean/api-v2#202; default 10 s). A
+   * create whose answer was lost is repeated only after looking for its droplet this long.
+   */
+  listLagMs: number;
 }
 
 export interface DigitalOceanClientOptions {
@@ -33,7 +40,6 @@ export interface DigitalOceanClientOptions {
   /** Base URL including /v2, e.g. https://api.digitalocean.com/v2. */
   apiUrl: string;
   logger: Logger;
-  requestTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
 }
 
@@ -55,17 +61,25 @@ interface ResponseLike<T> {
 
 export interface DigitalOceanClient {
   readonly apiUrl: string;
+  readonly policy: Readonly<RetryPolicy>;
   /** Runs one API call through the retry policy; `operation` words the error ("creating the droplet"). */
   call<T>(operation: string, fn: (api: DotsApi) => Promise<ResponseLike<T>>, opts?: CallOptions<T>): Promise<T>;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { retries: 5, minDelayMs: 1000, maxDelayMs: 30_000, maxHintWaitMs: 120_000 };
+const DEFAULT_RETRY: RetryPolicy = {
+  retries: 5,
+  minDelayMs: 1000,
+  maxDelayMs: 30_000,
+  maxHintWaitMs: 120_000,
+  attemptTimeoutMs: 30_000,
+  listLagMs: 10_000,
+};
 
 // eslint-disable-next-line max-lines-per-function -- a closure module: short functions sharing one API client and its rate-limit state
 export function createDigitalOceanClient(opts: DigitalOceanClientOptions): DigitalOceanClient {
   const apiUrl = opts.apiUrl.replace(/\/+$/, "");
-  const api = createApiClient({ token: opts.token, endpoint: apiUrl, requestTimeoutInMs: opts.requestTimeoutMs ?? 30_000 });
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
+  const api = createApiClient({ token: opts.token, endpoint: apiUrl, requestTimeoutInMs: policy.attemptTimeoutMs });
   const log = opts.logger.child({ component: "digitalocean" });
   // When a response says the hourly quota is spent, later calls wait for ratelimit-reset instead of collecting 429s.
   let pausedUntil = 0;
@@ -149,7 +163,7 @@ export function createDigitalOceanClient(opts: DigitalOceanClientOptions): Digit
       });
     } catch (err) {
       if (callOpts.signal?.aborted) throw callOpts.signal.reason;
-      const cloudErr = toCloudError(err, operation, apiUrl, attempts);
+      const cloudErr = toCloudError(err, operation, apiUrl, attempts, policy.attemptTimeoutMs);
       // A 404 is often the answer hoped for (a destroyed droplet is gone); callers decide whether it is a problem.
       log[cloudErr.kind === "not_found" ? "debug" : "warn"](
         { operation, kind: cloudErr.kind, status: cloudErr.details.status, doId: cloudErr.details.doId, attempts },
@@ -159,5 +173,5 @@ export function createDigitalOceanClient(opts: DigitalOceanClientOptions): Digit
     }
   }
 
-  return { apiUrl, call };
+  return { apiUrl, policy, call };
 }

@@ -108,7 +108,7 @@ export function detailsOf(err: unknown, operation: string): CloudErrorDetails {
 }
 
 /** A CloudError for any failure of `operation` ("creating the droplet", "listing sizes", ...). */
-export function toCloudError(err: unknown, operation: string, apiUrl: string, attempts = 1): CloudError {
+export function toCloudError(err: unknown, operation: string, apiUrl: string, attempts = 1, timeoutMs?: number): CloudError {
   if (err instanceof CloudError) return err;
   if (!isAxiosLike(err)) {
     return new CloudError(`DigitalOcean call failed while ${operation}: ${(err as Error)?.message ?? String(err)}`, "invalid_response", {
@@ -121,6 +121,14 @@ export function toCloudError(err: unknown, operation: string, apiUrl: string, at
   const said = d.doMessage ? `: ${d.doMessage}` : "";
   if (d.status === undefined) {
     const timeout = err.code === "ECONNABORTED" || err.code === "ETIMEDOUT";
+    if (timeout && timeoutMs !== undefined) {
+      return new CloudError(
+        `DigitalOcean did not answer within ${formatSeconds(timeoutMs)} while ${operation}${tried}: it may be having ` +
+          "trouble (status.digitalocean.com shows incidents), or this machine's network is slow; try again in a few minutes.",
+        "timeout",
+        d,
+      );
+    }
     return new CloudError(
       `Could not reach DigitalOcean at ${apiUrl} while ${operation}${tried} (${err.code ?? err.message}): ` +
         "check this machine's network and DO_API_URL.",
@@ -164,4 +172,9 @@ export function toCloudError(err: unknown, operation: string, apiUrl: string, at
     );
   }
   return new CloudError(`DigitalOcean answered ${s}${said} while ${operation}${ref}.`, "invalid_response", d);
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
 }

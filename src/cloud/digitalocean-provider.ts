@@ -28,7 +28,11 @@ export interface DigitalOceanProviderOptions {
   pollPacer?: PollPacer;
   /** How long a destroy may take to show as gone (default 60 s). */
   destroyTimeoutMs?: number;
-  /** After an unanswered create, how long to look for the droplet it may have made (default 10 s). */
+  /**
+   * How long a new droplet may be missing from list calls: after an unanswered create, how long to look for the
+   * droplet it may have made before creating again, and how long a settled tag list waits (default: the client's
+   * policy.listLagMs, 10 s).
+   */
   createLookupMs?: number;
   now?: () => number;
 }
@@ -46,7 +50,9 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   const bootPolls: BootPollSchedule = { ...DEFAULT_BOOT_POLLS, ...opts.bootPolls };
   const pacer = opts.pollPacer ?? createPollPacer({ now });
   const destroyTimeout = opts.destroyTimeoutMs ?? 60_000;
-  const createLookupMs = opts.createLookupMs ?? 10_000;
+  const createLookupMs = opts.createLookupMs ?? client.policy.listLagMs;
+  // Three reads over the lag, not one a second: they count against the rate limit, and one after the lag suffices.
+  const lookupPollMs = Math.max(250, Math.round(createLookupMs / 2));
   let sizesCache: { at: number; sizes: Promise<CloudSize[]> } | null = null;
   const keyIds = new Map<string, number>();
 
@@ -91,12 +97,22 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
     }
   }
 
-  async function listDropletsByTag(tag: string): Promise<CloudDroplet[]> {
-    return (await listRawByTag(tag)).map(toDroplet);
+  async function listDropletsByTag(tag: string, o: { settleSince?: Date } = {}): Promise<CloudDroplet[]> {
+    if (!o.settleSince) return (await listRawByTag(tag)).map(toDroplet);
+    // Lists lag new droplets: read again until a droplet created at settleSince must show, keeping all seen.
+    const settledAt = o.settleSince.getTime() + createLookupMs;
+    const seen = new Map<number, CloudDroplet>();
+    while (true) {
+      const readAt = now();
+      for (const d of await listRawByTag(tag)) seen.set(d.id, toDroplet(d));
+      if (readAt >= settledAt) return [...seen.values()];
+      await abortableSleep(Math.max(0, Math.min(lookupPollMs, settledAt - now())));
+    }
   }
 
-  async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet> {
+  async function createDroplet(req: CreateDropletRequest, o: { signal?: AbortSignal } = {}): Promise<CloudDroplet & { afterLostAnswer: boolean }> {
     const uniqueTag = req.tags[req.tags.length - 1];
+    let afterLostAnswer = false;
     try {
       const data = await client.call(
         "creating the droplet",
@@ -116,12 +132,17 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
         {
           signal: o.signal,
           // A 5xx or a lost answer may still have created it: look before creating a second one.
-          recover: uniqueTag ? () => findCreated(uniqueTag, req.name, o.signal) : undefined,
+          recover: uniqueTag
+            ? () => {
+                afterLostAnswer = true;
+                return findCreatedOrSay(uniqueTag, req.name, o.signal);
+              }
+            : undefined,
         },
       );
       const result = toDroplet(data.droplet);
-      log.info({ dropletId: result.id, name: req.name, size: req.size, region: req.region }, "droplet requested");
-      return result;
+      log.info({ dropletId: result.id, name: req.name, size: req.size, region: req.region, afterLostAnswer }, "droplet requested");
+      return { ...result, afterLostAnswer };
     } catch (err) {
       if (err instanceof CloudError && err.kind === "unprocessable") throw await explainRefusal(err, req);
       throw err;
@@ -136,10 +157,26 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   async function findCreated(tag: string, name: string, signal?: AbortSignal): Promise<{ droplet: IDroplet } | undefined> {
     const deadline = now() + createLookupMs;
     while (true) {
+      const readAt = now();
       const found = (await listRawByTag(tag)).find((d) => d.name === name);
       if (found) return { droplet: found };
-      if (now() >= deadline) return undefined;
-      await abortableSleep(Math.min(1000, createLookupMs), signal);
+      // Concluded only from a read that began once the lag had passed.
+      if (readAt >= deadline) return undefined;
+      await abortableSleep(Math.max(0, Math.min(lookupPollMs, deadline - now())), signal);
+    }
+  }
+
+  /** findCreated, with its failure worded as what it means for the create. */
+  async function findCreatedOrSay(tag: string, name: string, signal?: AbortSignal): Promise<{ droplet: IDroplet } | undefined> {
+    try {
+      return await findCreated(tag, name, signal);
+    } catch (err) {
+      if (signal?.aborted || !(err instanceof CloudError)) throw err;
+      throw new CloudError(
+        `The answer to creating the droplet was lost, and checking whether it was created failed: ${err.message}`,
+        err.kind,
+        { ...err.details, operation: "creating the droplet" },
+      );
     }
   }
 

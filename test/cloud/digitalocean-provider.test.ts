@@ -25,14 +25,13 @@ let dir: string;
 let fake: FakeDigitalOcean;
 let logLines: string[] = [];
 
-function makeProvider(over: { token?: string; url?: string; retries?: number; pollPacer?: PollPacer } = {}): CloudProvider {
+function makeProvider(over: { token?: string; url?: string; retries?: number; attemptTimeoutMs?: number; pollPacer?: PollPacer } = {}): CloudProvider {
   const logger = createLogger({ level: "debug", destination: { write: (l: string) => void logLines.push(l) } });
   const client = createDigitalOceanClient({
     token: over.token ?? TOKEN,
     apiUrl: over.url ?? fake.url,
     logger,
-    requestTimeoutMs: 5000,
-    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000 },
+    retry: { retries: over.retries ?? 4, minDelayMs: 50, maxDelayMs: 200, maxHintWaitMs: 5000, attemptTimeoutMs: over.attemptTimeoutMs ?? 5000 },
   });
   return createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200, destroyTimeoutMs: 5000, createLookupMs: 800, pollPacer: over.pollPacer });
 }
@@ -138,6 +137,16 @@ describe("DigitalOcean client: retries and errors", () => {
     }
   });
 
+  it("abandons an attempt that gets no answer in attemptTimeoutMs, retries it, and says how long it waited", async () => {
+    logLines = [];
+    const cloud = makeProvider({ retries: 1, attemptTimeoutMs: 500 });
+    fake.injectFault("GET /v2/droplets/*", { delayMs: 1500 }, 2);
+    const err = await cloud.getDroplet(123).catch((e: unknown) => e);
+    expect((err as CloudError).kind).toBe("timeout");
+    expect((err as Error).message).toMatch(/did not answer within 0\.5 s while reading droplet 123 after 2 attempts/);
+    expect(logLines.some((l) => l.includes("retrying") && l.includes('"networkCode":"ECONNABORTED"'))).toBe(true);
+  });
+
   it("gives up at once when a 429 asks for a longer wait than it may take", async () => {
     logLines = [];
     fake.injectFault("GET /v2/account", { status: 429, retryAfterSeconds: 3600 });
@@ -227,7 +236,7 @@ describe("DigitalOcean provider", () => {
     const keyId = await cloud.ensureSshKey("dropship", botKey.publicKey);
     const { req, hostKey } = dropletRequest(1, { sshKeyIds: [keyId] });
     const created = await cloud.createDroplet(req);
-    expect(created).toMatchObject({ status: "new", publicIpv4: null, tags: ["dropship", "dropship-job-1"], region: "fra1" });
+    expect(created).toMatchObject({ status: "new", publicIpv4: null, tags: ["dropship", "dropship-job-1"], region: "fra1", afterLostAnswer: false });
     const { ip, droplet } = await cloud.waitUntilActive(created.id, { timeoutMs: 10_000 });
     expect(droplet.status).toBe("active");
     await fake.whenSshReady(created.id);
@@ -264,6 +273,8 @@ describe("DigitalOcean provider", () => {
     const d = await cloud.createDroplet(dropletRequest(3).req);
     const mine = fake.droplets().filter((x) => x.tags.includes("dropship-job-3"));
     expect(mine.map((x) => x.id)).toEqual([d.id]);
+    // The caller hears that an answer was lost: a droplet an attempt made could still turn up later.
+    expect(d.afterLostAnswer).toBe(true);
     expect(logLines.some((l) => l.includes("succeeded after all"))).toBe(true);
     expect(await cloud.destroyByTag("dropship-job-3")).toEqual([d.id]);
 
@@ -289,6 +300,36 @@ describe("DigitalOcean provider", () => {
     } finally {
       await lagging.stop();
     }
+  });
+
+  it("lists a tag until the lag has passed when asked to settle, so a droplet made a moment ago shows", async () => {
+    const lagging = await startFakeDigitalOcean({ token: TOKEN, dir, activeDelayMs: 50, listLagMs: 1500 });
+    try {
+      const logger = createLogger({ level: "silent" });
+      const client = createDigitalOceanClient({ token: TOKEN, apiUrl: lagging.url, logger, retry: { listLagMs: 2500, minDelayMs: 50 } });
+      const cloud = createDigitalOceanProvider({ client, logger, pollInitialMs: 50, pollMaxMs: 200 });
+      const d = await cloud.createDroplet(dropletRequest(7).req);
+      const since = new Date();
+      expect(await cloud.listDropletsByTag("dropship-job-7")).toEqual([]);
+      expect((await cloud.listDropletsByTag("dropship-job-7", { settleSince: since })).map((x) => x.id)).toEqual([d.id]);
+      await cloud.destroyDroplet(d.id);
+    } finally {
+      await lagging.stop();
+    }
+  });
+
+  it("fails a create whose lost answer cannot be checked, saying so, without creating again", async () => {
+    logLines = [];
+    const cloud = makeProvider({ retries: 1 });
+    fake.injectFault("POST /v2/droplets", { disconnect: true, applied: true });
+    fake.injectFault("GET /v2/droplets", { status: 503 }, 2);
+    const posts = countRequests("POST", "/v2/droplets");
+    const err = await cloud.createDroplet(dropletRequest(8).req).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /^The answer to creating the droplet was lost, and checking whether it was created failed: DigitalOcean had a server error \(503.*while listing droplets tagged dropship-job-8 after 2 attempts/,
+    );
+    expect(countRequests("POST", "/v2/droplets") - posts).toBe(1);
+    expect(await cloud.destroyByTag("dropship-job-8")).toHaveLength(1);
   });
 
   it("times out waiting with an actionable message, and stops waiting when aborted", async () => {

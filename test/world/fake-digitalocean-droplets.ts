@@ -78,6 +78,8 @@ export interface DropletWorldOptions {
   dropletLimit: number;
   images: { id: number; slug: string; name: string; distribution: string }[];
   log: (msg: string) => void;
+  /** Told when a droplet is powered off for good (its destroy began). */
+  onDestroyed?: (d: FakeDroplet) => void;
 }
 
 type CreateContext = { sizes: FakeSize[]; regions: FakeRegion[]; keys: RegisteredKey[] };
@@ -274,6 +276,7 @@ export class DropletWorld {
     if (d.destroyed) return;
     d.destroyed = true;
     d.status = "off";
+    this.opts.onDestroyed?.(d);
     await this.stopHost(d);
     // Every process of the droplet is gone with its PID namespace, so the network namespace can go too.
     await d.netns.remove();

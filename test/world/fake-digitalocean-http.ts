@@ -6,17 +6,37 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** A fault served instead of (or before) the real answer of an endpoint. */
 export type FakeFault =
-  | { status: 429; retryAfterSeconds?: number; message?: string }
+  | { status: 429; retryAfterSeconds?: number; quotaResetSeconds?: number; message?: string }
   | { status: 500 | 502 | 503 | 504; message?: string; applied?: boolean }
   | { status: 422; message?: string; id?: string; availableRegions?: string[] }
-  | { delayMs: number }
+  | { delayMs: number; lost?: boolean }
+  | { heldUntil: Promise<unknown> }
   | { disconnect: true; applied?: boolean };
 // `applied: true` handles the request first (a droplet does get created) and only then fails or hangs up:
 // the answer is lost, not the effect, as when a gateway times out behind a working backend.
+// `delayMs` holds the answer that long and then handles the request, as a slow backend does (a client that gave up
+// meanwhile never hears that its droplet was created); with `lost: true` it then hangs up without handling it.
+// `heldUntil` holds the request until the promise settles and then handles it: a create the backend carries out only
+// when the test says so (after the client gave up on it, after its job failed), whatever the machine's speed.
+// `quotaResetSeconds` on a 429 says the hourly quota is spent: ratelimit-remaining 0 and ratelimit-reset that far ahead.
+
+/** What a fault predicate sees of a request. */
+export interface FaultRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The parsed JSON body of a POST or PUT. */
+  body: unknown;
+}
+
+export type FaultPattern = string | RegExp | ((req: FaultRequest) => boolean);
 
 export interface FaultRule {
-  /** "GET /v2/droplets/*" (one `*` per path segment, method optional) or a RegExp on "GET /v2/droplets/123". */
-  pattern: string | RegExp;
+  /**
+   * "GET /v2/droplets/*" (one `*` per path segment, method optional), a RegExp on "GET /v2/droplets/123", or a
+   * predicate on the request (to aim at one job's droplet among many: its id, its create's name, its tag's list).
+   */
+  pattern: FaultPattern;
   fault: FakeFault;
   /** How many more requests it hits. */
   remaining: number;
@@ -24,15 +44,16 @@ export interface FaultRule {
   hits: number;
 }
 
-export function faultMatcher(pattern: string | RegExp): (method: string, path: string) => boolean {
-  if (pattern instanceof RegExp) return (method, path) => pattern.test(`${method} ${path}`);
+export function faultMatcher(pattern: FaultPattern): (req: FaultRequest) => boolean {
+  if (typeof pattern === "function") return pattern;
+  if (pattern instanceof RegExp) return ({ method, path }) => pattern.test(`${method} ${path}`);
   const m = /^(GET|POST|PUT|PATCH|DELETE|HEAD)\s+(.*)$/i.exec(pattern.trim());
   const wantMethod = m ? m[1]!.toUpperCase() : null;
   const glob = (m ? m[2]! : pattern).trim().replace(/\/+$/, "");
   const re = new RegExp(
     "^" + glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^/]+") + "/?$",
   );
-  return (method, path) => (wantMethod === null || wantMethod === method) && re.test(path);
+  return ({ method, path }) => (wantMethod === null || wantMethod === method) && re.test(path);
 }
 
 export interface RateLimitOptions {
@@ -168,10 +189,14 @@ function clampInt(raw: string | null, fallback: number, min: number, max: number
 
 /** The answer an injected fault gives, as an ApiError (or null for faults that only delay or cut). */
 export function faultError(fault: FakeFault): ApiError | null {
-  if ("delayMs" in fault || "disconnect" in fault) return null;
+  if ("delayMs" in fault || "disconnect" in fault || "heldUntil" in fault) return null;
   if (fault.status === 429) {
     const headers: Record<string, string> = {};
     if (fault.retryAfterSeconds !== undefined) headers["retry-after"] = String(fault.retryAfterSeconds);
+    if (fault.quotaResetSeconds !== undefined) {
+      headers["ratelimit-remaining"] = "0";
+      headers["ratelimit-reset"] = String(Math.ceil(Date.now() / 1000 + fault.quotaResetSeconds));
+    }
     return new ApiError(429, "too_many_requests", fault.message ?? "API rate limit exceeded.", {}, headers);
   }
   if (fault.status === 422) {

@@ -23,10 +23,21 @@ import {
   sendJson,
   unprocessable,
   type FakeFault,
+  type FaultPattern,
+  type FaultRequest,
   type FaultRule,
 } from "./fake-digitalocean-http.js";
 
-export type { FakeDroplet, FakeFault, FakeSize, FakeRegion };
+export type { FakeDroplet, FakeFault, FakeSize, FakeRegion, FaultPattern, FaultRequest, FaultRule };
+
+/** A droplet the fake ever created, kept after it is forgotten: what a test checks against the bot's ledger. */
+export interface DropletHistoryEntry {
+  id: number;
+  name: string;
+  tags: string[];
+  createdAt: Date;
+  destroyedAt: Date | null;
+}
 
 export interface FakeDigitalOceanOptions {
   token: string;
@@ -59,6 +70,8 @@ export interface LoggedRequest {
   body: unknown;
   status: number;
   at: number;
+  /** How long the answer took (0 until it is sent; a dropped connection has none). */
+  ms: number;
 }
 
 export interface FakeDigitalOcean {
@@ -68,9 +81,11 @@ export interface FakeDigitalOcean {
   droplet(id: number): FakeDroplet | undefined;
   /** Resolves when the droplet's sshd listens; rejects if it failed or did not start in time. */
   whenSshReady(id: number, timeoutMs?: number): Promise<FakeDroplet>;
+  /** Every droplet created since the start, destroyed and forgotten ones included, oldest first. */
+  history(): DropletHistoryEntry[];
   sshKeys(): RegisteredKey[];
-  /** Serves `fault` for the next `times` (default 1) requests matching `pattern`. */
-  injectFault(pattern: string | RegExp, fault: FakeFault, times?: number): FaultRule;
+  /** Serves `fault` for the next `times` (default 1) requests matching `pattern` (rules are tried in the order given). */
+  injectFault(pattern: FaultPattern, fault: FakeFault, times?: number): FaultRule;
   clearFaults(): void;
   readonly requests: LoggedRequest[];
   /** The network the droplets live on. */
@@ -83,7 +98,8 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
   const sizes = opts.sizes ?? defaultSizes();
   const regions = opts.regions ?? regionsFor(sizes);
   const keys: RegisteredKey[] = [];
-  const faults: (FaultRule & { matches: (m: string, p: string) => boolean })[] = [];
+  const faults: (FaultRule & { matches: (req: FaultRequest) => boolean })[] = [];
+  const history: DropletHistoryEntry[] = [];
   const requests: LoggedRequest[] = [];
   const limiter = new RateLimiter(opts.rateLimit ?? { perHour: 5000, perMinute: 250 });
   const listLagMs = opts.listLagMs ?? 1000;
@@ -99,6 +115,10 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     dropletLimit: opts.dropletLimit ?? 25,
     images: DEFAULT_IMAGES,
     log,
+    onDestroyed: (d) => {
+      const h = history.find((x) => x.id === d.id);
+      if (h && h.destroyedAt === null) h.destroyedAt = new Date();
+    },
   });
   let base = "";
   let nextKeyId = 41_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -153,6 +173,7 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     if (method === "POST") {
       const valid = validateCreate(body, { sizes, regions, keys }, world);
       const d = await world.create(valid);
+      history.push({ id: d.id, name: d.name, tags: [...d.tags], createdAt: d.createdAt, destroyedAt: null });
       const action = d.actions[0]!;
       return [202, { droplet: render(d), links: { actions: [{ id: action.id, rel: "create", href: `${base}/actions/${action.id}` }] } }];
     }
@@ -178,8 +199,8 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     return key;
   }
 
-  function takeFault(method: string, path: string): FakeFault | null {
-    const rule = faults.find((f) => f.remaining > 0 && f.matches(method, path));
+  function takeFault(req: FaultRequest): FakeFault | null {
+    const rule = faults.find((f) => f.remaining > 0 && f.matches(req));
     if (!rule) return null;
     rule.remaining--;
     rule.hits++;
@@ -196,9 +217,13 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
       body: undefined,
       status: 0,
       at: Date.now(),
+      ms: 0,
     };
     requests.push(entry);
-    res.once("finish", () => (entry.status = res.statusCode));
+    res.once("finish", () => {
+      entry.status = res.statusCode;
+      entry.ms = Date.now() - entry.at;
+    });
     let rl = limiter.headers();
     try {
       if (req.headers.authorization !== `Bearer ${opts.token}`) {
@@ -213,14 +238,18 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
       }
       const body = method === "POST" || method === "PUT" ? await readJsonBody(req, 1 << 20) : undefined;
       entry.body = body;
-      const fault = takeFault(method, url.pathname);
+      const fault = takeFault({ method, path: url.pathname, query: entry.query, body });
       const applied = fault !== null && "applied" in fault && fault.applied === true;
       if (applied) await route(url, method, body);
       if (fault && "disconnect" in fault) {
         req.socket.destroy();
         return;
       }
-      if (fault && "delayMs" in fault) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault && "delayMs" in fault) {
+        await new Promise((r) => setTimeout(r, fault.delayMs));
+        if (fault.lost) return void req.socket.destroy();
+      }
+      if (fault && "heldUntil" in fault) await fault.heldUntil.catch(() => undefined);
       const faultErr = fault ? faultError(fault) : null;
       if (faultErr) throw faultErr;
       const [status, payload] = await route(url, method, body);
@@ -260,6 +289,7 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
       }
       throw new Error(`droplet ${id}'s sshd did not start within ${timeoutMs} ms`);
     },
+    history: () => history.map((h) => ({ ...h, tags: [...h.tags] })),
     sshKeys: () => [...keys],
     injectFault(pattern, fault, times = 1) {
       const rule = { pattern, fault, remaining: times, hits: 0, matches: faultMatcher(pattern) };

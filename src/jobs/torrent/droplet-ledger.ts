@@ -58,6 +58,15 @@ const toRecord = (r: Row): DropletRecord => ({
 export const DROPSHIP_TAG = "dropship";
 export const jobTag = (jobId: number) => `dropship-job-${jobId}`;
 
+/** The job a droplet belongs to, from its dropship-job-<id> tag; null when it has none. */
+export function jobIdOfTags(tags: readonly string[]): number | null {
+  for (const t of tags) {
+    const m = /^dropship-job-(\d+)$/.exec(t);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
 export class DropletLedger {
   constructor(
     private readonly db: Db,
@@ -75,9 +84,23 @@ export class DropletLedger {
     return this.get(Number(lastInsertRowid))!;
   }
 
-  /** `at`: when DigitalOcean created it, if known (a create found by its tag after a restart); default now. */
-  markCreated(id: number, doId: number, at: number = this.now()): void {
-    this.db.prepare("UPDATE droplets SET do_id = ?, state = 'created', created_at = ? WHERE id = ?").run(doId, at, id);
+  /** DigitalOcean gave the droplet's id (`createdAt`: when it was made, if known better than "now"). */
+  markCreated(id: number, doId: number, createdAt: number = this.now()): void {
+    this.db.prepare("UPDATE droplets SET do_id = ?, state = 'created', created_at = ? WHERE id = ?").run(doId, createdAt, id);
+  }
+
+  /**
+   * A droplet of `like`'s job that the bot never heard of — a create whose answer was lost made it, and the create was
+   * repeated — found by the job's tag: recorded like `like` so that its cost is booked to the job.
+   */
+  recordFound(like: DropletRecord, doId: number, createdAt: number): DropletRecord {
+    const { lastInsertRowid } = this.db
+      .prepare(
+        `INSERT INTO droplets (job_id, do_id, name, tag, region, size, price_hourly, host_key_public, state, requested_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)`,
+      )
+      .run(like.jobId, doId, like.name, like.tag, like.region, like.size, like.priceHourly, like.hostKeyPublic, like.requestedAt, createdAt);
+    return this.get(Number(lastInsertRowid))!;
   }
 
   markActive(id: number, ip: string): void {
@@ -88,8 +111,9 @@ export class DropletLedger {
     this.db.prepare("UPDATE droplets SET state = 'destroying' WHERE id = ? AND state != 'destroyed'").run(id);
   }
 
+  /** Confirmed gone; a second confirmation keeps the first time (the bill stops there). */
   markDestroyed(id: number): void {
-    this.db.prepare("UPDATE droplets SET state = 'destroyed', destroyed_at = ? WHERE id = ?").run(this.now(), id);
+    this.db.prepare("UPDATE droplets SET state = 'destroyed', destroyed_at = ? WHERE id = ? AND state != 'destroyed'").run(this.now(), id);
   }
 
   get(id: number): DropletRecord | undefined {

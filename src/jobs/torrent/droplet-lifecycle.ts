@@ -26,6 +26,11 @@ const LOST_CREATE_SEARCH_MS = 30_000;
 export class DropletLifecycle {
   /** The ledger's row, kept current after every change; null until the droplet is asked for. */
   private record: DropletRecord | null = null;
+  /**
+   * Whether a droplet may exist that the ledger has no id for: from the create call until it answers cleanly. A create
+   * that failed, or answered after an attempt's answer was lost, may have made one (or a second one).
+   */
+  private mayHaveStrays = false;
 
   constructor(private readonly deps: DropletLifecycleDeps) {}
 
@@ -48,7 +53,8 @@ export class DropletLifecycle {
     // Intent first: if the process dies during the create call, the reaper finds the droplet by its job tag.
     this.record = ledger.recordIntent({ jobId, name, region: settings.region, size: settings.size, priceHourly, hostKeyPublic: hostKey.publicKey });
     hooks.onRequested(priceHourly);
-    const { id: doId } = await cloud.create({
+    this.mayHaveStrays = true;
+    const { id: doId, afterLostAnswer } = await cloud.create({
       name,
       region: settings.region,
       size: settings.size,
@@ -57,6 +63,7 @@ export class DropletLifecycle {
       sshKeyIds: [sshKeyId],
       userData: cloudInit.userData(hostKey),
     });
+    this.mayHaveStrays = afterLostAnswer === true;
     ledger.markCreated(this.record.id, doId);
     this.record = ledger.get(this.record.id)!;
     hooks.onCreated(doId);
@@ -72,9 +79,11 @@ export class DropletLifecycle {
    * any, is the reaper's: it is found by its job tag).
    */
   adopt(record: DropletRecord | undefined): boolean {
-    if (!record || record.state === "destroyed" || record.doId === null) return false;
+    if (!record) return false;
     this.record = record;
-    return true;
+    // A create cut short by the restart may have made a droplet the ledger has no id for: its destroy looks by tag.
+    if (record.doId === null) this.mayHaveStrays = true;
+    return record.state !== "destroyed" && record.doId !== null;
   }
 
   /**
@@ -131,43 +140,79 @@ export class DropletLifecycle {
     return { ip, hostKeyPublic: rec.hostKeyPublic };
   }
 
-  /** Destroys the droplet if one was asked for; by tag when the create call never answered. */
+  /**
+   * Destroys every droplet of the job: the one it knows, and any its tag shows — a create whose answer was lost may
+   * have made one after all, and a create repeated after such a loss may have made a second. Each is recorded in the
+   * ledger, so its cost is booked to the job. Lists lag new droplets: soon after a create, they are read until it
+   * would show.
+   */
   async destroy(): Promise<void> {
     const rec = this.record;
     if (!rec || rec.state === "destroyed") return;
     const { ledger, cloud } = this.deps;
     ledger.markDestroying(rec.id);
-    let ids = rec.doId !== null ? [rec.doId] : [];
-    if (rec.doId === null) {
-      // A create whose answer was lost: what carries the job's tag is this droplet, and it was billed from its creation.
-      const found = await cloud.listByTag(rec.tag);
-      ids = found.map((d) => d.id);
-      const first = found[0];
-      if (first) ledger.markCreated(rec.id, first.id, Date.parse(first.createdAt) || undefined);
-      ledger.markDestroying(rec.id);
+    try {
+      if (rec.doId !== null) {
+        // The known droplet first: should the look for others fail, the one that surely exists is gone already.
+        await cloud.destroy(rec.doId);
+        ledger.markDestroyed(rec.id);
+      }
+      if (this.mayHaveStrays) {
+        for (const d of await cloud.listByTag(rec.tag, { settleSince: rec.createdAt ?? Date.now() })) {
+          if (d.id === rec.doId) continue;
+          const known = ledger.byDoId(d.id);
+          if (known?.state === "destroyed") continue;
+          const row = known ?? this.recordUnknown(rec, d.id, Date.parse(d.createdAt));
+          await cloud.destroy(d.id);
+          ledger.markDestroyed(row.id);
+        }
+      }
+      ledger.markDestroyed(rec.id);
+    } finally {
+      this.record = ledger.get(rec.id)!;
     }
-    for (const id of ids) await cloud.destroy(id);
-    ledger.markDestroyed(rec.id);
-    this.record = ledger.get(rec.id)!;
   }
 
-  /** Whether DigitalOcean created it: only then is it billed. */
+  /** A droplet of this job the ledger has no id for: the job's own (its create's answer was lost), or a duplicate. */
+  private recordUnknown(rec: DropletRecord, doId: number, listedCreatedAt: number): DropletRecord {
+    const { ledger } = this.deps;
+    // DigitalOcean's clock and precision (seconds) are not ours: kept between the intent and now.
+    const createdAt = Math.min(Date.now(), Math.max(rec.requestedAt, Number.isNaN(listedCreatedAt) ? rec.requestedAt : listedCreatedAt));
+    const current = ledger.get(rec.id)!;
+    if (current.doId === null) {
+      ledger.markCreated(rec.id, doId, createdAt);
+      ledger.markDestroying(rec.id);
+      return ledger.get(rec.id)!;
+    }
+    return ledger.recordFound(current, doId, createdAt);
+  }
+
+  /** Whether DigitalOcean created one: only then is it billed. */
   get created(): boolean {
-    return Boolean(this.record?.createdAt);
+    return this.rows().some((r) => r.createdAt !== null);
   }
 
-  /** Whether it is confirmed gone (or was never asked for). */
+  /** Whether all are confirmed gone (or none was ever asked for). */
   get destroyed(): boolean {
-    return this.record === null || this.record.state === "destroyed";
+    return this.record === null || this.rows().every((r) => r.state === "destroyed");
   }
 
   lifetimeSeconds(): number {
     return this.record ? this.deps.ledger.lifetimeSeconds(this.record) : 0;
   }
 
-  /** DigitalOcean's per-second bill for the droplet's lifetime so far; 0 before it exists. */
+  /** DigitalOcean's per-second bill for the job's droplets (a duplicate's too) so far; 0 before one exists. */
   costUsd(): number {
-    if (!this.record || this.record.createdAt === null) return 0;
-    return billDropletSeconds(this.lifetimeSeconds(), this.record.priceHourly);
+    const { ledger } = this.deps;
+    return this.rows()
+      .filter((r) => r.createdAt !== null)
+      .reduce((n, r) => n + billDropletSeconds(ledger.lifetimeSeconds(r), r.priceHourly), 0);
+  }
+
+  /** The ledger's rows for this job's droplets: its own and any duplicate found by its tag. */
+  private rows(): DropletRecord[] {
+    const rec = this.record;
+    if (!rec) return [];
+    return rec.jobId === null ? [this.deps.ledger.get(rec.id)!] : this.deps.ledger.forJob(rec.jobId);
   }
 }

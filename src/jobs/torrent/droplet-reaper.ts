@@ -1,13 +1,13 @@
 // Never a droplet left running: at start and on a schedule, destroy every Dropship droplet no running job owns.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../../shared/logger.js";
-import { DROPSHIP_TAG, jobTag, type DropletLedger } from "./droplet-ledger.js";
+import { DROPSHIP_TAG, jobIdOfTags, type DropletLedger, type DropletRecord } from "./droplet-ledger.js";
 import pRetry from "p-retry";
 import { FINAL_STATES, type JobStore } from "../job-store.js";
 import { billDropletSeconds } from "./pricing.js";
 import type { DropletFleet } from "./torrent-ports.js";
 import type { DeliveredFile } from "./pull-downloaded-files.js";
-import { reapOrphanDroplets } from "./orphan-droplets.js";
+import { reapOrphanDroplets, type TaggedDroplet } from "./orphan-droplets.js";
 
 export interface ReaperDeps {
   cloud: DropletFleet;
@@ -16,6 +16,7 @@ export interface ReaperDeps {
   /** Jobs this process is running right now; their droplets are left alone. */
   runningJobIds: () => number[];
   logger: Logger;
+  now?: () => number;
 }
 
 export interface ReapReport {
@@ -119,37 +120,71 @@ export class DropletReaper {
     });
   }
 
-  /** Destroys every droplet tagged `dropship` that no running job owns, settles the ledger and books the cost. */
+  /**
+   * Destroys every droplet tagged `dropship` that no running job owns, settles the ledger and books the cost — also of
+   * a droplet the ledger never had an id for (a create whose answer was lost, or its duplicate), to the job its tag
+   * names. Listing can be slow and retried, and jobs start meanwhile: a droplet is spared if its job was running when
+   * the listing began or is when the droplet is about to go, or if its job asked for a droplet after the listing began.
+   */
   async reap(): Promise<ReapReport> {
     const { cloud, ledger, logger } = this.deps;
-    const runningTags = new Set(this.deps.runningJobIds().map(jobTag));
-    const owned = (jobId: number | null) => jobId !== null && runningTags.has(jobTag(jobId));
-    // Ownership is by the job's tag, which the droplet carries from its create call on: no age guesswork.
+    const now = this.deps.now ?? Date.now;
+    const listingBegan = now();
+    const runningThen = new Set(this.deps.runningJobIds());
+    const ownedNow = (jobId: number | null) =>
+      jobId !== null && (runningThen.has(jobId) || this.deps.runningJobIds().includes(jobId) || ledger.forJob(jobId).some((r) => r.requestedAt >= listingBegan));
+    // By the job's tag, which a droplet carries from its create call on: no age guesswork. A job that started during the
+    // listing is running by the time its droplet could be destroyed, or (if it ended already) has asked for it since.
+    const spared = (d: TaggedDroplet) => ownedNow(jobIdOfTags(d.tags));
     let result;
     try {
       result = await reapOrphanDroplets(cloud, {
         tag: DROPSHIP_TAG,
-        isKnown: (d) => d.tags.some((t) => runningTags.has(t)),
+        isKnown: spared,
         minAgeMs: 0,
         logger,
+        onDestroyed: (d) => {
+          const rec = ledger.byDoId(d.id) ?? this.recordUnknown(d);
+          if (rec) this.settle(rec.id);
+        },
       });
     } catch (err) {
       throw new Error(`could not list Dropship's droplets at DigitalOcean: ${(err as Error).message}`, { cause: err });
     }
-    for (const id of result.destroyed) {
-      const rec = ledger.byDoId(id);
-      if (rec) this.settle(rec.id);
-    }
     // Rows still "live" that no running job owns: their droplet was just destroyed above, or never existed.
     for (const rec of ledger.live()) {
-      if (owned(rec.jobId)) continue;
+      if (ownedNow(rec.jobId)) continue;
       const left = await cloud.listDropletsByTag(rec.tag);
-      if (left.length === 0) this.settle(rec.id);
+      if (left.length === 0 && !ownedNow(rec.jobId)) this.settle(rec.id);
     }
     if (result.failed.length > 0) {
       throw new Error(`could not destroy droplet${result.failed.length === 1 ? "" : "s"} ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}`);
     }
     return { destroyed: result.destroyed };
+  }
+
+  /**
+   * A destroyed droplet the ledger has no id for, recorded against the job its tag names so its cost is booked: as that
+   * job's own when its create never answered, else as a duplicate. Undefined (and logged) when no job claims it.
+   */
+  private recordUnknown(d: TaggedDroplet): DropletRecord | undefined {
+    const { ledger, logger } = this.deps;
+    const jobId = jobIdOfTags(d.tags);
+    const rows = jobId === null ? [] : ledger.forJob(jobId);
+    const like = rows.find((r) => r.doId === null) ?? rows.at(-1);
+    if (!like) {
+      logger.warn({ dropletId: d.id, tags: d.tags }, "destroyed a droplet no job of this bot recorded; its cost is booked to no job");
+      return undefined;
+    }
+    const now = (this.deps.now ?? Date.now)();
+    // DigitalOcean's clock is not ours: its created_at is kept between the job's request and now.
+    const createdAt = Math.min(now, Math.max(like.requestedAt, d.createdAt.getTime()));
+    if (like.doId === null) {
+      ledger.markCreated(like.id, d.id, createdAt);
+      return ledger.get(like.id);
+    }
+    logger.warn({ dropletId: d.id, job: jobId }, "destroyed a duplicate droplet of a job (a create repeated after its answer was lost)");
+    return ledger.recordFound(like, d.id, createdAt);
   }
 
   /** Runs reap() on a cron schedule (default every 5 minutes); errors are logged, never thrown. */
@@ -166,7 +201,8 @@ export class DropletReaper {
 
   /**
    * Marks a droplet destroyed and, if its job has ended, books what the job has not paid for yet: all of it after a
-   * restart, the rest of it when the job's own destroy failed and booked only the cost until then.
+   * restart or for a droplet found after the job ended, the rest when the job's own destroy failed and booked only the
+   * cost until then. The job's bill is every droplet it had (a duplicate too).
    */
   private settle(recordId: number): void {
     const { ledger, store } = this.deps;
@@ -175,10 +211,14 @@ export class DropletReaper {
     if (rec.jobId === null || rec.createdAt === null) return;
     const job = store.get(rec.jobId);
     if (!job || !FINAL_STATES.has(job.state)) return;
-    const full = billDropletSeconds(ledger.lifetimeSeconds(rec), rec.priceHourly);
+    const full = ledger
+      .forJob(rec.jobId)
+      .filter((r) => r.createdAt !== null)
+      .reduce((n, r) => n + billDropletSeconds(ledger.lifetimeSeconds(r), r.priceHourly), 0);
     const booked = store.spendForJob(rec.jobId).actual ?? 0;
-    if (full <= booked) return;
-    const detail = booked > 0 ? "the rest of a droplet the reaper destroyed late" : "droplet destroyed after a restart";
-    store.recordSpend({ jobId: rec.jobId, userId: job.ownerId, kind: "actual", usd: Math.round((full - booked) * 1e6) / 1e6, detail });
+    const rest = Math.round((full - booked) * 1e6) / 1e6;
+    if (rest <= 0) return;
+    const detail = booked > 0 ? "the rest of the job's droplets, destroyed late by the reaper" : "droplet destroyed by the reaper after its job ended";
+    store.recordSpend({ jobId: rec.jobId, userId: job.ownerId, kind: "actual", usd: rest, detail });
   }
 }

@@ -38,11 +38,19 @@ export interface DropletPort {
   priceHourly(size: string): Promise<number>;
   /** Registers the bot's SSH public key once; returns its id. */
   ensureSshKey(): Promise<number>;
-  create(spec: DropletSpec): Promise<{ id: number }>;
+  /**
+   * Creates it once, though an attempt's answer may be lost on the way; `afterLostAnswer` then says so: a droplet that
+   * attempt made may appear later, tagged like this one.
+   */
+  create(spec: DropletSpec): Promise<{ id: number; afterLostAnswer?: boolean }>;
   waitUntilActive(id: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ ip: string }>;
   /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
   destroy(id: number): Promise<void>;
-  listByTag(tag: string): Promise<{ id: number; name: string; createdAt: string }[]>;
+  /**
+   * Droplets carrying the tag. With `settleSince` (epoch ms), lists again until a droplet created then must show
+   * (DigitalOcean's lists lag new droplets): how a create whose answer was lost, or a duplicate of it, is found.
+   */
+  listByTag(tag: string, opts?: { settleSince?: number }): Promise<{ id: number; name: string; createdAt: string }[]>;
 }
 
 export interface RemoteFile {

@@ -105,3 +105,150 @@ describe("DropletReaper", () => {
     expect(alive()).toEqual([`dropship-job-${running.id}`]);
   });
 });
+
+/** Promise.withResolvers (Node 22) for Node 20. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+let nextFleetId = 7_000_000;
+
+/** A fleet in memory whose listing (and destroying) waits on gates the test opens: DigitalOcean slow, or retrying. */
+class SlowFleet {
+  droplets: { id: number; name: string; tags: string[]; createdAt: Date }[] = [];
+  destroyed: number[] = [];
+  listGate: Promise<void> = Promise.resolve();
+  destroyGate: Promise<void> = Promise.resolve();
+  listing = deferred();
+  destroying = deferred();
+
+  add(jobId: number | null, createdAt = new Date()): number {
+    const id = nextFleetId++;
+    const tags = jobId === null ? ["dropship"] : ["dropship", jobTag(jobId)];
+    this.droplets.push({ id, name: `dropship-job-${jobId}`, tags, createdAt });
+    return id;
+  }
+
+  async listDropletsByTag(tag: string) {
+    this.listing.resolve();
+    await this.listGate;
+    // What the listing returns is read at its end, as a later page (or a retry) sees droplets made meanwhile.
+    return this.droplets.filter((d) => d.tags.includes(tag));
+  }
+
+  async destroyDroplet(id: number): Promise<void> {
+    this.destroying.resolve();
+    await this.destroyGate;
+    this.destroyed.push(id);
+    this.droplets = this.droplets.filter((d) => d.id !== id);
+  }
+}
+
+describe("DropletReaper against jobs starting while it works", () => {
+  const priceHourly = 0.00893;
+  let jobs: JobStore;
+  let ledger: DropletLedger;
+  /** How far in the past the ledger records what happens (jobs that ran before the reap began). */
+  let pastMs = 0;
+  beforeAll(() => {
+    const raceDb = openDatabase(path.join(dir, "race.sqlite"));
+    jobs = new JobStore(raceDb);
+    ledger = new DropletLedger(raceDb, () => Date.now() - pastMs);
+  });
+  const startJob = (running: Set<number>) => {
+    const job = jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "droplet_requested", input: {} });
+    running.add(job.id);
+    const rec = ledger.recordIntent({ jobId: job.id, name: `dropship-job-${job.id}`, region: "fra1", size: "s-1vcpu-1gb", priceHourly, hostKeyPublic: "k" });
+    return { job, rec };
+  };
+
+  it("spares the droplet of a job that started during a slow listing", async () => {
+    const fleet = new SlowFleet();
+    const running = new Set<number>();
+    const stray = fleet.add(null);
+    const gate = deferred();
+    fleet.listGate = gate.promise;
+    const reaper = new DropletReaper({ cloud: fleet, ledger, store: jobs, runningJobIds: () => [...running], logger });
+    const began = Date.now();
+    const reaping = reaper.reap();
+    await fleet.listing.promise;
+    // While DigitalOcean is slow to list, a job starts and its droplet is created and recorded. DigitalOcean's
+    // created_at has one-second precision: made just after the listing began, it can read as made before.
+    const { job, rec } = startJob(running);
+    const id = fleet.add(job.id, new Date(Math.floor(began / 1000) * 1000));
+    ledger.markCreated(rec.id, id);
+    gate.resolve();
+    expect(await reaping).toEqual({ destroyed: [stray] });
+    expect(fleet.destroyed).toEqual([stray]);
+    expect(ledger.get(rec.id)!.state).toBe("created");
+  });
+
+  it("leaves the ledger row of a job that started during the listing, whose droplet lists do not show yet", async () => {
+    const fleet = new SlowFleet();
+    const running = new Set<number>();
+    const gate = deferred();
+    fleet.listGate = gate.promise;
+    const reaper = new DropletReaper({ cloud: fleet, ledger, store: jobs, runningJobIds: () => [...running], logger });
+    const reaping = reaper.reap();
+    await fleet.listing.promise;
+    const { rec } = startJob(running); // its create call has not answered yet
+    gate.resolve();
+    await reaping;
+    expect(ledger.get(rec.id)!.state).toBe("requested");
+    expect(ledger.get(rec.id)!.destroyedAt).toBeNull();
+  });
+
+  it("spares a listed droplet whose job starts (resumes) while another orphan is slowly destroyed", async () => {
+    const fleet = new SlowFleet();
+    const running = new Set<number>();
+    // A job an earlier process ran, with its droplet alive; it is not running when the listing is taken.
+    const { job, rec } = startJob(running);
+    running.delete(job.id);
+    const id = fleet.add(job.id);
+    ledger.markCreated(rec.id, id);
+    const stray = fleet.add(null, new Date(Date.now() - 60_000));
+    fleet.droplets.reverse(); // the stray one first
+    const gate = deferred();
+    fleet.destroyGate = gate.promise;
+    const reaper = new DropletReaper({ cloud: fleet, ledger, store: jobs, runningJobIds: () => [...running], logger });
+    const reaping = reaper.reap();
+    await fleet.destroying.promise;
+    running.add(job.id);
+    gate.resolve();
+    expect(await reaping).toEqual({ destroyed: [stray] });
+    expect(fleet.droplets.map((d) => d.id)).toEqual([id]);
+  });
+
+  it("books to its job a droplet the ledger never had an id for: a lost create's, and a duplicate", async () => {
+    const fleet = new SlowFleet();
+    const running = new Set<number>();
+    pastMs = 60_000;
+    // Job A's create never answered; the job failed and found nothing (lists lag), then its droplet showed up.
+    const a = startJob(running);
+    running.delete(a.job.id);
+    jobs.transition(a.job.id, "failed", { error: "DigitalOcean had a server error" });
+    ledger.markDestroyed(a.rec.id);
+    const lost = fleet.add(a.job.id, new Date(Date.now() - 30_000));
+    // Job B is done and paid for its droplet; a duplicate from a repeated create is still there.
+    const b = startJob(running);
+    running.delete(b.job.id);
+    ledger.markCreated(b.rec.id, fleet.add(b.job.id));
+    fleet.droplets.pop();
+    ledger.markDestroyed(b.rec.id);
+    jobs.transition(b.job.id, "done");
+    jobs.recordSpend({ jobId: b.job.id, userId: 1, kind: "actual", usd: 0.01 });
+    const duplicate = fleet.add(b.job.id, new Date(Date.now() - 20_000));
+    pastMs = 0;
+
+    const reaper = new DropletReaper({ cloud: fleet, ledger, store: jobs, runningJobIds: () => [...running], logger });
+    expect((await reaper.reap()).destroyed.sort()).toEqual([lost, duplicate].sort());
+    expect(ledger.get(a.rec.id)).toMatchObject({ doId: lost, state: "destroyed" });
+    expect(ledger.forJob(b.job.id).map((r) => [r.doId === duplicate, r.state])).toEqual([[false, "destroyed"], [true, "destroyed"]]);
+    // DigitalOcean's minimum charge per droplet: A's one droplet, and B's second on top of its first.
+    expect(jobs.spendForJob(a.job.id).actual).toBe(0.01);
+    expect(jobs.spendForJob(b.job.id).actual).toBe(0.02);
+    expect(ledger.live()).toEqual([]);
+  });
+});
