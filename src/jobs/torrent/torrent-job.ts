@@ -166,8 +166,7 @@ export class TorrentJobRunner {
       try {
         return await this.fetchFiles(jobId, entry, from, jobDir, log);
       } catch (err) {
-        const dropped = entry.session?.droppedConnections() ?? 0;
-        if (entry.abort.signal.aborted || dropped === 0 || reconnects >= MAX_RECONNECTS) throw err;
+        if (entry.abort.signal.aborted || reconnects >= MAX_RECONNECTS || (entry.session?.droppedConnections() ?? 0) === 0) throw err;
         log.warn({ err, state: this.deps.store.get(jobId)!.state, reconnects }, "the SSH connection dropped; reconnecting and carrying on");
         await entry.session?.close().catch(() => undefined);
         entry.session = null;

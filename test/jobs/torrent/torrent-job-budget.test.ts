@@ -50,7 +50,7 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
     destroy: async (id) => void destroyed.push(id),
     listByTag: async () => [],
   };
-  const session = { close: async () => undefined } as unknown as DropletSession;
+  const session = { close: async () => undefined, droppedConnections: () => 0 } as unknown as DropletSession;
   return new TorrentJobRunner({
     store: jobs,
     ledger,
