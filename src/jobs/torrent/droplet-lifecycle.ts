@@ -31,6 +31,8 @@ export class DropletLifecycle {
    * that failed, or answered after an attempt's answer was lost, may have made one (or a second one).
    */
   private mayHaveStrays = false;
+  /** When the create call answered or failed (this clock is DigitalOcean's lag's, not the ledger's). */
+  private createSettledAt = 0;
 
   constructor(private readonly deps: DropletLifecycleDeps) {}
 
@@ -54,7 +56,7 @@ export class DropletLifecycle {
     this.record = ledger.recordIntent({ jobId, name, region: settings.region, size: settings.size, priceHourly, hostKeyPublic: hostKey.publicKey });
     hooks.onRequested(priceHourly);
     this.mayHaveStrays = true;
-    const { id: doId, afterLostAnswer } = await cloud.create({
+    const spec = {
       name,
       region: settings.region,
       size: settings.size,
@@ -62,7 +64,8 @@ export class DropletLifecycle {
       tags: [DROPSHIP_TAG, jobTag(jobId)],
       sshKeyIds: [sshKeyId],
       userData: cloudInit.userData(hostKey),
-    });
+    };
+    const { id: doId, afterLostAnswer } = await cloud.create(spec).finally(() => (this.createSettledAt = Date.now()));
     this.mayHaveStrays = afterLostAnswer === true;
     ledger.markCreated(this.record.id, doId);
     this.record = ledger.get(this.record.id)!;
@@ -158,7 +161,7 @@ export class DropletLifecycle {
         ledger.markDestroyed(rec.id);
       }
       if (this.mayHaveStrays) {
-        for (const d of await cloud.listByTag(rec.tag, { settleSince: rec.createdAt ?? Date.now() })) {
+        for (const d of await cloud.listByTag(rec.tag, { settleSince: this.createSettledAt })) {
           if (d.id === rec.doId) continue;
           const known = ledger.byDoId(d.id);
           if (known?.state === "destroyed") continue;
