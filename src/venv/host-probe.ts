@@ -10,6 +10,8 @@ export interface HostProbe {
   /** The venv root with ~ expanded, absolute. */
   root: string;
   freeBytes: number;
+  /** The venv names (dropship-*) under root when probed: a name not among them needs no closer look yet. */
+  venvs: string[];
 }
 
 export type VenvErrorCode =
@@ -66,6 +68,7 @@ print(json.dumps({
     "hasEnsurepip": can(ensurepip_ok),
     "root": root,
     "freeBytes": shutil.disk_usage(probe).free,
+    "venvs": sorted(n for n in os.listdir(root) if n.startswith("dropship-")) if os.path.isdir(root) else [],
 }))
 `;
 

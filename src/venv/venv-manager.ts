@@ -106,7 +106,8 @@ export class VenvManager {
     const hash = venvHash(resolved);
     const name = `dropship-${hash}`;
     const target = { host, name, hash, path: `${probe.root}/${name}`, specJson: canonicalSpecJson(resolved), probe };
-    let verdict = await this.verdict(target, opts.signal);
+    // A name the probe did not see under the root needs no closer look before the lock.
+    let verdict: ReuseVerdict = probe.venvs.includes(name) ? await this.verdict(target, opts.signal) : { marker: null, reason: null };
     if (verdict.marker) return this.reuse(target, opts, verdict.marker);
     const rebuiltBecause = verdict.reason;
     if (rebuiltBecause) {
@@ -122,10 +123,17 @@ export class VenvManager {
       onWait: () => progress({ step: "waiting", message: `waiting for another build of ${name}` }),
     });
     try {
-      // Whoever held the lock may just have built it.
-      verdict = await this.verdict(target, opts.signal);
+      // Whoever held the lock may just have built it. The index is checked meanwhile (both only read), and its
+      // answer matters only when there is something to build.
+      const { pipIndexUrl } = this.opts.packages;
+      const [again, index] = await Promise.allSettled([
+        this.verdict(target, opts.signal),
+        pipIndexUrl ? assertIndexReachable(host, this.python, pipIndexUrl) : Promise.resolve(),
+      ]);
+      if (again.status === "rejected") throw again.reason;
+      verdict = again.value;
       if (verdict.marker) return this.reuse(target, opts, verdict.marker);
-      if (this.opts.packages.pipIndexUrl) await assertIndexReachable(host, this.python, this.opts.packages.pipIndexUrl);
+      if (index.status === "rejected") throw index.reason;
       const installed = await this.build(target, resolved, requirement, opts);
       return this.finish(target, { reused: false, rebuiltBecause }, opts, installed);
     } finally {
@@ -144,7 +152,7 @@ export class VenvManager {
         ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: opts.onProgress ?? (() => {}), signal: opts.signal,
         stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000, sealKey: this.opts.sealKey ?? null,
       });
-      const previous = await publishVenv(host, probe.root, name, built.storePath);
+      const previous = await publishVenv(host, probe.root, name, built.storePath, built.seal);
       const buildMs = this.now() - started;
       this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs, contentDigest: built.digest }, this.now());
       this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
