@@ -5,7 +5,7 @@
 // what the js-yaml path gives — the same values and the same start of every mapping and sequence (for lines) —
 // which test/analysis/yaml-plain-block.test.ts checks against js-yaml on every YAML file the tests have. It exists
 // for speed: js-yaml's general parser is about half of an analysis (docs/analysis.md, "Benchmark").
-import { afterSpaces, canStartPlain, isDash, keyColon, keyString, readQuotedScalar, resolvePlain, trimmed } from "./yaml-scalar.js";
+import { afterSpaces, canStartPlain, isDash, keyColon, keyString, newMapping, readQuotedScalar, resolvePlain, trimmed } from "./yaml-scalar.js";
 
 /** Thrown inside the reader to give up; caught at its entry. */
 const GIVE_UP: unique symbol = Symbol("give up");
@@ -147,7 +147,7 @@ class PlainBlockReader {
 
   private mapping(line: number, col: number, depth: number): Record<string, unknown> {
     this.count(depth);
-    const map = Object.create(null) as Record<string, unknown>;
+    const map = newMapping();
     this.positions.set(map, this.starts[line]! + col);
     for (let at = line; ; ) {
       const end = this.ends[at]!;
@@ -259,7 +259,7 @@ class PlainBlockReader {
     if (s.charCodeAt(p) === 123) {
       const close = afterSpaces(this.src, p + 1, end);
       if (s.charCodeAt(close) !== 125) throw GIVE_UP;
-      const map = Object.create(null) as Record<string, unknown>;
+      const map = newMapping();
       this.positions.set(map, p);
       this.afterFlow(close + 1, end, line, parent);
       return map;

@@ -22,6 +22,20 @@ export function resolvePlain(text: string): unknown {
   return text;
 }
 
+// Mappings have nothing of Object.prototype behind them (a key named `constructor` or `__proto__` is just a key).
+// Made by a constructor whose prototype is an empty frozen null-prototype object rather than by Object.create(null):
+// V8 keeps the former in fast mode with shared shapes, the latter are hash tables — larger, and more work for the GC
+// on a project of thousands of files.
+const MAPPING_PROTOTYPE: object = Object.freeze(Object.create(null) as object);
+function YamlMapping(): void {}
+YamlMapping.prototype = MAPPING_PROTOTYPE;
+const Mapping = YamlMapping as unknown as new () => Record<string, unknown>;
+
+/** A new, empty mapping. */
+export function newMapping(): Record<string, unknown> {
+  return new Mapping();
+}
+
 /** A mapping key as the property name it becomes. */
 export function keyString(value: unknown): string {
   if (value === null) return "null";

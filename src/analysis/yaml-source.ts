@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import type { Event } from "js-yaml";
 import { AnalysisInputError } from "./types.js";
 import { readPlainBlockYaml } from "./yaml-plain-block.js";
-import { keyString, resolvePlain } from "./yaml-scalar.js";
+import { keyString, newMapping, resolvePlain } from "./yaml-scalar.js";
 
 export interface YamlLimits {
   /** Largest file read, in bytes. */
@@ -152,7 +152,7 @@ class EventConstructor {
         return;
       case yaml.EVENT_ID.MAPPING:
       case yaml.EVENT_ID.SEQUENCE: {
-        const value = ev.type === yaml.EVENT_ID.MAPPING ? (Object.create(null) as Record<string, unknown>) : [];
+        const value = ev.type === yaml.EVENT_ID.MAPPING ? newMapping() : [];
         this.positions.set(value, ev.start);
         const anchor = this.slice(ev.anchorStart, ev.anchorEnd);
         if (anchor !== null) this.anchors.set(anchor, { value, weight: -1 }); // -1: still open
