@@ -8,7 +8,7 @@ import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
 import { SEAL_FILE, sealDigest, type VenvDigest } from "./venv-digest.js";
-import { finishBuild, type BuildFacts } from "./venv-finish.js";
+import { checkInstall, finishBuild, type BuildFacts } from "./venv-finish.js";
 import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
 import type { NormalisedRole, ResolvedVenvSpec } from "./venv-spec.js";
 
@@ -133,7 +133,10 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
       for (const f of inputs.files) await host.writeFile(`${storePath}/${f.rel}`, await f.data(), 0o644);
     })();
     await allInOrder([pipInstall(req, storePath), upload]);
-    const installs: Promise<void>[] = [];
+    const where = { host, python: req.python, storePath, timeoutMs: req.stepTimeoutMs, signal: req.signal };
+    // Needs only what pip made, so it runs while collections and roles install (and hashes what pip made).
+    const checked = checkInstall(where, req.spec.python, ["collections", "roles", TARBALL_DIR, COLLECTION_REQUIREMENTS, ROLE_REQUIREMENTS]);
+    const installs: Promise<unknown>[] = [];
     if (req.spec.collections.length > 0) {
       const n = req.spec.collections.length;
       req.onProgress({ step: "installing-collections", message: `installing ${n} collection${n === 1 ? "" : "s"}` });
@@ -143,18 +146,21 @@ export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
       req.onProgress({ step: "installing-roles", message: `installing ${roles.length} role${roles.length === 1 ? "" : "s"}` });
       installs.push(installRoles(req, storePath, roles));
     }
-    await allInOrder(installs);
+    await allInOrder([...installs, checked]);
+    const check = await checked;
     req.onProgress({ step: "verifying", message: "verifying ansible, collections, roles and Python packages" });
-    const finished = await finishBuild({
-      host, python: req.python, storePath, timeoutMs: req.stepTimeoutMs, signal: req.signal,
+    const marker: Omit<VenvMarker, "installed"> = { tool: "dropship", name: req.name, hash: req.hash, spec: JSON.parse(req.specJson), ansibleCoreVersion: check.ansibleCoreVersion, createdAt: new Date().toISOString() };
+    const finished = await finishBuild(where, {
       remove: [TARBALL_DIR, COLLECTION_REQUIREMENTS, ROLE_REQUIREMENTS],
-      marker: { tool: "dropship", name: req.name, hash: req.hash, spec: JSON.parse(req.specJson), createdAt: new Date().toISOString() } satisfies Omit<VenvMarker, "ansibleCoreVersion" | "installed">,
-      requirements: req.spec.python, listCollections: req.spec.collections.length > 0, listRoles: roles.length > 0,
+      marker: { ...marker },
+      listCollections: req.spec.collections.length > 0,
+      listRoles: roles.length > 0,
+      early: check.early,
     });
-    const problems = buildProblems(req, finished.facts);
+    const problems = [...buildProblems(req, finished.facts), ...check.packageProblems];
     if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${host.label} is incomplete: ${problems.join("; ")}`);
     const seal = req.sealKey ? sealDigest(req.sealKey, req.name, finished.digest.total) : null;
-    return { storePath, ansibleCoreVersion: finished.ansibleCoreVersion, sizeBytes: finished.sizeBytes, installed: finished.facts.installed, digest: finished.digest, seal };
+    return { storePath, ansibleCoreVersion: check.ansibleCoreVersion, sizeBytes: finished.sizeBytes, installed: finished.facts.installed, digest: finished.digest, seal };
   } catch (err) {
     await host.exec(["rm", "-rf", "--", storePath]).catch(() => {});
     throw err;
@@ -208,7 +214,7 @@ async function installCollections(req: BuildRequest, storePath: string, tarballs
   const argv = collectionTarballDir
     ? [galaxy, "collection", "install", "--offline", "-p", collectionsDir, ...tarballs]
     : [galaxy, "collection", "install", "-r", `${storePath}/${COLLECTION_REQUIREMENTS}`, "-p", collectionsDir, ...(galaxyServer ? ["-s", galaxyServer] : [])];
-  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_COLLECTIONS_PATH: collectionsDir } });
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_COLLECTIONS_PATH: collectionsDir, PYTHONDONTWRITEBYTECODE: "1" } });
   if (r.code !== 0) {
     const where = collectionTarballDir ? `the tarballs in ${collectionTarballDir}` : galaxyServer ? redactUrl(galaxyServer) : "Galaxy";
     throw new VenvError("collections-failed", `installing collections from ${where} failed on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
@@ -219,8 +225,9 @@ async function installRoles(req: BuildRequest, storePath: string, roles: Normali
   const { host } = req;
   const { galaxyServer } = req.sources;
   const argv = [`${storePath}/bin/ansible-galaxy`, "role", "install", "-r", `${storePath}/${ROLE_REQUIREMENTS}`, "-p", `${storePath}/roles`, ...(galaxyServer ? ["-s", galaxyServer] : [])];
-  // git for git roles comes from the host's PATH; ANSIBLE_NOCOLOR keeps escapes out of the text we read.
-  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_ROLES_PATH: `${storePath}/roles`, ANSIBLE_NOCOLOR: "1" } });
+  // git for git roles comes from the host's PATH; ANSIBLE_NOCOLOR keeps escapes out of the text we read;
+  // PYTHONDONTWRITEBYTECODE: nothing lands in what checkInstall is hashing meanwhile.
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_ROLES_PATH: `${storePath}/roles`, ANSIBLE_NOCOLOR: "1", PYTHONDONTWRITEBYTECODE: "1" } });
   if (r.code !== 0) {
     const where = galaxyServer ? redactUrl(galaxyServer) : "Galaxy (galaxy.ansible.com)";
     const failures = roleFailures(`${r.stdout}\n${r.stderr}`, roles);
@@ -229,7 +236,7 @@ async function installRoles(req: BuildRequest, storePath: string, roles: Normali
   }
 }
 
-/** What the spec asked for that the build lacks: collections (missing or out of range), roles, Python packages. */
+/** What the spec asked for that the build lacks: collections (missing or out of range), roles. */
 function buildProblems(req: BuildRequest, facts: BuildFacts): string[] {
   // The first directory that has a collection wins, as for ansible itself.
   const found = new Map<string, string>();
@@ -243,7 +250,7 @@ function buildProblems(req: BuildRequest, facts: BuildFacts): string[] {
     else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
   }
   for (const r of req.spec.roles ?? []) if (!(r.name in facts.installed.roles)) problems.push(`role ${r.name} is missing`);
-  return [...problems, ...facts.problems];
+  return problems;
 }
 
 // $1 root, $2 name, $3 build directory, $4 seal ("" for none), $5 the seal's file name.

@@ -75,8 +75,11 @@ class Digest:
                 self.entry(e.path, rel, e.stat(follow_symlinks=False))
     def add_path(self, path, rel):
         self.entry(path, rel, os.lstat(path))
-    def result(self):
-        areas = {k: v.hexdigest() for k, v in sorted(self.hashes.items())}
+    def area_hashes(self):
+        return {k: v.hexdigest() for k, v in self.hashes.items()}
+    def result(self, more=None):
+        # more: areas hashed earlier by another Digest, over other top-level entries (areas never span two).
+        areas = dict(sorted({**(more or {}), **self.area_hashes()}.items()))
         total = hashlib.sha256("".join("%s\\0%s\\n" % kv for kv in areas.items()).encode("utf-8", "surrogateescape")).hexdigest()
         return {"total": total, "areas": areas}
 `;

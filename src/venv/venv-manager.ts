@@ -4,7 +4,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
-import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
+import { assertCanBuild, assertIndexReachable, assertVenvModule, probeHost, VenvError, type HostProbe } from "./host-probe.js";
 import { buildVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
 import { describeDigestChange, inspectVenv, sealMatches, type VenvInspection } from "./venv-digest.js";
 import { VenvLocks } from "./venv-lock.js";
@@ -123,17 +123,18 @@ export class VenvManager {
       onWait: () => progress({ step: "waiting", message: `waiting for another build of ${name}` }),
     });
     try {
-      // Whoever held the lock may just have built it. The index is checked meanwhile (both only read), and its
-      // answer matters only when there is something to build.
+      // Whoever held the lock may just have built it. The venv module and the index are checked meanwhile (all
+      // three only read); their answers matter only when there is something to build.
       const { pipIndexUrl } = this.opts.packages;
-      const [again, index] = await Promise.allSettled([
+      const [again, ...ready] = await Promise.allSettled([
         this.verdict(target, opts.signal),
+        assertVenvModule(host, probe, this.python),
         pipIndexUrl ? assertIndexReachable(host, this.python, pipIndexUrl) : Promise.resolve(),
       ]);
       if (again.status === "rejected") throw again.reason;
       verdict = again.value;
       if (verdict.marker) return this.reuse(target, opts, verdict.marker);
-      if (index.status === "rejected") throw index.reason;
+      for (const r of ready) if (r.status === "rejected") throw r.reason;
       const installed = await this.build(target, resolved, requirement, opts);
       return this.finish(target, { reused: false, rebuiltBecause }, opts, installed);
     } finally {
