@@ -47,6 +47,8 @@ const DOUBLE_QUOTED_ESCAPES: Record<string, string> = {
   '"': '"', "/": "/", "\\": "\\", N: "\x85", _: "\xa0", L: "\u2028", P: "\u2029",
 };
 const HEX_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
+const SIMPLE_DOUBLE_QUOTED = /"([^"\\\n]*)"/y;
+const SIMPLE_SINGLE_QUOTED = /'([^'\n]*)'(?!')/y;
 
 /**
  * A single- or double-quoted scalar starting at p (the quote) that closes before `end` (its line's end): its text and
@@ -54,6 +56,11 @@ const HEX_LENGTH: Record<string, number> = { x: 2, u: 4, U: 8 };
  */
 export function readQuotedScalar(s: string, p: number, end: number): { text: string; after: number } | null {
   const quote = s.charCodeAt(p);
+  // Most quoted scalars have no escape: one native scan (bounded by the line) instead of a loop per character.
+  const simple = quote === 34 ? SIMPLE_DOUBLE_QUOTED : SIMPLE_SINGLE_QUOTED;
+  simple.lastIndex = p;
+  const m = simple.exec(s);
+  if (m && simple.lastIndex <= end) return { text: m[1]!, after: simple.lastIndex };
   let text = "";
   let from = p + 1;
   for (let k = p + 1; k < end; k++) {
