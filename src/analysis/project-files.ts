@@ -26,6 +26,7 @@ export class ProjectPaths {
   readonly root: string;
   /** Real path of the installed roles' folder, when there is one. */
   installedRoles: string | null = null;
+  private readonly realPaths = new Map<string, string>();
 
   constructor(root: string) {
     this.root = realpathSync.native(root);
@@ -51,12 +52,26 @@ export class ProjectPaths {
 
   /** The real path of `abs`, or an error when it (or a symlink in it) leads outside the project. */
   inside(abs: string, from?: string): string {
-    // The libc realpath: one call, where the JS one lstat()s every component of every path again.
-    const real = realpathSync.native(abs);
+    const real = this.realpath(abs);
     if (!under(real, this.root) && !(this.installedRoles !== null && under(real, this.installedRoles))) {
       const where = from ? ` (referenced from ${from})` : "";
       throw new AnalysisInputError(`${this.rel(abs)}${where}: path leads outside the project to ${real}; refusing to read it`);
     }
+    return real;
+  }
+
+  /**
+   * realpath, one lstat per path component, each component looked up once per analysis: the libc realpath reads
+   * every component of every path again (a readlink each), and an analysis asks for hundreds of paths in the same
+   * few folders. A symlink is left to the libc realpath.
+   */
+  private realpath(abs: string): string {
+    let real = this.realPaths.get(abs);
+    if (real !== undefined) return real;
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    const parent = dirname(abs);
+    real = !st || st.isSymbolicLink() ? realpathSync.native(abs) : parent === abs ? abs : join(this.realpath(parent), basename(abs));
+    this.realPaths.set(abs, real);
     return real;
   }
 
@@ -153,7 +168,9 @@ export function findLocalPlugins(
   const names: Partial<Record<PluginKind, Set<string>>> = {};
   const bases = [paths.root, ...extraDirs, ...listDir(join(paths.root, "roles")).map((r) => join(paths.root, "roles", r))];
   for (const base of bases) {
-    for (const [dir, kind] of PLUGIN_DIRS) addPluginNames(join(base, dir), kind, (names[kind] ??= new Set()));
+    // One listing per base: most roles have none of these folders, and a failed opendir each costs an exception.
+    const present = new Set(listDir(base));
+    for (const [dir, kind] of PLUGIN_DIRS) if (present.has(dir)) addPluginNames(join(base, dir), kind, (names[kind] ??= new Set()));
   }
   // ansible.cfg's library/filter_plugins/... name the plugin directories themselves.
   for (const { dir, kind } of cfgPluginDirs) addPluginNames(dir, kind, (names[kind] ??= new Set()));

@@ -4,6 +4,7 @@ import type { WalkContext, WalkerApi } from "./walker-api.js";
 
 const CONDITIONALS = new Set(["when", "changed_when", "failed_when", "until"]);
 const NESTED = new Set(["block", "rescue", "always"]);
+const ACTION_KEYWORDS = ["action", "local_action"];
 const SHELL = new Set(["raw", "shell", "command", "script"]);
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "::1"]);
 const CONTROLLER_CONNECTIONS = /^(?:ansible\.builtin\.)?local$|^(?:ansible\.netcommon\.)?(?:network_cli|httpapi|netconf)$/;
@@ -60,10 +61,11 @@ function walkTask(w: WalkerApi, task: Record<string, unknown>, ctx: WalkContext)
     return;
   }
   w.findings.tasks++;
-  const actions = withoutKeywordTypos(w, Object.keys(task).filter((k) => !w.index.keywords.has(k) && !k.startsWith("with_")), ctx, line);
-  for (const k of Object.keys(task)) if (k.startsWith("with_")) w.recordUse("lookup", k.slice(5), tctx, line, true);
+  const keys = Object.keys(task);
+  const actions = withoutKeywordTypos(w, keys.filter((k) => !w.index.keywords.has(k) && !k.startsWith("with_")), ctx, line);
+  for (const k of keys) if (k.startsWith("with_")) w.recordUse("lookup", k.slice(5), tctx, line, true);
   let action: { name: string; args: unknown; local: boolean } | null = null;
-  for (const key of ["action", "local_action"]) {
+  for (const key of ACTION_KEYWORDS) {
     if (task[key] !== undefined) action = parseActionKeyword(task[key], key === "local_action");
   }
   if (!action && actions[0] !== undefined) action = { name: actions[0], args: task[actions[0]], local: false };
@@ -158,9 +160,9 @@ function fileArg(args: unknown): string | null {
 
 /** Jinja in the task's own values (not nested task lists); conditionals are bare expressions. */
 function scanTaskValues(w: WalkerApi, task: Record<string, unknown>, ctx: WalkContext, line: number): void {
-  for (const [k, v] of Object.entries(task)) {
+  for (const k of Object.keys(task)) {
     if (NESTED.has(k)) continue;
-    if (CONDITIONALS.has(k)) w.scanConditional(v, ctx, line);
-    else w.scanValue(v, ctx, line);
+    if (CONDITIONALS.has(k)) w.scanConditional(task[k], ctx, line);
+    else w.scanValue(task[k], ctx, line);
   }
 }

@@ -24,7 +24,10 @@ export class ProjectWalker implements WalkerApi {
   readonly findings = new Findings();
   private readonly cache = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
-  private readonly scanned = new WeakSet<object>();
+  /** Nodes already scanned for Jinja (a Set, not a WeakSet: the cache keeps the nodes anyway, and ephemerons cost the GC). */
+  private readonly scanned = new Set<object>();
+  /** Scratch list for scanValue and scanConditional (neither calls back into itself). */
+  private readonly refs: JinjaRef[] = [];
   /** inventory_dir when the project has one inventory source folder (null: unknown, left templated). */
   inventoryDir: string | null = null;
   /** Roles (and collections) that project roles declare: meta/main.yml dependencies with src/version, meta/requirements.yml. */
@@ -80,13 +83,15 @@ export class ProjectWalker implements WalkerApi {
 
   /** Jinja plugin references in any value; Jinja plugins always run on the controller. */
   scanValue(value: unknown, ctx: WalkContext, line: number): void {
-    const refs: JinjaRef[] = [];
+    const refs = this.refs;
+    refs.length = 0;
     this.collectTemplates(value, refs, 0);
     this.recordRefs(refs, ctx, line);
   }
 
   scanConditional(value: unknown, ctx: WalkContext, line: number): void {
-    const refs: JinjaRef[] = [];
+    const refs = this.refs;
+    refs.length = 0;
     for (const v of Array.isArray(value) ? value : [value]) {
       if (typeof v !== "string") continue;
       if (isTemplated(v)) scanTemplate(v, refs);

@@ -1,8 +1,11 @@
 // Loads untrusted YAML safely: size and binary checks, alias-expansion (YAML bomb) limits, line numbers per node.
+// Plain block YAML goes through the fast reader (yaml-plain-block.ts); the rest through js-yaml's event parser.
 import { readFileSync, statSync } from "node:fs";
 import * as yaml from "js-yaml";
 import type { Event } from "js-yaml";
 import { AnalysisInputError } from "./types.js";
+import { readPlainBlockYaml } from "./yaml-plain-block.js";
+import { keyString, newMapping, resolvePlain } from "./yaml-scalar.js";
 
 export interface YamlLimits {
   /** Largest file read, in bytes. */
@@ -27,22 +30,6 @@ export interface LoadedYaml {
   lineOf(node: unknown): number;
 }
 
-const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
-const TRUES = new Set(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"]);
-const FALSES = new Set(["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"]);
-const INT = /^[-+]?(?:0|[1-9][0-9_]*)$/;
-const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$/;
-
-/** Plain scalars resolved the YAML 1.1 way Ansible (PyYAML) does: yes/no/on/off are booleans. */
-function resolvePlain(text: string): unknown {
-  if (NULLS.has(text)) return null;
-  if (TRUES.has(text)) return true;
-  if (FALSES.has(text)) return false;
-  if (INT.test(text)) return Number(text.replace(/_/g, ""));
-  if (FLOAT.test(text) && /[0-9]/.test(text)) return Number(text.replace(/_/g, ""));
-  return text;
-}
-
 /** Reads a file as text, refusing oversized, binary and non-UTF-8 content. */
 function readTextFile(absPath: string, relPath: string, maxBytes: number): string {
   const size = statSync(absPath).size;
@@ -62,8 +49,18 @@ export function loadYamlFile(absPath: string, relPath: string, limits: YamlLimit
   return parseYaml(readTextFile(absPath, relPath, limits.maxBytes), relPath, limits);
 }
 
+/** Parses YAML: plain block YAML by the fast reader (yaml-plain-block.ts), anything else by js-yaml. */
 export function parseYaml(source: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): LoadedYaml {
-  const positions = new WeakMap<object, number>();
+  return parseWith(source, relPath, limits, true);
+}
+
+/** Parses YAML with js-yaml alone (what parseYaml falls back to); for comparing the two readers. */
+export function parseYamlWithJsYaml(source: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): LoadedYaml {
+  return parseWith(source, relPath, limits, false);
+}
+
+function parseWith(source: string, relPath: string, limits: YamlLimits, fast: boolean): LoadedYaml {
+  const positions = new Map<object, number>();
   let lineStarts: number[] | undefined;
   const lineAt = (offset: number): number => {
     lineStarts ??= computeLineStarts(source);
@@ -84,6 +81,9 @@ export function parseYaml(source: string, relPath: string, limits: YamlLimits = 
   if (source.startsWith("$ANSIBLE_VAULT;")) {
     return { file: relPath, docs: [], vaultEncrypted: true, vaultLines: [], lineOf };
   }
+  const plain = fast ? readPlainBlockYaml(source, positions, limits) : null;
+  if (plain) return { file: relPath, docs: plain, vaultEncrypted: false, vaultLines: [], lineOf };
+  positions.clear(); // what the fast reader saw before it gave up
   let events: Event[];
   try {
     events = yaml.parseEvents(source, { filename: relPath, maxDepth: limits.maxDepth });
@@ -132,7 +132,7 @@ class EventConstructor {
     private readonly source: string,
     private readonly file: string,
     private readonly limits: YamlLimits,
-    private readonly positions: WeakMap<object, number>,
+    private readonly positions: Map<object, number>,
     private readonly vaultOffsets: number[],
   ) {}
 
@@ -152,7 +152,7 @@ class EventConstructor {
         return;
       case yaml.EVENT_ID.MAPPING:
       case yaml.EVENT_ID.SEQUENCE: {
-        const value = ev.type === yaml.EVENT_ID.MAPPING ? (Object.create(null) as Record<string, unknown>) : [];
+        const value = ev.type === yaml.EVENT_ID.MAPPING ? newMapping() : [];
         this.positions.set(value, ev.start);
         const anchor = this.slice(ev.anchorStart, ev.anchorEnd);
         if (anchor !== null) this.anchors.set(anchor, { value, weight: -1 }); // -1: still open
@@ -215,11 +215,6 @@ class EventConstructor {
       else parent.value[key] = value;
     }
   }
-}
-
-function keyString(value: unknown): string {
-  if (value === null) return "null";
-  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 /** YAML merge keys (`<<: *base`): explicit keys win, earlier merged mappings win over later ones. */

@@ -1,15 +1,15 @@
-// Looks at a host before building on it (python3 and its version, the venv module, free disk) in one round trip,
-// and words what is missing so a person can fix it.
+// Looks at a host: python3 and its version, free disk and the venvs there (every ensure), and the venv module
+// (only before a build); and words what is missing so a person can fix it.
 import type { Host } from "../hosts/host.js";
 
 export interface HostProbe {
   pythonVersion: string;
   pythonExecutable: string;
-  hasVenv: boolean;
-  hasEnsurepip: boolean;
   /** The venv root with ~ expanded, absolute. */
   root: string;
   freeBytes: number;
+  /** The venv names (dropship-*) under root when probed: a name not among them needs no closer look yet. */
+  venvs: string[];
 }
 
 export type VenvErrorCode =
@@ -43,13 +43,25 @@ export class VenvError extends Error {
   }
 }
 
-// argv[1] = venv root. Prints one JSON line.
+// argv[1] = venv root. Prints one JSON line. Cheap on purpose: it runs before every reuse.
 const PROBE_PY = `
 import json, os, shutil, sys
 root = os.path.abspath(os.path.expanduser(sys.argv[1]))
 probe = root
 while not os.path.exists(probe):
     probe = os.path.dirname(probe)
+print(json.dumps({
+    "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
+    "pythonExecutable": sys.executable,
+    "root": root,
+    "freeBytes": shutil.disk_usage(probe).free,
+    "venvs": sorted(n for n in os.listdir(root) if n.startswith("dropship-")) if os.path.isdir(root) else [],
+}))
+`;
+
+// Prints whether python has the venv module and ensurepip (Debian splits them off into python3-venv).
+const VENV_MODULE_PY = `
+import json
 def can(f):
     try:
         f()
@@ -59,14 +71,7 @@ def can(f):
 def ensurepip_ok():
     from ensurepip import version
     version()
-print(json.dumps({
-    "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
-    "pythonExecutable": sys.executable,
-    "hasVenv": can(lambda: __import__("venv")),
-    "hasEnsurepip": can(ensurepip_ok),
-    "root": root,
-    "freeBytes": shutil.disk_usage(probe).free,
-}))
+print(json.dumps({"hasVenv": can(lambda: __import__("venv")), "hasEnsurepip": can(ensurepip_ok)}))
 `;
 
 export async function probeHost(host: Host, venvRoot: string, python = "python3"): Promise<HostProbe> {
@@ -82,16 +87,8 @@ export async function probeHost(host: Host, venvRoot: string, python = "python3"
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as HostProbe;
 }
 
-/** Throws a VenvError naming the fix when the host cannot build a venv. */
+/** Throws a VenvError naming the fix when the host has too little disk for a build. */
 export function assertCanBuild(probe: HostProbe, hostLabel: string, minFreeMb: number): void {
-  const minor = probe.pythonVersion.split(".").slice(0, 2).join(".");
-  if (!probe.hasVenv || !probe.hasEnsurepip) {
-    throw new VenvError(
-      "no-venv-module",
-      `python3-venv is not installed on ${hostLabel}: run apt-get install python3-venv (or python${minor}-venv); ` +
-        `${probe.pythonExecutable} has no ${probe.hasVenv ? "ensurepip" : "venv"} module`,
-    );
-  }
   const freeMb = Math.floor(probe.freeBytes / 1024 / 1024);
   if (freeMb < minFreeMb) {
     throw new VenvError(
@@ -100,6 +97,20 @@ export function assertCanBuild(probe: HostProbe, hostLabel: string, minFreeMb: n
         `free some space or remove unused venvs with /venvs`,
     );
   }
+}
+
+/** Throws a VenvError naming the package to install when the host's python cannot make a venv (checked before a build only). */
+export async function assertVenvModule(host: Host, probe: HostProbe, python: string): Promise<void> {
+  const r = await host.exec([python, "-c", VENV_MODULE_PY], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new VenvError("no-python", `${python} on ${host.label} did not run: ${lastLine(r.stderr || r.stdout)}`);
+  const { hasVenv, hasEnsurepip } = JSON.parse(r.stdout.trim().split("\n").pop()!) as { hasVenv: boolean; hasEnsurepip: boolean };
+  if (hasVenv && hasEnsurepip) return;
+  const minor = probe.pythonVersion.split(".").slice(0, 2).join(".");
+  throw new VenvError(
+    "no-venv-module",
+    `python3-venv is not installed on ${host.label}: run apt-get install python3-venv (or python${minor}-venv); ` +
+      `${probe.pythonExecutable} has no ${hasVenv ? "ensurepip" : "venv"} module`,
+  );
 }
 
 /** Checks from the host itself that the pip index answers, before anything is created. */

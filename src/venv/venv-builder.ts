@@ -1,16 +1,16 @@
-// Builds one venv in its own store directory: python -m venv, pip install, ansible-galaxy install, verify, marker.
-// The caller points the venv's name (a symlink) at the result only when all of this succeeded.
+// Builds one venv in its own store directory: python -m venv, pip install, ansible-galaxy install, then the last
+// pass (venv-finish.ts: compile, verify, marker, digest). The caller points the venv's name (a symlink) at the result
+// only when all of this succeeded, sealing it in the same step.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { satisfies } from "@renovatebot/pep440";
 import type { Host } from "../hosts/host.js";
 import { pickTarballs, galaxyRequirementsFile, galaxyRangeToPep440, type Tarball } from "./collection-sources.js";
 import { lastLine, redactUrl, VenvError } from "./host-probe.js";
-import { digestVenv, SEAL_FILE, sealDigest, type VenvDigest } from "./venv-digest.js";
+import { SEAL_FILE, sealDigest, type VenvDigest } from "./venv-digest.js";
+import { checkInstall, finishBuild, type BuildFacts } from "./venv-finish.js";
 import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
 import type { NormalisedRole, ResolvedVenvSpec } from "./venv-spec.js";
-
-const MARKER_FILE = "dropship-venv.json";
 
 export interface PackageSources {
   pipIndexUrl: string | null;
@@ -60,6 +60,8 @@ export interface BuildOutcome {
   installed: InstalledContent;
   /** What the finished build holds, marker included: the bot keeps it and compares on every reuse. */
   digest: VenvDigest;
+  /** The bot's seal over the digest, for publishVenv to put beside the marker (null without a seal key). */
+  seal: string | null;
 }
 
 export interface VenvMarker {
@@ -73,61 +75,103 @@ export interface VenvMarker {
   createdAt: string;
 }
 
-/** Builds into root/.store/<name>-<stamp>; removes it again on any failure so nothing half-built stays. */
+/** Files the installers read, written into the build directory while pip runs and deleted before the digest. */
+interface InstallInputs {
+  /** Directories to make beside the venv (relative to it). */
+  dirs: string[];
+  files: { rel: string; data: () => Promise<string | Buffer> }[];
+  /** Remote paths of the collection tarballs (offline installs). */
+  tarballs: string[];
+}
+
+const TARBALL_DIR = ".collection-tarballs";
+const COLLECTION_REQUIREMENTS = ".collection-requirements.yml";
+const ROLE_REQUIREMENTS = ".role-requirements.yml";
+
+function installInputs(req: BuildRequest, storePath: string, tarballs: Tarball[]): InstallInputs {
+  const inputs: InstallInputs = { dirs: [], files: [], tarballs: [] };
+  if (req.spec.collections.length > 0 && req.sources.collectionTarballDir) {
+    inputs.dirs.push(TARBALL_DIR);
+    for (const t of tarballs) {
+      const rel = `${TARBALL_DIR}/${t.file.split("/").pop()}`;
+      inputs.files.push({ rel, data: () => readFile(t.file) });
+      inputs.tarballs.push(`${storePath}/${rel}`);
+    }
+  } else if (req.spec.collections.length > 0) {
+    inputs.files.push({ rel: COLLECTION_REQUIREMENTS, data: async () => galaxyRequirementsFile(req.spec.collections) });
+  }
+  const roles = req.spec.roles ?? [];
+  if (roles.length > 0) inputs.files.push({ rel: ROLE_REQUIREMENTS, data: async () => roleRequirementsFile(roles) });
+  return inputs;
+}
+
+/** Waits for every step, then throws the first failure in the order given (so the reported error does not depend on timing). */
+async function allInOrder(steps: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Builds into root/.store/<name>-<stamp>; removes it again on any failure so nothing half-built stays. Independent
+ * steps overlap: the installers' inputs are uploaded while pip runs, and collections and roles (different folders,
+ * both needing only ansible-core) install side by side.
+ */
 export async function buildVenv(req: BuildRequest): Promise<BuildOutcome> {
   const storePath = `${req.root}/.store/${req.name}-${Date.now().toString(36)}${randomBytes(2).toString("hex")}`;
   const { host } = req;
   // Offline tarballs are chosen before anything is created: a missing one should cost nothing.
   const tarballs = req.sources.collectionTarballDir && req.spec.collections.length > 0 ? await pickTarballs(req.spec.collections, req.sources.collectionTarballDir) : [];
+  const inputs = installInputs(req, storePath, tarballs);
+  const roles = req.spec.roles ?? [];
   try {
-    // The root is the bot's alone on this account: 0700, so other accounts on the host cannot read or plant anything.
-    await must(host, ["sh", "-c", 'mkdir -p -- "$1/.store" && chmod 700 -- "$1"', "sh", req.root], "build-failed", req);
     req.onProgress({ step: "creating", message: `creating the virtualenv ${req.name}` });
-    await createVenv(req, storePath);
+    await createVenv(req, storePath, inputs.dirs);
     const count = 1 + req.spec.python.length;
     req.onProgress({ step: "installing-packages", message: `installing ${count} package${count === 1 ? "" : "s"} with pip` });
-    await pipInstall(req, storePath);
+    const upload = (async () => {
+      for (const f of inputs.files) await host.writeFile(`${storePath}/${f.rel}`, await f.data(), 0o644);
+    })();
+    await allInOrder([pipInstall(req, storePath), upload]);
+    const where = { host, python: req.python, storePath, timeoutMs: req.stepTimeoutMs, signal: req.signal };
+    // Needs only what pip made, so it runs while collections and roles install (and hashes what pip made).
+    const checked = checkInstall(where, req.spec.python, ["collections", "roles", TARBALL_DIR, COLLECTION_REQUIREMENTS, ROLE_REQUIREMENTS]);
+    const installs: Promise<unknown>[] = [];
     if (req.spec.collections.length > 0) {
       const n = req.spec.collections.length;
       req.onProgress({ step: "installing-collections", message: `installing ${n} collection${n === 1 ? "" : "s"}` });
-      await installCollections(req, storePath, tarballs);
+      installs.push(installCollections(req, storePath, inputs.tarballs));
     }
-    const roles = req.spec.roles ?? [];
     if (roles.length > 0) {
       req.onProgress({ step: "installing-roles", message: `installing ${roles.length} role${roles.length === 1 ? "" : "s"}` });
-      await installRoles(req, storePath, roles);
+      installs.push(installRoles(req, storePath, roles));
     }
-    if (req.spec.collections.length > 0 || roles.length > 0) await compileAhead(req, storePath);
+    await allInOrder([...installs, checked]);
+    const check = await checked;
     req.onProgress({ step: "verifying", message: "verifying ansible, collections, roles and Python packages" });
-    const { ansibleCoreVersion, installed } = await verify(req, storePath);
-    const marker: VenvMarker = {
-      tool: "dropship",
-      name: req.name,
-      hash: req.hash,
-      spec: JSON.parse(req.specJson),
-      ansibleCoreVersion,
-      installed,
-      createdAt: new Date().toISOString(),
-    };
-    await host.writeFile(`${storePath}/${MARKER_FILE}`, JSON.stringify(marker, null, 2) + "\n", 0o644);
-    const digest = await digestVenv(host, req.python, storePath, req.root, req.signal);
-    if (req.sealKey) await host.writeFile(`${storePath}/${SEAL_FILE}`, sealDigest(req.sealKey, req.name, digest.total) + "\n", 0o644);
-    const du = await host.exec(["du", "-sk", "--", storePath]);
-    return { storePath, ansibleCoreVersion, sizeBytes: (Number.parseInt(du.stdout, 10) || 0) * 1024, installed, digest };
+    const marker: Omit<VenvMarker, "installed"> = { tool: "dropship", name: req.name, hash: req.hash, spec: JSON.parse(req.specJson), ansibleCoreVersion: check.ansibleCoreVersion, createdAt: new Date().toISOString() };
+    const finished = await finishBuild(where, {
+      remove: [TARBALL_DIR, COLLECTION_REQUIREMENTS, ROLE_REQUIREMENTS],
+      marker: { ...marker },
+      listCollections: req.spec.collections.length > 0,
+      listRoles: roles.length > 0,
+      early: check.early,
+    });
+    const problems = [...buildProblems(req, finished.facts), ...check.packageProblems];
+    if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${host.label} is incomplete: ${problems.join("; ")}`);
+    const seal = req.sealKey ? sealDigest(req.sealKey, req.name, finished.digest.total) : null;
+    return { storePath, ansibleCoreVersion: check.ansibleCoreVersion, sizeBytes: finished.sizeBytes, installed: finished.facts.installed, digest: finished.digest, seal };
   } catch (err) {
     await host.exec(["rm", "-rf", "--", storePath]).catch(() => {});
     throw err;
   }
 }
 
-async function must(host: Host, argv: string[], code: ConstructorParameters<typeof VenvError>[0], req: BuildRequest, env?: Record<string, string>) {
-  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env });
-  if (r.code !== 0) throw new VenvError(code, `\`${argv.slice(0, 3).join(" ")}\` failed on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
-  return r;
-}
-
-async function createVenv(req: BuildRequest, storePath: string): Promise<void> {
-  const r = await req.host.exec([req.python, "-m", "venv", storePath], { timeoutMs: req.stepTimeoutMs, signal: req.signal });
+/** Makes the (0700) root and the venv, and the input folders inside it, in one round trip. */
+async function createVenv(req: BuildRequest, storePath: string, dirs: string[]): Promise<void> {
+  // The root is the bot's alone on this account: 0700, so other accounts on the host cannot read or plant anything.
+  const script = 'mkdir -p -- "$1/.store" && chmod 700 -- "$1" && "$2" -m venv "$3" || exit; s="$3"; shift 3; for d; do mkdir -p -- "$s/$d" || exit; done';
+  const r = await req.host.exec(["sh", "-c", script, "sh", req.root, req.python, storePath, ...dirs], { timeoutMs: req.stepTimeoutMs, signal: req.signal });
   if (r.code === 0) return;
   const text = r.stderr + r.stdout;
   if (/ensurepip is not available|No module named ensurepip/i.test(text)) {
@@ -162,143 +206,41 @@ async function pipInstall(req: BuildRequest, storePath: string): Promise<void> {
   throw new VenvError("pip-failed", `pip install failed on ${req.host.label}: ${lastLine(r.stderr || r.stdout)}`);
 }
 
-async function installCollections(req: BuildRequest, storePath: string, tarballs: Tarball[]): Promise<void> {
+async function installCollections(req: BuildRequest, storePath: string, tarballs: string[]): Promise<void> {
   const { host } = req;
   const collectionsDir = `${storePath}/collections`;
-  const env = { ANSIBLE_COLLECTIONS_PATH: collectionsDir };
   const galaxy = `${storePath}/bin/ansible-galaxy`;
   const { collectionTarballDir, galaxyServer } = req.sources;
-  let argv: string[];
-  if (collectionTarballDir) {
-    const upload = `${storePath}/.collection-tarballs`;
-    await must(host, ["mkdir", "-p", "--", upload], "collections-failed", req);
-    const remote: string[] = [];
-    for (const t of tarballs) {
-      const dest = `${upload}/${t.file.split("/").pop()}`;
-      await host.writeFile(dest, await readFile(t.file), 0o644);
-      remote.push(dest);
-    }
-    argv = [galaxy, "collection", "install", "--offline", "-p", collectionsDir, ...remote];
-  } else {
-    const reqFile = `${storePath}/.collection-requirements.yml`;
-    await host.writeFile(reqFile, galaxyRequirementsFile(req.spec.collections), 0o644);
-    argv = [galaxy, "collection", "install", "-r", reqFile, "-p", collectionsDir, ...(galaxyServer ? ["-s", galaxyServer] : [])];
-  }
-  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env });
+  const argv = collectionTarballDir
+    ? [galaxy, "collection", "install", "--offline", "-p", collectionsDir, ...tarballs]
+    : [galaxy, "collection", "install", "-r", `${storePath}/${COLLECTION_REQUIREMENTS}`, "-p", collectionsDir, ...(galaxyServer ? ["-s", galaxyServer] : [])];
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_COLLECTIONS_PATH: collectionsDir, PYTHONDONTWRITEBYTECODE: "1" } });
   if (r.code !== 0) {
     const where = collectionTarballDir ? `the tarballs in ${collectionTarballDir}` : galaxyServer ? redactUrl(galaxyServer) : "Galaxy";
     throw new VenvError("collections-failed", `installing collections from ${where} failed on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
   }
-  await host.exec(["rm", "-rf", "--", `${storePath}/.collection-tarballs`, `${storePath}/.collection-requirements.yml`]);
 }
 
 async function installRoles(req: BuildRequest, storePath: string, roles: NormalisedRole[]): Promise<void> {
   const { host } = req;
   const { galaxyServer } = req.sources;
-  const reqFile = `${storePath}/.role-requirements.yml`;
-  await host.writeFile(reqFile, roleRequirementsFile(roles), 0o644);
-  const argv = [`${storePath}/bin/ansible-galaxy`, "role", "install", "-r", reqFile, "-p", `${storePath}/roles`, ...(galaxyServer ? ["-s", galaxyServer] : [])];
-  // git for git roles comes from the host's PATH; ANSIBLE_NOCOLOR keeps escapes out of the text we read.
-  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_ROLES_PATH: `${storePath}/roles`, ANSIBLE_NOCOLOR: "1" } });
+  const argv = [`${storePath}/bin/ansible-galaxy`, "role", "install", "-r", `${storePath}/${ROLE_REQUIREMENTS}`, "-p", `${storePath}/roles`, ...(galaxyServer ? ["-s", galaxyServer] : [])];
+  // git for git roles comes from the host's PATH; ANSIBLE_NOCOLOR keeps escapes out of the text we read;
+  // PYTHONDONTWRITEBYTECODE: nothing lands in what checkInstall is hashing meanwhile.
+  const r = await host.exec(argv, { timeoutMs: req.stepTimeoutMs, signal: req.signal, env: { ANSIBLE_ROLES_PATH: `${storePath}/roles`, ANSIBLE_NOCOLOR: "1", PYTHONDONTWRITEBYTECODE: "1" } });
   if (r.code !== 0) {
     const where = galaxyServer ? redactUrl(galaxyServer) : "Galaxy (galaxy.ansible.com)";
     const failures = roleFailures(`${r.stdout}\n${r.stderr}`, roles);
     const why = failures.length > 0 ? failures.join("; ") : lastLine(r.stderr || r.stdout);
     throw new VenvError("roles-failed", `installing roles on ${host.label} failed (Galaxy roles from ${where}): ${why}`);
   }
-  await host.exec(["rm", "-f", "--", reqFile]);
 }
 
-/**
- * Byte-compiles the collections and roles now (pip already did site-packages), so that running ansible later has no
- * reason to write __pycache__ into the venv: the venv's content stays what its digest recorded. Files that do not
- * compile are left as they are (Python will not cache them at run time either).
- */
-async function compileAhead(req: BuildRequest, storePath: string): Promise<void> {
-  const dirs = [`${storePath}/collections`, `${storePath}/roles`];
-  await req.host.exec(["sh", "-c", 'p="$1"; shift; for d; do [ -d "$d" ] && "$p" -I -m compileall -q -j 0 "$d" >/dev/null; done; exit 0', "sh", `${storePath}/bin/python`, ...dirs], {
-    timeoutMs: req.stepTimeoutMs,
-    signal: req.signal,
-  });
-}
-
-// argv[1] = roles dir. Prints {name: version|null} from each role's meta/.galaxy_install_info (YAML from the client).
-const ROLES_PY = `
-import json, os, sys, yaml
-root = sys.argv[1]
-out = {}
-for name in (sorted(os.listdir(root)) if os.path.isdir(root) else []):
-    info = os.path.join(root, name, "meta", ".galaxy_install_info")
-    version = None
-    if os.path.isfile(info):
-        with open(info) as f:
-            version = (yaml.safe_load(f) or {}).get("version")
-    out[name] = None if version in (None, "") else str(version)
-print(json.dumps(out))
-`;
-
-// argv[1:] = requirement strings. Prints a JSON list of problems (empty when all is well).
-const VERIFY_PY = `
-import importlib, importlib.metadata as md, json, sys
-from pip._vendor.packaging.requirements import Requirement
-problems = []
-for text in sys.argv[1:]:
-    req = Requirement(text)
-    if req.marker is not None and not req.marker.evaluate():
-        continue
-    try:
-        dist = md.distribution(req.name)
-    except md.PackageNotFoundError:
-        problems.append("%s is not installed" % req.name)
-        continue
-    if not req.specifier.contains(dist.version, prereleases=True):
-        problems.append("%s %s is installed but %s was asked for" % (req.name, dist.version, req.specifier))
-    tops = (dist.read_text("top_level.txt") or "").split()
-    if not tops:
-        tops = sorted({str(f).split("/")[0].split(".")[0] for f in (dist.files or [])
-                       if str(f).endswith((".py", ".so")) and not str(f).startswith(("..", "bin/")) and ".dist-info" not in str(f)})
-    for top in tops:
-        try:
-            importlib.import_module(top)
-        except Exception as e:
-            problems.append("%s: import %s failed: %s" % (req.name, top, e))
-print(json.dumps(problems))
-`;
-
-/**
- * Returns the installed ansible-core version and what the venv holds (collections and roles, read back from it);
- * throws naming what is missing. The checks run side by side.
- */
-async function verify(req: BuildRequest, storePath: string): Promise<{ ansibleCoreVersion: string; installed: InstalledContent }> {
-  const { host } = req;
-  const env = { ANSIBLE_COLLECTIONS_PATH: `${storePath}/collections` };
-  const roles = req.spec.roles ?? [];
-  const [version, collections, imports, installedRoles] = await Promise.all([
-    must(host, [`${storePath}/bin/ansible-playbook`, "--version"], "verify-failed", req, env),
-    req.spec.collections.length > 0 ? verifyCollections(req, storePath, env) : Promise.resolve({ problems: [], installed: {} }),
-    must(host, [`${storePath}/bin/python`, "-c", VERIFY_PY, ...req.spec.python], "verify-failed", req),
-    roles.length > 0
-      ? must(host, [`${storePath}/bin/python`, "-c", ROLES_PY, `${storePath}/roles`], "verify-failed", req).then((r) => JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as Record<string, string | null>)
-      : Promise.resolve({}),
-  ]);
-  const core = /core ([0-9][^\]\s]*)/.exec(version.stdout)?.[1];
-  if (!core) throw new VenvError("verify-failed", `ansible-playbook --version on ${host.label} did not name an ansible-core version`);
-  const roleProblems = roles.filter((r) => !(r.name in installedRoles)).map((r) => `role ${r.name} is missing`);
-  const problems = [...collections.problems, ...roleProblems, ...(JSON.parse(imports.stdout.trim().split("\n").pop() ?? "[]") as string[])];
-  if (problems.length > 0) throw new VenvError("verify-failed", `the new virtualenv on ${req.host.label} is incomplete: ${problems.join("; ")}`);
-  return { ansibleCoreVersion: core, installed: { collections: collections.installed, roles: installedRoles } };
-}
-
-async function verifyCollections(req: BuildRequest, storePath: string, env: Record<string, string>): Promise<{ problems: string[]; installed: Record<string, string> }> {
-  const list = await must(req.host, [`${storePath}/bin/ansible-galaxy`, "collection", "list", "--format", "json"], "verify-failed", req, env);
+/** What the spec asked for that the build lacks: collections (missing or out of range), roles. */
+function buildProblems(req: BuildRequest, facts: BuildFacts): string[] {
+  // The first directory that has a collection wins, as for ansible itself.
   const found = new Map<string, string>();
-  const installed: Record<string, string> = {};
-  for (const [dir, byName] of Object.entries(JSON.parse(list.stdout) as Record<string, Record<string, { version: string }>>)) {
-    for (const [name, info] of Object.entries(byName)) {
-      if (!found.has(name)) found.set(name, info.version);
-      if (dir.startsWith(`${storePath}/`)) installed[name] = info.version;
-    }
-  }
+  for (const [, name, version] of facts.found) if (!found.has(name)) found.set(name, version);
   const problems: string[] = [];
   for (const c of req.spec.collections) {
     if ((c.type ?? "galaxy") !== "galaxy") continue;
@@ -307,11 +249,14 @@ async function verifyCollections(req: BuildRequest, storePath: string, env: Reco
     if (!have) problems.push(`collection ${c.name} is missing`);
     else if (range && !satisfies(have, range)) problems.push(`collection ${c.name} ${have} does not match ${c.version}`);
   }
-  return { problems, installed };
+  for (const r of req.spec.roles ?? []) if (!(r.name in facts.installed.roles)) problems.push(`role ${r.name} is missing`);
+  return problems;
 }
 
+// $1 root, $2 name, $3 build directory, $4 seal ("" for none), $5 the seal's file name.
 const FLIP_SH = `
 set -e
+if [ -n "$4" ]; then printf '%s\\n' "$4" > "$3/$5"; fi
 tmp="$1/.$2.link.$$"
 ln -s "$3" "$tmp"
 old=$(readlink "$1/$2" 2>/dev/null || true)
@@ -320,9 +265,9 @@ mv -T "$tmp" "$1/$2"
 printf '%s' "$old"
 `;
 
-/** Points root/name at the store directory in one rename; returns the previous target ("" if none). */
-export async function publishVenv(host: Host, root: string, name: string, storePath: string): Promise<string> {
-  const r = await host.exec(["sh", "-c", FLIP_SH, "sh", root, name, storePath], { timeoutMs: 30_000 });
+/** Writes the build's seal (if any) and points root/name at the build in one rename; returns the previous target ("" if none). */
+export async function publishVenv(host: Host, root: string, name: string, storePath: string, seal: string | null): Promise<string> {
+  const r = await host.exec(["sh", "-c", FLIP_SH, "sh", root, name, storePath, seal ?? "", SEAL_FILE], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new VenvError("build-failed", `cannot put ${name} in place on ${host.label}: ${lastLine(r.stderr)}`);
   return r.stdout.trim();
 }

@@ -21,21 +21,15 @@ export type VenvInspection =
 /** The file beside the marker holding the bot's seal over the digest; the only entry the digest leaves out. */
 export const SEAL_FILE = "dropship-venv.seal";
 
-// argv: venv path, venv root, expected total ("" for none). Run by the host's python with -I -S: nothing from the
-// venv (no .pth file, no sitecustomize) runs while it is checked, and its own python starts only once it matched.
-// Root is made 0700 on every call: other accounts on the host have no business in it.
-const INSPECT_PY = `
-import hashlib, json, os, stat, subprocess, sys
-path, root, expected = sys.argv[1], sys.argv[2], sys.argv[3]
-try:
-    os.chmod(root, 0o700)
-except OSError:
-    pass
-marker_file = os.path.join(path, "dropship-venv.json")
-if not os.path.isfile(marker_file):
-    print(json.dumps({"state": "missing"}))
-    sys.exit(0)
-base = os.path.realpath(path)
+/** The marker file at the top of every build: what it was built for and what it holds. */
+export const MARKER_FILE = "dropship-venv.json";
+
+// Python, shared by the check on reuse and the build's last pass (venv-finish.ts), so both hash alike: every entry
+// under a directory, sorted by name, grouped into areas; an entry's record is its path, kind, permission bits and
+// content (a file's SHA-256, a link's target). Areas are told apart by the path alone, so an entry hashed on its own
+// (the marker, once written) gives what one walk over everything would.
+export const DIGEST_PY = `
+import hashlib, os, stat
 def area(rel):
     p = rel.split("/")
     if len(p) >= 4 and p[0] == "lib" and p[2] == "site-packages":
@@ -45,39 +39,70 @@ def area(rel):
     if len(p) >= 2 and p[0] == "roles":
         return "roles/" + p[1]
     return p[0]
-hashes, count, size = {}, 0, 0
-def add(rel, *fields):
-    record = b"\\0".join([os.fsencode(rel)] + [f if isinstance(f, bytes) else str(f).encode() for f in fields])
-    hashes.setdefault(area(rel), hashlib.sha256()).update(hashlib.sha256(record).digest())
-def walk(directory, prefix):
-    global count, size
-    with os.scandir(directory) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    for e in entries:
-        rel = prefix + e.name
-        if rel == "${SEAL_FILE}":
-            continue
-        st = e.stat(follow_symlinks=False)
+class Digest:
+    def __init__(self):
+        self.hashes, self.files, self.bytes, self.blocks = {}, 0, 0, 0
+    def add(self, rel, *fields):
+        record = b"\\0".join([os.fsencode(rel)] + [f if isinstance(f, bytes) else str(f).encode() for f in fields])
+        self.hashes.setdefault(area(rel), hashlib.sha256()).update(hashlib.sha256(record).digest())
+    def entry(self, path, rel, st):
         mode = "%o" % stat.S_IMODE(st.st_mode)
+        self.blocks += st.st_blocks
         if stat.S_ISLNK(st.st_mode):
-            add(rel, "link", mode, os.fsencode(os.readlink(e.path)))
+            self.add(rel, "link", mode, os.fsencode(os.readlink(path)))
         elif stat.S_ISDIR(st.st_mode):
-            add(rel, "dir", mode)
-            walk(e.path, rel + "/")
+            self.add(rel, "dir", mode)
+            self.walk(path, rel + "/")
         elif stat.S_ISREG(st.st_mode):
-            h = hashlib.sha256()
-            with open(e.path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            add(rel, "file", mode, h.hexdigest())
-            count += 1
-            size += st.st_size
+            with open(path, "rb") as f:
+                if st.st_size <= 1 << 22:
+                    h = hashlib.sha256(f.read())
+                else:
+                    h = hashlib.sha256()
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
+            self.add(rel, "file", mode, h.hexdigest())
+            self.files += 1
+            self.bytes += st.st_size
         else:
-            add(rel, "other", mode, stat.S_IFMT(st.st_mode))
-walk(base, "")
-areas = {k: v.hexdigest() for k, v in sorted(hashes.items())}
-total = hashlib.sha256("".join("%s\\0%s\\n" % kv for kv in areas.items()).encode("utf-8", "surrogateescape")).hexdigest()
-if expected and total == expected:
+            self.add(rel, "other", mode, stat.S_IFMT(st.st_mode))
+    def walk(self, directory, prefix="", skip=()):
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = prefix + e.name
+            if rel not in skip:
+                self.entry(e.path, rel, e.stat(follow_symlinks=False))
+    def add_path(self, path, rel):
+        self.entry(path, rel, os.lstat(path))
+    def area_hashes(self):
+        return {k: v.hexdigest() for k, v in self.hashes.items()}
+    def result(self, more=None):
+        # more: areas hashed earlier by another Digest, over other top-level entries (areas never span two).
+        areas = dict(sorted({**(more or {}), **self.area_hashes()}.items()))
+        total = hashlib.sha256("".join("%s\\0%s\\n" % kv for kv in areas.items()).encode("utf-8", "surrogateescape")).hexdigest()
+        return {"total": total, "areas": areas}
+`;
+
+// argv: venv path, venv root, expected total ("" for none). Run by the host's python with -I -S: nothing from the
+// venv (no .pth file, no sitecustomize) runs while it is checked, and its own python starts only once it matched.
+// Root is made 0700 on every call: other accounts on the host have no business in it.
+const INSPECT_PY = `${DIGEST_PY}
+import json, subprocess, sys
+path, root, expected = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    os.chmod(root, 0o700)
+except OSError:
+    pass
+marker_file = os.path.join(path, "${MARKER_FILE}")
+if not os.path.isfile(marker_file):
+    print(json.dumps({"state": "missing"}))
+    sys.exit(0)
+base = os.path.realpath(path)
+d = Digest()
+d.walk(base, "", ("${SEAL_FILE}",))
+digest = d.result()
+if expected and digest["total"] == expected:
     ran = subprocess.run([os.path.join(path, "bin", "python"), "-I", "-S", "-c", ""], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if ran.returncode != 0:
         print(json.dumps({"state": "broken"}))
@@ -92,7 +117,7 @@ try:
         seal = f.read().strip()
 except Exception:
     seal = None
-print(json.dumps({"state": "present", "marker": marker, "digest": {"total": total, "areas": areas}, "files": count, "bytes": size, "seal": seal}))
+print(json.dumps({"state": "present", "marker": marker, "digest": digest, "files": d.files, "bytes": d.bytes, "seal": seal}))
 `;
 
 /**
@@ -109,13 +134,6 @@ export async function inspectVenv(
   const r = await host.exec([python, "-I", "-S", "-c", INSPECT_PY, where.path, where.root, where.expected ?? ""], { timeoutMs: 300_000, signal });
   if (r.code !== 0) throw new VenvError("build-failed", `cannot check the virtualenv ${where.path} on ${host.label}: ${lastLine(r.stderr || r.stdout)}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as VenvInspection;
-}
-
-/** The digest of a venv that was just built (at its store path, before it is published). */
-export async function digestVenv(host: Host, python: string, path: string, root: string, signal?: AbortSignal): Promise<VenvDigest> {
-  const seen = await inspectVenv(host, python, { path, root, expected: null }, signal);
-  if (seen.state !== "present") throw new VenvError("build-failed", `the new virtualenv ${path} on ${host.label} has no marker`);
-  return seen.digest;
 }
 
 const SHOWN = 4;

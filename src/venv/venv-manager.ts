@@ -4,7 +4,7 @@ import type { Logger } from "../shared/logger.js";
 import type { Host } from "../hosts/host.js";
 import type { Db } from "../storage/database.js";
 import { ansibleCoreRequirement } from "./ansible-core-support.js";
-import { assertCanBuild, assertIndexReachable, probeHost, VenvError, type HostProbe } from "./host-probe.js";
+import { assertCanBuild, assertIndexReachable, assertVenvModule, probeHost, VenvError, type HostProbe } from "./host-probe.js";
 import { buildVenv, publishVenv, type InstalledContent, type PackageSources, type VenvMarker, type VenvProgress } from "./venv-builder.js";
 import { describeDigestChange, inspectVenv, sealMatches, type VenvInspection } from "./venv-digest.js";
 import { VenvLocks } from "./venv-lock.js";
@@ -106,7 +106,8 @@ export class VenvManager {
     const hash = venvHash(resolved);
     const name = `dropship-${hash}`;
     const target = { host, name, hash, path: `${probe.root}/${name}`, specJson: canonicalSpecJson(resolved), probe };
-    let verdict = await this.verdict(target, opts.signal);
+    // A name the probe did not see under the root needs no closer look before the lock.
+    let verdict: ReuseVerdict = probe.venvs.includes(name) ? await this.verdict(target, opts.signal) : { marker: null, reason: null };
     if (verdict.marker) return this.reuse(target, opts, verdict.marker);
     const rebuiltBecause = verdict.reason;
     if (rebuiltBecause) {
@@ -122,10 +123,18 @@ export class VenvManager {
       onWait: () => progress({ step: "waiting", message: `waiting for another build of ${name}` }),
     });
     try {
-      // Whoever held the lock may just have built it.
-      verdict = await this.verdict(target, opts.signal);
+      // Whoever held the lock may just have built it. The venv module and the index are checked meanwhile (all
+      // three only read); their answers matter only when there is something to build.
+      const { pipIndexUrl } = this.opts.packages;
+      const [again, ...ready] = await Promise.allSettled([
+        this.verdict(target, opts.signal),
+        assertVenvModule(host, probe, this.python),
+        pipIndexUrl ? assertIndexReachable(host, this.python, pipIndexUrl) : Promise.resolve(),
+      ]);
+      if (again.status === "rejected") throw again.reason;
+      verdict = again.value;
       if (verdict.marker) return this.reuse(target, opts, verdict.marker);
-      if (this.opts.packages.pipIndexUrl) await assertIndexReachable(host, this.python, this.opts.packages.pipIndexUrl);
+      for (const r of ready) if (r.status === "rejected") throw r.reason;
       const installed = await this.build(target, resolved, requirement, opts);
       return this.finish(target, { reused: false, rebuiltBecause }, opts, installed);
     } finally {
@@ -144,7 +153,7 @@ export class VenvManager {
         ansibleCoreRequirement: requirement, sources: this.opts.packages, onProgress: opts.onProgress ?? (() => {}), signal: opts.signal,
         stepTimeoutMs: this.opts.stepTimeoutMs ?? 15 * 60_000, sealKey: this.opts.sealKey ?? null,
       });
-      const previous = await publishVenv(host, probe.root, name, built.storePath);
+      const previous = await publishVenv(host, probe.root, name, built.storePath, built.seal);
       const buildMs = this.now() - started;
       this.store.upsert({ host: host.label, name, path, spec: specJson, status: "ready", sizeBytes: built.sizeBytes, buildMs, contentDigest: built.digest }, this.now());
       this.opts.logger?.info({ host: host.label, venv: name, buildMs, ansibleCore: built.ansibleCoreVersion }, "venv built");
