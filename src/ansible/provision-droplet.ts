@@ -27,8 +27,8 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
       const stop = new AbortController();
       const runSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       target.catch((err: unknown) => stop.abort(err));
-      const venv = await opts.venvPath((message) => onTask?.(`Preparing Ansible: ${message}`));
-      runSignal.throwIfAborted();
+      // A boot that fails (or a Cancel) during the venv check ends the run at once; the check finishes by itself.
+      const venv = await untilAborted(opts.venvPath((message) => onTask?.(`Preparing Ansible: ${message}`)), runSignal);
       const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-prov-"));
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -99,6 +99,16 @@ function dropletInventory(ip: string, o: { privateKeyFile: string; knownHosts: s
       },
     },
   };
+}
+
+/** `p`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Readers see the whole file or none (the inventory script polls for it). */
