@@ -135,6 +135,47 @@ describe("fake DigitalOcean API: HTTP surface", () => {
     expect(r.json).toMatchObject({ id: "unprocessable_entity", available_regions: ["ams3", "nyc1"] });
   });
 
+  it("aims faults with predicates, holds or drops slow answers, says when the quota is spent, and keeps a history", async () => {
+    const create = (name: string) => api("POST", "/droplets", { name, region: "ams3", size: "s-1vcpu-512mb-10gb", image: "debian-12-x64", tags: ["hist"] });
+    // A predicate sees the parsed body: only the create named "aimed" fails.
+    const aimed = fake.injectFault((r) => r.method === "POST" && (r.body as { name?: string }).name === "aimed", { status: 503 });
+    const other = await create("other");
+    expect(other.status).toBe(202);
+    expect((await create("aimed")).status).toBe(503);
+    expect(aimed.hits).toBe(1);
+    // A held create is carried out only when released, long after its client gave up.
+    let release!: () => void;
+    fake.injectFault("POST /v2/droplets", { heldUntil: new Promise<void>((r) => (release = r)) });
+    const abandoned = new AbortController();
+    const held = fetch(fake.url + "/droplets", {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "held", region: "ams3", size: "s-1vcpu-512mb-10gb", image: "debian-12-x64", tags: ["hist"] }),
+      signal: abandoned.signal,
+    }).catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    abandoned.abort();
+    expect(await held).toBeInstanceOf(Error);
+    expect(fake.history().map((h) => h.name)).not.toContain("held");
+    release();
+    await waitFor("the held create", async () => fake.history().find((h) => h.name === "held"));
+    // A lost answer: nothing is done, the connection is dropped after the delay.
+    fake.injectFault("DELETE /v2/droplets/*", { delayMs: 100, lost: true });
+    await expect(api("DELETE", `/droplets/${other.json.droplet.id}`)).rejects.toThrow();
+    expect(fake.droplet(other.json.droplet.id)!.destroyed).toBe(false);
+    // The hourly quota spent: remaining 0, and when it resets.
+    fake.injectFault("GET /v2/account", { status: 429, quotaResetSeconds: 30 });
+    const quota = await api("GET", "/account");
+    expect(quota.headers.get("ratelimit-remaining")).toBe("0");
+    expect(Number(quota.headers.get("ratelimit-reset")) * 1000 - Date.now()).toBeGreaterThan(25_000);
+    // The history keeps destroyed (and forgotten) droplets with when they went.
+    for (const h of fake.history().filter((x) => x.destroyedAt === null && x.tags.includes("hist"))) await api("DELETE", `/droplets/${h.id}`);
+    const hist = fake.history().filter((h) => h.tags.includes("hist"));
+    expect(hist.map((h) => h.name).sort()).toEqual(["held", "other"]);
+    for (const h of hist) expect(h.destroyedAt!.getTime()).toBeGreaterThanOrEqual(h.createdAt.getTime());
+    expect(fake.requests.at(-1)).toMatchObject({ method: "DELETE", status: 204, ms: expect.any(Number) });
+  });
+
   it("enforces its own rate limit with 429 and retry-after", async () => {
     const limited = await startFakeDigitalOcean({ token: TOKEN, dir, rateLimit: { perHour: 100, perMinute: 3 } });
     try {
