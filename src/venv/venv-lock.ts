@@ -36,7 +36,9 @@ const HOST_LOCK_SH = `
 mkdir -p "$1" || exit 3
 if mkdir "$1/$2" 2>/dev/null; then printf '%s' "$3" > "$1/$2/holder"; echo acquired; exit 0; fi
 printf 'busy %s %s\\n' "$(date +%s)" "$(stat -c %Y "$1/$2" 2>/dev/null || echo 0)"
+# The holder file may not be written yet (another process is between its mkdir and its printf): still busy.
 cat "$1/$2/holder" 2>/dev/null
+exit 0
 `;
 
 export class VenvLocks {
