@@ -61,7 +61,7 @@ export function parseYamlWithJsYaml(source: string, relPath: string, limits: Yam
 
 function parseWith(source: string, relPath: string, limits: YamlLimits, fast: boolean): LoadedYaml {
   const positions = new Map<object, number>();
-  let lineStarts: number[] | undefined;
+  let lineStarts: ArrayLike<number> | undefined;
   const lineAt = (offset: number): number => {
     lineStarts ??= computeLineStarts(source);
     let lo = 0;
@@ -82,7 +82,10 @@ function parseWith(source: string, relPath: string, limits: YamlLimits, fast: bo
     return { file: relPath, docs: [], vaultEncrypted: true, vaultLines: [], lineOf };
   }
   const plain = fast ? readPlainBlockYaml(source, positions, limits) : null;
-  if (plain) return { file: relPath, docs: plain, vaultEncrypted: false, vaultLines: [], lineOf };
+  if (plain) {
+    lineStarts = plain.lineStarts;
+    return { file: relPath, docs: plain.docs, vaultEncrypted: false, vaultLines: [], lineOf };
+  }
   positions.clear(); // what the fast reader saw before it gave up
   let events: Event[];
   try {
