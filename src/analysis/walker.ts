@@ -8,7 +8,7 @@ import { readRoleRequirements, roleDependencySpec, type Declared } from "./requi
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
 import type { RoleOptions, WalkContext, WalkerApi } from "./walker-api.js";
-import { DEFAULT_YAML_LIMITS, loadYamlFile, type LoadedYaml, type YamlLimits } from "./yaml-source.js";
+import { DEFAULT_YAML_LIMITS, loadYamlFile, type LoadedYaml, type YamlCache, type YamlLimits } from "./yaml-source.js";
 
 export interface WalkerLimits extends YamlLimits {
   /** Most files read in one analysis. */
@@ -41,6 +41,8 @@ export class ProjectWalker implements WalkerApi {
     /** ansible.cfg roles_path entries and the project's ansible_collections folders (absolute, inside the project). */
     readonly searchPaths: { rolesPath: readonly string[]; collectionDirs: readonly string[] } = { rolesPath: [], collectionDirs: [] },
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
+    /** Parsed files shared with earlier analyses of the same project (the closure's rounds). */
+    private readonly yamlCache?: YamlCache,
   ) {}
 
   /** Parses a file once; every later use gets the same result. */
@@ -50,7 +52,7 @@ export class ProjectWalker implements WalkerApi {
       if (this.cache.size >= this.limits.maxFiles) {
         throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
       }
-      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits);
+      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
       this.cache.set(abs, doc);
       this.findings.files.add(doc.file);
       if (doc.vaultEncrypted) this.findings.vault.push({ file: doc.file, line: 1 });

@@ -45,8 +45,31 @@ function readTextFile(absPath: string, relPath: string, maxBytes: number): strin
   }
 }
 
-export function loadYamlFile(absPath: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): LoadedYaml {
-  return parseYaml(readTextFile(absPath, relPath, limits.maxBytes), relPath, limits);
+/**
+ * Parsed files kept across analyses of one project (the closure's rounds analyse it again after fetching roles):
+ * a file whose text is unchanged is not parsed again. Parsed documents are never modified, so they can be shared.
+ */
+export class YamlCache {
+  private readonly files = new Map<string, { source: string; loaded: LoadedYaml }>();
+
+  get(absPath: string, source: string, relPath: string): LoadedYaml | undefined {
+    const hit = this.files.get(absPath);
+    if (!hit || hit.source !== source) return undefined;
+    return hit.loaded.file === relPath ? hit.loaded : { ...hit.loaded, file: relPath };
+  }
+
+  set(absPath: string, source: string, loaded: LoadedYaml): void {
+    this.files.set(absPath, { source, loaded });
+  }
+}
+
+export function loadYamlFile(absPath: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS, cache?: YamlCache): LoadedYaml {
+  const source = readTextFile(absPath, relPath, limits.maxBytes);
+  const cached = cache?.get(absPath, source, relPath);
+  if (cached) return cached;
+  const loaded = parseYaml(source, relPath, limits);
+  cache?.set(absPath, source, loaded);
+  return loaded;
 }
 
 /** Parses YAML: plain block YAML by the fast reader (yaml-plain-block.ts), anything else by js-yaml. */
