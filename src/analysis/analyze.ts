@@ -19,11 +19,14 @@ import { scanProjectExtras } from "./project-scan.js";
 import { readRequirements } from "./requirements-file.js";
 import type { AnalysisResult, AnalyzeOptions } from "./types.js";
 import { DEFAULT_WALKER_LIMITS, ProjectWalker, type WalkerLimits } from "./walker.js";
+import type { YamlCache } from "./yaml-source.js";
 
 export interface AnalyzeDeps {
   /** The routing/requirements index; the committed one (loaded once per process) by default. */
   index?: AnsibleIndex;
   limits?: Partial<WalkerLimits>;
+  /** Parsed files kept across analyses of one project (analyseClosure's rounds); none by default. */
+  yamlCache?: YamlCache;
 }
 
 /**
@@ -64,7 +67,7 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
   const cfg = readAnsibleCfg(paths, opts.env);
   const collectionDirs = ansibleCollectionsDirs(paths, cfg?.collectionsPaths ?? []);
   const local = findLocalPlugins(paths, [dirname(entry)], cfg?.pluginDirs, cfg?.collectionsPaths);
-  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits });
+  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits }, opts.yamlCache);
   for (const w of cfg?.warnings ?? []) walker.findings.warn(w);
   walker.inventoryDir = inventoryDir(paths, cfg);
   walkPlaybook(walker, entry);

@@ -74,14 +74,14 @@ class Compiler {
   private versionNeed(coll: string, u: Findings["uses"][number], fqcn: string, plugin: string, newer: boolean): void {
     const { index, findings } = this.input;
     const indexed = index.collectionVersion(coll);
-    const where = `${fqcn} (${u.file}:${u.line})`;
+    const where = () => `${fqcn} (${u.file}:${u.line})`;
     if (newer && indexed) {
       findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${coll} ${indexed} (the indexed version); requiring ${coll} >${indexed}`);
-      this.collection(coll).ranges.push({ range: `>${indexed}`, why: `${where} is not in ${coll} ${indexed}`, declared: false });
+      this.collection(coll).ranges.push({ range: `>${indexed}`, why: `${where()} is not in ${coll} ${indexed}`, declared: false });
       return;
     }
     const added = index.versionAdded(coll, u.kind, plugin);
-    if (added) this.collection(coll).ranges.push({ range: `>=${added}`, why: `${where} was added in ${coll} ${added}`, declared: false });
+    if (added) this.collection(coll).ranges.push({ range: `>=${added}`, why: `${where()} was added in ${coll} ${added}`, declared: false });
   }
 
   /** module_defaults `group/x`: a FQCN group names its collection; a short one goes through action_groups. */

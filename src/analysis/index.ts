@@ -2,6 +2,7 @@
 export { analyzeProject, projectSearchPaths, type AnalyzeDeps } from "./analyze.js";
 export { renderReport, toAnalysisJson } from "./report.js";
 export { loadAnsibleIndex, AnsibleIndex } from "./ansible-index.js";
+export { YamlCache } from "./yaml-source.js";
 export {
   AnalysisInputError,
   type AnalysisJson,

@@ -5,6 +5,7 @@ export interface JinjaRef {
   name: string;
 }
 
+// Global regexes run with exec until it returns null (which resets lastIndex): no copy per call, as matchAll makes.
 const BLOCK = /\{\{([\s\S]*?)\}\}|\{%([\s\S]*?)%\}/g;
 const LOOKUP = /\b(?:lookup|query|q)\s*\(\s*(['"])([A-Za-z_][\w.]*)\1/g;
 const FILTER = /\|\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)/g;
@@ -20,18 +21,21 @@ function hasJinja(text: string): boolean {
 
 /** References in a bare expression (a `when:`/`until:` value, or the inside of `{{ }}`). */
 export function scanExpression(expr: string, out: JinjaRef[]): void {
-  for (const m of expr.matchAll(LOOKUP)) out.push({ kind: "lookup", name: m[2] ?? "" });
+  // Cheap checks first: most expressions have no call, no string, no filter or no test.
+  if (expr.includes("(")) for (let m = LOOKUP.exec(expr); m; m = LOOKUP.exec(expr)) out.push({ kind: "lookup", name: m[2] ?? "" });
   // Filters and tests are read with string literals blanked, so `'a|b'` is not a filter.
-  const code = expr.replace(STRING_LITERAL, "''");
-  for (const m of code.matchAll(FILTER)) out.push({ kind: "filter", name: m[1] ?? "" });
-  for (const m of code.matchAll(TEST)) {
-    const name = m[1] ?? "";
-    if (!NOT_TESTS.has(name)) out.push({ kind: "test", name });
+  const code = expr.includes("'") || expr.includes('"') ? expr.replace(STRING_LITERAL, "''") : expr;
+  if (code.includes("|")) for (let m = FILTER.exec(code); m; m = FILTER.exec(code)) out.push({ kind: "filter", name: m[1] ?? "" });
+  if (code.includes("is")) {
+    for (let m = TEST.exec(code); m; m = TEST.exec(code)) {
+      const name = m[1] ?? "";
+      if (!NOT_TESTS.has(name)) out.push({ kind: "test", name });
+    }
   }
 }
 
 /** References in a templated string ("text {{ expr }} text"). */
 export function scanTemplate(text: string, out: JinjaRef[]): void {
   if (!hasJinja(text)) return;
-  for (const m of text.matchAll(BLOCK)) scanExpression(m[1] ?? m[2] ?? "", out);
+  for (let m = BLOCK.exec(text); m; m = BLOCK.exec(text)) scanExpression(m[1] ?? m[2] ?? "", out);
 }

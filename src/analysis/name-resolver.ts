@@ -24,7 +24,8 @@ const BUILTIN = new Set(["ansible.builtin", "ansible.legacy"]);
 const MAX_REDIRECTS = 10;
 
 export class NameResolver {
-  private readonly memo = new Map<string, Resolution>();
+  /** kind → search list → name → resolution (nested: no key string built per use). */
+  private readonly memo = new Map<PluginKind, Map<string, Map<string, Resolution>>>();
 
   constructor(
     private readonly index: AnsibleIndex,
@@ -33,14 +34,18 @@ export class NameResolver {
 
   /** Resolves `name` of a plugin kind with a `collections:` search list; results are memoised. */
   resolve(kind: PluginKind, name: string, searchList: readonly string[]): Resolution {
-    const key = `${kind}\0${name}\0${searchList.join(",")}`;
-    let r = this.memo.get(key);
+    let byList = this.memo.get(kind);
+    if (!byList) this.memo.set(kind, (byList = new Map()));
+    const listKey = searchList.length === 0 ? "" : searchList.join(",");
+    let byName = byList.get(listKey);
+    if (!byName) byList.set(listKey, (byName = new Map()));
+    let r = byName.get(name);
     if (!r) {
       r = name.split(".").length >= 3 ? this.resolveFqcn(kind, name, 0) : this.resolveShort(kind, name, searchList);
       if (r.status === "unresolved" && r.suggestion === null && !r.reason.startsWith("removed")) {
         r = { ...r, suggestion: this.suggest(kind, name, searchList) };
       }
-      this.memo.set(key, r);
+      byName.set(name, r);
     }
     return r;
   }

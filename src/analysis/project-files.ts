@@ -1,5 +1,5 @@
 // The project on disk: its root, the entry playbook, paths kept inside the root, and project-local plugins.
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { LocalPlugins } from "./name-resolver.js";
@@ -18,6 +18,31 @@ export function installedRoleOf(file: string): string | null {
 
 const under = (p: string, dir: string): boolean => p === dir || p.startsWith(dir + sep);
 
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+/** A path with no `.`/`..` segment, no empty one and no trailing slash: what path.normalize leaves as it is. */
+function isNormal(p: string): boolean {
+  return p !== "" && !p.endsWith("/") && !p.includes("//") && !DOT_SEGMENT.test(p);
+}
+
+/**
+ * `dir/name` for an absolute, normalised `dir` and a plain relative `name`: what path.join and path.resolve give
+ * then, without their normalising (an analysis builds thousands of candidate paths); null for anything else.
+ */
+function childPath(dir: string, name: string): string | null {
+  return dir !== "/" && name.charCodeAt(0) !== 47 && isNormal(name) ? `${dir}/${name}` : null;
+}
+
+/** path.join(dir, name) for an absolute, normalised dir. */
+export function joinUnder(dir: string, name: string): string {
+  return childPath(dir, name) ?? join(dir, name);
+}
+
+/** path.resolve(dir, name) for an absolute, normalised dir. */
+export function resolveUnder(dir: string, name: string): string {
+  return childPath(dir, name) ?? resolve(dir, name);
+}
+
 /**
  * Paths of one project: everything read must stay inside `root` (symlinks included), or inside the folder of roles
  * installed for it (the closure's staging folder), which findings name `installed-roles/…`.
@@ -27,6 +52,7 @@ export class ProjectPaths {
   /** Real path of the installed roles' folder, when there is one. */
   installedRoles: string | null = null;
   private readonly realPaths = new Map<string, string>();
+  private readonly kinds = new Map<string, "file" | "dir" | "other" | "none">();
 
   constructor(root: string) {
     this.root = realpathSync.native(root);
@@ -46,7 +72,7 @@ export class ProjectPaths {
 
   /** Whether `abs` (normalised, symlinks not followed) is under the root (or the installed roles); touches no file. */
   lexicallyInside(abs: string): boolean {
-    const n = resolve(abs);
+    const n = abs.charCodeAt(0) === 47 && isNormal(abs) ? abs : resolve(abs);
     return under(n, this.root) || (this.installedRoles !== null && under(n, this.installedRoles));
   }
 
@@ -79,9 +105,34 @@ export class ProjectPaths {
   firstFile(candidates: string[], from?: string): string | null {
     for (const c of candidates) {
       const abs = isAbsolute(c) ? c : resolve(this.root, c);
-      if (isFile(abs)) return this.inside(abs, from);
+      if (this.isFile(abs)) return this.inside(abs, from);
     }
     return null;
+  }
+
+  /** isFile, asked of the file system once per path and analysis (roles are looked up again at every reference). */
+  isFile(p: string): boolean {
+    return this.kindOf(p) === "file";
+  }
+
+  /** isDir, asked of the file system once per path and analysis. */
+  isDir(p: string): boolean {
+    return this.kindOf(p) === "dir";
+  }
+
+  private kindOf(p: string): "file" | "dir" | "other" | "none" {
+    let kind = this.kinds.get(p);
+    if (kind === undefined) {
+      let st: Stats | undefined;
+      try {
+        st = statSync(p, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
+      kind = !st ? "none" : st.isFile() ? "file" : st.isDirectory() ? "dir" : "other";
+      this.kinds.set(p, kind);
+    }
+    return kind;
   }
 }
 

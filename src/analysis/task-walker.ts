@@ -160,7 +160,7 @@ function fileArg(args: unknown): string | null {
 
 /** Jinja in the task's own values (not nested task lists); conditionals are bare expressions. */
 function scanTaskValues(w: WalkerApi, task: Record<string, unknown>, ctx: WalkContext, line: number): void {
-  for (const k of Object.keys(task)) {
+  for (const k in task) {
     if (NESTED.has(k)) continue;
     if (CONDITIONALS.has(k)) w.scanConditional(task[k], ctx, line);
     else w.scanValue(task[k], ctx, line);

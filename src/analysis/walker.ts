@@ -1,14 +1,14 @@
 // Follows a project from its entry playbook: files (parsed once), task files, roles and their dependencies.
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
-import { installedRoleOf, isDir, type ProjectPaths } from "./project-files.js";
+import { installedRoleOf, joinUnder, resolveUnder, type ProjectPaths } from "./project-files.js";
 import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
 import { AnalysisInputError, type PluginKind } from "./types.js";
 import type { RoleOptions, WalkContext, WalkerApi } from "./walker-api.js";
-import { DEFAULT_YAML_LIMITS, loadYamlFile, type LoadedYaml, type YamlLimits } from "./yaml-source.js";
+import { DEFAULT_YAML_LIMITS, loadYamlFile, type LoadedYaml, type YamlCache, type YamlLimits } from "./yaml-source.js";
 
 export interface WalkerLimits extends YamlLimits {
   /** Most files read in one analysis. */
@@ -17,8 +17,10 @@ export interface WalkerLimits extends YamlLimits {
 
 export const DEFAULT_WALKER_LIMITS: WalkerLimits = { ...DEFAULT_YAML_LIMITS, maxFiles: 20_000 };
 
+const ROLE_PARTS = ["tasks", "meta", "handlers", "defaults", "vars"];
+
 const MAIN = (dir: string, base: string): string[] =>
-  [base, `${base}.yml`, `${base}.yaml`, `${base}.json`].map((b) => join(dir, b));
+  [base, `${base}.yml`, `${base}.yaml`, `${base}.json`].map((b) => joinUnder(dir, b));
 
 export class ProjectWalker implements WalkerApi {
   readonly findings = new Findings();
@@ -39,6 +41,8 @@ export class ProjectWalker implements WalkerApi {
     /** ansible.cfg roles_path entries and the project's ansible_collections folders (absolute, inside the project). */
     readonly searchPaths: { rolesPath: readonly string[]; collectionDirs: readonly string[] } = { rolesPath: [], collectionDirs: [] },
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
+    /** Parsed files shared with earlier analyses of the same project (the closure's rounds). */
+    private readonly yamlCache?: YamlCache,
   ) {}
 
   /** Parses a file once; every later use gets the same result. */
@@ -48,7 +52,7 @@ export class ProjectWalker implements WalkerApi {
       if (this.cache.size >= this.limits.maxFiles) {
         throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
       }
-      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits);
+      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
       this.cache.set(abs, doc);
       this.findings.files.add(doc.file);
       if (doc.vaultEncrypted) this.findings.vault.push({ file: doc.file, line: 1 });
@@ -105,7 +109,8 @@ export class ProjectWalker implements WalkerApi {
       scanTemplate(value, refs);
     } else if (value !== null && typeof value === "object" && depth < 64 && !this.scanned.has(value)) {
       this.scanned.add(value); // aliases share nodes: scan each once
-      for (const v of Array.isArray(value) ? value : Object.values(value)) this.collectTemplates(v, refs, depth + 1);
+      if (Array.isArray(value)) for (const v of value) this.collectTemplates(v, refs, depth + 1);
+      else for (const k in value) this.collectTemplates((value as Record<string, unknown>)[k], refs, depth + 1);
     }
   }
 
@@ -144,8 +149,8 @@ export class ProjectWalker implements WalkerApi {
     }
     const here = dirname(ctx.abs);
     const candidates = ctx.roleDir
-      ? [resolve(ctx.roleDir, "tasks", path), resolve(here, path), resolve(ctx.roleDir, path), resolve(ctx.playDir, path)]
-      : [resolve(here, path), resolve(ctx.playDir, path)];
+      ? [resolveUnder(joinUnder(ctx.roleDir, "tasks"), path), resolveUnder(here, path), resolveUnder(ctx.roleDir, path), resolveUnder(ctx.playDir, path)]
+      : [resolveUnder(here, path), resolveUnder(ctx.playDir, path)];
     const abs = this.paths.firstFile(candidates, `${ctx.rel}:${line}`);
     if (!abs) {
       this.findings.warn(`${ctx.rel}:${line}: task file ${path} not found`);
@@ -210,8 +215,8 @@ export class ProjectWalker implements WalkerApi {
     const parts = name.split(".");
     const fqcn = parts.length === 3 && !name.includes("/");
     const bases = [
-      join(ctx.playDir, "roles"),
-      join(root, "roles"),
+      joinUnder(ctx.playDir, "roles"),
+      joinUnder(root, "roles"),
       ...this.searchPaths.rolesPath,
       // At run time the venv's roles folder follows roles_path on ANSIBLE_ROLES_PATH (run-remote.ts).
       ...(this.paths.installedRoles ? [this.paths.installedRoles] : []),
@@ -220,13 +225,13 @@ export class ProjectWalker implements WalkerApi {
       root,
     ];
     const candidates = [
-      ...(isAbsolute(name) ? [name] : bases.map((b) => resolve(b, name))),
+      ...(isAbsolute(name) ? [name] : bases.map((b) => resolveUnder(b, name))),
       ...(fqcn ? this.searchPaths.collectionDirs.map((d) => join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")) : []),
     ];
     for (const c of candidates) {
       // Lexical check first: a name like ../../x must not even be looked at outside the project.
       if (!this.paths.lexicallyInside(c)) continue;
-      if (isDir(c) && ["tasks", "meta", "handlers", "defaults", "vars"].some((d) => isDir(join(c, d)))) {
+      if (this.paths.isDir(c) && ROLE_PARTS.some((d) => this.paths.isDir(joinUnder(c, d)))) {
         return this.paths.inside(c, ctx.rel);
       }
     }
@@ -238,7 +243,7 @@ export class ProjectWalker implements WalkerApi {
     const key = `role|${dir}|${opts.tasksFrom ?? ""}|${opts.handlersFrom ?? ""}|${ctx.controller}`;
     if (this.walked.has(key)) return;
     this.walked.add(key);
-    const metaFile = this.paths.firstFile(MAIN(join(dir, "meta"), "main"), ctx.rel);
+    const metaFile = this.paths.firstFile(MAIN(joinUnder(dir, "meta"), "main"), ctx.rel);
     const meta = metaFile ? this.load(metaFile) : null;
     const metaTop = meta?.docs[0];
     // A role searches its own collections: (meta/main.yml), not the play's; a role in a collection searches that too.
@@ -262,16 +267,16 @@ export class ProjectWalker implements WalkerApi {
         if (isRecord(dep)) this.scanValue(dep, mctx, meta.lineOf(dep));
       }
     }
-    const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => join(dir, "meta", f)), ctx.rel);
+    const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => joinUnder(dir, `meta/${f}`)), ctx.rel);
     if (roleReqs) readRoleRequirements(roleReqs, this.paths, (abs) => this.load(abs), this.roleDeclared);
     for (const sub of ["defaults", "vars"]) {
-      const f = this.paths.firstFile(MAIN(join(dir, sub), "main"), ctx.rel);
+      const f = this.paths.firstFile(MAIN(joinUnder(dir, sub), "main"), ctx.rel);
       if (f) this.scanVarsFile(f, rctx);
     }
-    const tasks = this.paths.firstFile(MAIN(join(dir, "tasks"), opts.tasksFrom ?? "main"), ctx.rel);
+    const tasks = this.paths.firstFile(MAIN(joinUnder(dir, "tasks"), opts.tasksFrom ?? "main"), ctx.rel);
     if (tasks) this.walkTaskFile(tasks, rctx, line, false);
     else if (opts.tasksFrom) this.findings.warn(`${ctx.rel}:${line}: tasks_from ${opts.tasksFrom} not found in ${this.paths.rel(dir)}`);
-    const handlers = this.paths.firstFile(MAIN(join(dir, "handlers"), opts.handlersFrom ?? "main"), ctx.rel);
+    const handlers = this.paths.firstFile(MAIN(joinUnder(dir, "handlers"), opts.handlersFrom ?? "main"), ctx.rel);
     if (handlers) this.walkTaskFile(handlers, rctx, line, false);
   }
 

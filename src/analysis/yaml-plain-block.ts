@@ -34,13 +34,14 @@ export interface PlainBlockLimits {
 
 /**
  * The documents of `source`, recording each mapping's and sequence's start offset in `positions` as the js-yaml path
- * does; null when the file uses anything beyond plain block YAML (nothing is recorded then that matters: the caller
- * starts over with a fresh map).
+ * does, and where each line starts; null when the file uses anything beyond plain block YAML (what was recorded
+ * by then is for the caller to drop).
  */
-export function readPlainBlockYaml(source: string, positions: Map<object, number>, limits: PlainBlockLimits): unknown[] | null {
+export function readPlainBlockYaml(source: string, positions: Map<object, number>, limits: PlainBlockLimits): { docs: unknown[]; lineStarts: Int32Array } | null {
   if (source.charCodeAt(0) === 0xfeff || source.includes("\r") || NON_PRINTABLE.test(source)) return null;
   try {
-    return new PlainBlockReader(source, positions, limits).documents();
+    const reader = new PlainBlockReader(source, positions, limits);
+    return { docs: reader.documents(), lineStarts: reader.starts };
   } catch (err) {
     if (err === GIVE_UP) return null;
     throw err;
@@ -48,11 +49,11 @@ export function readPlainBlockYaml(source: string, positions: Map<object, number
 }
 
 class PlainBlockReader {
-  private readonly starts: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly indents: number[] = [];
-  /** Lines with nothing but spaces or a comment. */
-  private readonly blank: boolean[] = [];
+  readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly indents: Int32Array;
+  /** 1 for lines with nothing but spaces or a comment. */
+  private readonly blank: Uint8Array;
   private readonly n: number;
   /** The first line after the node just read that has content (this.n at the end). */
   private next = 0;
@@ -63,9 +64,16 @@ class PlainBlockReader {
     private readonly positions: Map<object, number>,
     private readonly limits: PlainBlockLimits,
   ) {
+    let n = 1;
+    for (let i = src.indexOf("\n"); i !== -1; i = src.indexOf("\n", i + 1)) n++;
+    this.n = n;
+    this.starts = new Int32Array(n);
+    this.ends = new Int32Array(n);
+    this.indents = new Int32Array(n);
+    this.blank = new Uint8Array(n);
     let start = 0;
     let content = false;
-    while (start <= src.length) {
+    for (let line = 0; line < n; line++) {
       let end = src.indexOf("\n", start);
       if (end === -1) end = src.length;
       let i = start;
@@ -80,13 +88,12 @@ class PlainBlockReader {
         content = true;
       }
       content ||= !blank;
-      this.starts.push(start);
-      this.ends.push(end);
-      this.indents.push(i - start);
-      this.blank.push(blank);
+      this.starts[line] = start;
+      this.ends[line] = end;
+      this.indents[line] = i - start;
+      this.blank[line] = blank ? 1 : 0;
       start = end + 1;
     }
-    this.n = this.starts.length;
   }
 
   private isMarker(start: number, end: number): boolean {

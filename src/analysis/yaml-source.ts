@@ -45,8 +45,31 @@ function readTextFile(absPath: string, relPath: string, maxBytes: number): strin
   }
 }
 
-export function loadYamlFile(absPath: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): LoadedYaml {
-  return parseYaml(readTextFile(absPath, relPath, limits.maxBytes), relPath, limits);
+/**
+ * Parsed files kept across analyses of one project (the closure's rounds analyse it again after fetching roles):
+ * a file whose text is unchanged is not parsed again. Parsed documents are never modified, so they can be shared.
+ */
+export class YamlCache {
+  private readonly files = new Map<string, { source: string; loaded: LoadedYaml }>();
+
+  get(absPath: string, source: string, relPath: string): LoadedYaml | undefined {
+    const hit = this.files.get(absPath);
+    if (!hit || hit.source !== source) return undefined;
+    return hit.loaded.file === relPath ? hit.loaded : { ...hit.loaded, file: relPath };
+  }
+
+  set(absPath: string, source: string, loaded: LoadedYaml): void {
+    this.files.set(absPath, { source, loaded });
+  }
+}
+
+export function loadYamlFile(absPath: string, relPath: string, limits: YamlLimits = DEFAULT_YAML_LIMITS, cache?: YamlCache): LoadedYaml {
+  const source = readTextFile(absPath, relPath, limits.maxBytes);
+  const cached = cache?.get(absPath, source, relPath);
+  if (cached) return cached;
+  const loaded = parseYaml(source, relPath, limits);
+  cache?.set(absPath, source, loaded);
+  return loaded;
 }
 
 /** Parses YAML: plain block YAML by the fast reader (yaml-plain-block.ts), anything else by js-yaml. */
@@ -61,7 +84,7 @@ export function parseYamlWithJsYaml(source: string, relPath: string, limits: Yam
 
 function parseWith(source: string, relPath: string, limits: YamlLimits, fast: boolean): LoadedYaml {
   const positions = new Map<object, number>();
-  let lineStarts: number[] | undefined;
+  let lineStarts: ArrayLike<number> | undefined;
   const lineAt = (offset: number): number => {
     lineStarts ??= computeLineStarts(source);
     let lo = 0;
@@ -82,7 +105,10 @@ function parseWith(source: string, relPath: string, limits: YamlLimits, fast: bo
     return { file: relPath, docs: [], vaultEncrypted: true, vaultLines: [], lineOf };
   }
   const plain = fast ? readPlainBlockYaml(source, positions, limits) : null;
-  if (plain) return { file: relPath, docs: plain, vaultEncrypted: false, vaultLines: [], lineOf };
+  if (plain) {
+    lineStarts = plain.lineStarts;
+    return { file: relPath, docs: plain.docs, vaultEncrypted: false, vaultLines: [], lineOf };
+  }
   positions.clear(); // what the fast reader saw before it gave up
   let events: Event[];
   try {

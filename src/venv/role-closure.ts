@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyzeProject, type AnalysisResult, type AnalyzeOptions } from "../analysis/index.js";
+import { analyzeProject, YamlCache, type AnalysisResult, type AnalyzeOptions } from "../analysis/index.js";
 import { run, type Host } from "../hosts/host.js";
 import { roleFailures, roleRequirementsFile } from "./venv-roles.js";
 import { InvalidVenvSpecError, normaliseRole, type NormalisedRole } from "./venv-spec.js";
@@ -46,8 +46,10 @@ export async function analyseClosure(projectDir: string, opts: ClosureOptions): 
   const staging = mkdtempSync(join(tmpDir ?? tmpdir(), "dropship-roles-"));
   try {
     const fetched = new Set<string>();
+    // Each round reads the same project again (plus the roles fetched since): parse each file once.
+    const yamlCache = new YamlCache();
     for (let round = 1; ; round++) {
-      const result = analyze(projectDir, { ...analyzeOpts, installedRoles: staging });
+      const result = analyze(projectDir, { ...analyzeOpts, installedRoles: staging, yamlCache });
       const missing = rolesToFetch(result).filter((r) => !fetched.has(r.name) && !existsSync(join(staging, r.name)));
       if (missing.length === 0) return result;
       if (!stager) {

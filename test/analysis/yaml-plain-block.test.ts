@@ -18,8 +18,7 @@ function compare(text: string): string | null | "gave up" {
     // invalid YAML: the fast reader must give up on it
   }
   const positions = new Map<object, number>();
-  const docs = readPlainBlockYaml(text, positions, DEFAULT_YAML_LIMITS);
-  if (docs === null) return "gave up";
+  if (readPlainBlockYaml(text, positions, DEFAULT_YAML_LIMITS) === null) return "gave up";
   if (!reference) return "read YAML that js-yaml rejects";
   const fast = parseYaml(text, "t.yml");
   if (fast.docs.length !== reference.docs.length) return `${fast.docs.length} documents against ${reference.docs.length}`;
