@@ -24,6 +24,8 @@ export interface RunningJob {
 export interface Delivered {
   files: DeliveredFile[];
   downloadSeconds: number;
+  /** Said under the links (a restart the job lived through). */
+  note?: string;
 }
 
 /** What the endings need from the runner. */
@@ -43,7 +45,7 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   const { store } = ctx.deps;
   const ownerId = store.get(jobId)!.ownerId;
   await entry.session?.close().catch((err: unknown) => log.warn({ err }, "could not close the SSH session after the transfer"));
-  const warnings: string[] = [];
+  const warnings: string[] = delivered.note ? [delivered.note] : [];
   try {
     await entry.droplet.destroy();
   } catch (err) {

@@ -133,7 +133,8 @@ export class TorrentJobRunner {
         return;
       }
       if (torrentStateReached(job.state, "transferred")) {
-        await finishDelivered(this.endings, jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 }, log);
+        const note = "the bot restarted after your files were saved and verified: they are kept";
+        await finishDelivered(this.endings, jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note }, log);
         return;
       }
     }
@@ -154,7 +155,8 @@ export class TorrentJobRunner {
       return;
     }
     clearInterval(budgetWatch);
-    await finishDelivered(this.endings, jobId, entry, delivered, log);
+    const note = entry.resumed ? "the bot restarted while this job ran; it carried on where it was and nothing was lost" : undefined;
+    await finishDelivered(this.endings, jobId, entry, { ...delivered, note }, log);
   }
 
   /**
