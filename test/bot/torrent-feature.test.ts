@@ -29,6 +29,8 @@ let clock = Date.now();
 const started: number[] = [];
 const attached: number[] = [];
 let monthlyBudget = 20;
+/** DigitalOcean's size catalog failing (null: it answers). */
+let catalogDown: Error | null = null;
 
 beforeAll(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "torrent-feature-"));
@@ -36,7 +38,13 @@ beforeAll(async () => {
   jobs = new JobStore(db, () => clock);
   const quoter = new TorrentQuoter({
     // The size catalog is the DigitalOcean adapter's job (tested against the fake API elsewhere); here, one size.
-    sizes: { getSize: async (slug) => (slug === SIZE.slug ? SIZE : null), sizeProblem: async () => null },
+    sizes: {
+      getSize: async (slug) => {
+        if (catalogDown) throw catalogDown;
+        return slug === SIZE.slug ? SIZE : null;
+      },
+      sizeProblem: async () => null,
+    },
     store: jobs,
     settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50e6 },
     budget: new TorrentBudget({
@@ -75,6 +83,7 @@ beforeEach(() => {
   started.length = 0;
   attached.length = 0;
   monthlyBudget = 20;
+  catalogDown = null;
 });
 
 async function botSays(userId: number, match: (m: SentMessage) => boolean): Promise<SentMessage> {
@@ -103,6 +112,18 @@ describe("torrent feature", () => {
     expect(second!.text).toContain("📎 Files up to 50 MB also arrive in this chat as documents (at most 10); larger ones only as links.");
     const err = await botSays(owner.id, (m) => m.text.includes("broken"));
     expect(err.text).toContain("39 hex digits, expected 40");
+  });
+
+  it("says DigitalOcean could not price the card, with its reason, and records nothing when the size catalog fails", async () => {
+    catalogDown = new Error("DigitalOcean could not be reached (ECONNREFUSED)");
+    const before = jobs.listRecentIn("torrent", "estimated", 1000).length;
+    world.tg.sendText(owner, `magnet:?xt=urn:btih:${HASH_B}&dn=unpriced&xl=1000000`);
+    const reply = await botSays(owner.id, (m) => m.text.includes("unpriced"));
+    expect(reply.text).toBe(
+      "⚠️ No card for unpriced: DigitalOcean did not answer when asked for the droplet's price (DigitalOcean could not be reached (ECONNREFUSED)). Nothing was started or charged; send the link again in a minute.",
+    );
+    expect(reply.reply_markup).toBeUndefined();
+    expect(jobs.listRecentIn("torrent", "estimated", 1000).length).toBe(before);
   });
 
   it("lets only the sender press the buttons, and a double press starts one job", async () => {

@@ -4,7 +4,7 @@
 import { Composer, InlineKeyboard } from "grammy";
 import type { JobStore } from "../../jobs/job-store.js";
 import type { JobCanceller } from "../../jobs/cancel-job.js";
-import type { TorrentQuoter } from "../../jobs/torrent/torrent-quote.js";
+import { QuoteUnavailable, type TorrentQuoter } from "../../jobs/torrent/torrent-quote.js";
 import { parseTorrentLinks } from "../../jobs/torrent/parse-magnet.js";
 import { parseTorrentFile } from "../../jobs/torrent/parse-torrent-file.js";
 import type { TorrentRequest } from "../../jobs/torrent/torrent-request.js";
@@ -14,6 +14,7 @@ import {
   recordCardMessage,
   requestTorrent,
   startTorrent,
+  type RequestedTorrent,
   type TorrentUseCaseDeps,
 } from "../../jobs/torrent/torrent-use-cases.js";
 import type { BotContext } from "../context.js";
@@ -114,7 +115,15 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
 }
 
 async function sendCard(w: Wiring, ctx: BotContext, req: TorrentRequest): Promise<void> {
-  const requested = await requestTorrent(w.useCases, { ownerId: ctx.from!.id, chatId: ctx.chat!.id }, req);
+  let requested: RequestedTorrent;
+  try {
+    requested = await requestTorrent(w.useCases, { ownerId: ctx.from!.id, chatId: ctx.chat!.id }, req);
+  } catch (err) {
+    if (!(err instanceof QuoteUnavailable)) throw err;
+    const name = req.name ? ` for <b>${escapeHtml(req.name)}</b>` : "";
+    await ctx.reply(`⚠️ No card${name}: ${escapeHtml(err.message)}. Nothing was started or charged; send the link again in a minute.`, { parse_mode: "HTML" });
+    return;
+  }
   const keyboard = new InlineKeyboard()
     .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: requested.jobId }))
     .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }));

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/logger.js";
 import { isNotModifiedError, ProgressMessage } from "../message-editor.js";
 import {
   pickDocuments,
+  cleanupLine,
   renderCancelled,
   renderCardPointer,
   renderFailure,
@@ -140,8 +141,8 @@ export class TorrentPresenter {
     const name = job?.data.name ?? a.name;
     if (e.state === "cancelled") {
       // The user pressed Cancel on this very message: it shows the outcome in place.
-      const cleanup = "The droplet is destroyed and partial files are removed.";
-      a.editor.update(renderCancelled({ name, createdNothing: false, cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds }).text);
+      const createdNothing = e.cleanup !== undefined && !e.cleanup.dropletCreated && e.costSoFarUsd === 0;
+      a.editor.update(renderCancelled({ name, createdNothing, cleanup: cleanupLine(e.cleanup), usd: e.costSoFarUsd, seconds: e.elapsedSeconds }).text);
       await a.editor.flush();
       a.editor.close();
       return;
@@ -153,8 +154,7 @@ export class TorrentPresenter {
       await this.deliver(e.jobId, e.result, a, { name, ownerId: job?.ownerId ?? null });
       return;
     }
-    const cleanup = "The droplet is destroyed and partial files are removed.";
-    const failure = renderFailure({ name, reason: e.error ?? "unknown error", cleanup, usd: e.costSoFarUsd, seconds: e.elapsedSeconds });
+    const failure = renderFailure({ name, reason: e.error ?? "unknown error", cleanup: cleanupLine(e.cleanup), usd: e.costSoFarUsd, seconds: e.elapsedSeconds });
     await this.replaceCard(e.jobId, a, failure.text, renderCardPointer("failed", name).text);
   }
 
@@ -220,3 +220,4 @@ export class TorrentPresenter {
     }
   }
 }
+

@@ -48,3 +48,12 @@ function costLine(input: { usd?: number | null; seconds?: number | null }): stri
   const took = input.seconds == null ? "" : ` for ${formatDuration(input.seconds)}`;
   return `It cost ${formatUsd(input.usd)}${took}.`;
 }
+
+/** What a failed or cancelled job's clean-up did, as it is: a droplet DigitalOcean would not destroy is not "destroyed". */
+export function cleanupLine(cleanup: { dropletCreated: boolean; dropletDestroyed: boolean; destroyError?: string } | undefined): string {
+  if (!cleanup) return "Partial files are removed.";
+  if (!cleanup.dropletCreated) return "No droplet was created; partial files are removed.";
+  if (cleanup.dropletDestroyed) return "The droplet is destroyed and partial files are removed.";
+  const why = cleanup.destroyError ? ` (${cleanup.destroyError})` : "";
+  return `The droplet could not be destroyed yet${why}: Dropship keeps trying until it is gone and books its cost. Partial files are removed.`;
+}

@@ -6,7 +6,6 @@ import pRetry from "p-retry";
 import { FINAL_STATES, type JobStore } from "../job-store.js";
 import { billDropletSeconds } from "./pricing.js";
 import type { DropletFleet } from "./torrent-ports.js";
-import type { DeliveredFile } from "./pull-downloaded-files.js";
 import { reapOrphanDroplets, type TaggedDroplet } from "./orphan-droplets.js";
 
 export interface ReaperDeps {
@@ -23,28 +22,6 @@ export interface ReapReport {
   destroyed: number[];
 }
 
-/** A job a restart interrupted, and what its owner should be told. */
-export interface InterruptedJob {
-  jobId: number;
-  chatId: number;
-  message: string;
-}
-
-/** A job whose files were verified before a restart interrupted it: it ends done, and its owner gets the links. */
-export interface DeliveredAfterRestart {
-  jobId: number;
-  chatId: number;
-  cardMessageId: number | null;
-  files: DeliveredFile[];
-  totalBytes: number;
-  actualUsd: number;
-  durationSeconds: number;
-  warning: string;
-}
-
-/** From here on a job's files are verified on the bot's disk. */
-const DELIVERED_STATES = new Set(["transferred", "droplet_destroyed"]);
-
 /** How the start-up sweep retries while DigitalOcean is unreachable or refuses a destroy. */
 export interface SweepRetry {
   minDelayMs: number;
@@ -55,52 +32,6 @@ export class DropletReaper {
   private task: ScheduledTask | null = null;
 
   constructor(private readonly deps: ReaperDeps) {}
-
-  /**
-   * Jobs left unfinished by an earlier process cannot be resumed safely mid-transfer, so they are failed with a plain
-   * reason (database only: nothing here needs DigitalOcean); their droplets go with the next reap.
-   */
-  failInterrupted(): InterruptedJob[] {
-    const running = new Set(this.deps.runningJobIds());
-    const interrupted: InterruptedJob[] = [];
-    for (const job of this.deps.store.listUnfinished("torrent")) {
-      if (running.has(job.id) || job.state === "estimated" || DELIVERED_STATES.has(job.state)) continue;
-      const message = "interrupted: the bot restarted while this job ran; its droplet is being destroyed, send the magnet again";
-      this.deps.store.transition(job.id, "failed", { error: message });
-      interrupted.push({ jobId: job.id, chatId: job.chatId, message });
-    }
-    return interrupted;
-  }
-
-  /**
-   * Jobs a restart interrupted after their files were verified on disk lose nothing: they end done, with a warning,
-   * and their owners get the links (the caller renders them). Their droplets, if still there, go with the next reap.
-   */
-  completeDelivered(): DeliveredAfterRestart[] {
-    const running = new Set(this.deps.runningJobIds());
-    const delivered: DeliveredAfterRestart[] = [];
-    for (const job of this.deps.store.listUnfinished("torrent")) {
-      if (running.has(job.id) || !DELIVERED_STATES.has(job.state)) continue;
-      const data = job.data as { files?: DeliveredFile[]; cardMessageId?: number };
-      const files = data.files ?? [];
-      const warning = "the bot restarted after your files were saved and verified: they are kept";
-      const totalBytes = files.reduce((n, f) => n + f.size, 0);
-      const durationSeconds = (Date.now() - job.createdAt) / 1000;
-      // What its droplet has cost: booked if it was destroyed; else its bill so far (the reap books it in full).
-      const droplets = this.deps.ledger.forJob(job.id).filter((r) => r.createdAt !== null);
-      const actualUsd = this.deps.store.spendForJob(job.id).actual ?? droplets.reduce((n, r) => n + billDropletSeconds(this.deps.ledger.lifetimeSeconds(r), r.priceHourly), 0);
-      this.deps.store.transition(job.id, "done", { data: { totalBytes, durationSeconds, actualUsd, warning } });
-      delivered.push({ jobId: job.id, chatId: job.chatId, cardMessageId: data.cardMessageId ?? null, files, totalBytes, actualUsd, durationSeconds, warning });
-    }
-    return delivered;
-  }
-
-  /** failInterrupted, then one reap: what a start does, in one call (the app runs the reap in the background instead). */
-  async recoverAfterRestart(): Promise<ReapReport & { interrupted: InterruptedJob[] }> {
-    const interrupted = this.failInterrupted();
-    const report = await this.reap();
-    return { destroyed: report.destroyed, interrupted };
-  }
 
   /**
    * Reaps until it succeeds, backing off between tries, so a start never waits on DigitalOcean. `onTrouble` hears

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { Logger } from "../../shared/logger.js";
 import type { DropletLifecycle } from "./droplet-lifecycle.js";
 import type { DeliveredFile } from "./pull-downloaded-files.js";
-import { JobCancelled, errorMessage, type TorrentJobData, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
+import { JobCancelled, errorMessage, type JobCleanup, type TorrentJobData, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
 import type { DropletSession } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
 
@@ -101,10 +101,13 @@ export async function finishBadly(ctx: EndingContext, jobId: number, entry: Runn
   if (entry.droplet.created) {
     recordDropletSpend(ctx, jobId, job.ownerId, actualUsd, entry.droplet);
   }
-  const error = cleanupError ? `${message} (and the droplet could not be destroyed yet: ${cleanupError}; it will be retried)` : message;
+  const cleanup: JobCleanup = { dropletCreated: entry.droplet.created, dropletDestroyed: entry.droplet.destroyed, ...(cleanupError ? { destroyError: cleanupError } : {}) };
+  const leftover = cleanupError ? `the droplet could not be destroyed yet: ${cleanupError}; it will be retried` : null;
+  // A cancel is no error, but a droplet it could not destroy is: it is recorded (and shown by /jobs) like a failure's.
+  const error = cancelled ? (leftover ? `cancelled, but ${leftover}` : undefined) : leftover ? `${message} (and ${leftover})` : message;
   const final = cancelled ? "cancelled" : "failed";
-  store.transition(jobId, final, { error: cancelled ? undefined : error, data: { actualUsd } });
-  ctx.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (ctx.now() - entry.startedAt) / 1000, error });
+  store.transition(jobId, final, { error, data: { actualUsd, cleanup } });
+  ctx.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (ctx.now() - entry.startedAt) / 1000, error: cancelled ? undefined : message, cleanup });
 }
 
 /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */

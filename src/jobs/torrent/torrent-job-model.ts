@@ -62,10 +62,22 @@ export interface TorrentJobEvent {
     warning?: string;
   };
   error?: string;
+  /** For a failed or cancelled job: what its clean-up did, so the chat says what is true. */
+  cleanup?: JobCleanup;
   /** The job was picked up after a restart. */
   resumed?: boolean;
   /** The job waits for its owner: the real size breaks a cap (Continue / Cancel). */
   question?: SizeQuestion;
+}
+
+/** What a failed or cancelled job's clean-up did. Partial files are always removed. */
+export interface JobCleanup {
+  /** DigitalOcean created a droplet for the job (only then was anything rented). */
+  dropletCreated: boolean;
+  /** Every droplet of the job is confirmed gone; false while DigitalOcean refuses (the reaper retries and books it). */
+  dropletDestroyed: boolean;
+  /** Why the destroy failed, when it did. */
+  destroyError?: string;
 }
 
 export interface TorrentJobSettings extends DropletSettings {
@@ -130,7 +142,11 @@ export function torrentCancellation(
     describeStopped: (jobId) => {
       const cost = `$${(jobs.spendForJob(jobId).actual ?? 0).toFixed(4)}`;
       // A Cancel that arrives after the files were verified does not throw them away.
-      if (jobs.get(jobId)?.state === "done") return `too late to stop: its files were already saved, so they are kept (see its links). It cost ${cost}.`;
+      const job = jobs.get<unknown, { cleanup?: JobCleanup }>(jobId);
+      if (job?.state === "done") return `too late to stop: its files were already saved, so they are kept (see its links). It cost ${cost}.`;
+      const cleanup = job?.data.cleanup;
+      if (cleanup && !cleanup.dropletCreated) return `no droplet had been created yet. It cost ${cost}.`;
+      if (cleanup && !cleanup.dropletDestroyed) return `its droplet could not be destroyed yet (${cleanup.destroyError ?? "DigitalOcean refused"}); Dropship keeps trying and books its cost. It cost ${cost} so far.`;
       return `its droplet is destroyed. It cost ${cost}.`;
     },
   };

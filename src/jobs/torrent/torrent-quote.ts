@@ -31,6 +31,11 @@ export interface TorrentQuote {
   boot: { seconds: number; source: "history" | "default"; samples: number };
 }
 
+/** The card cannot be priced now (DigitalOcean did not answer for its sizes): nothing was recorded, the link can be sent again. */
+export class QuoteUnavailable extends Error {
+  override readonly name = "QuoteUnavailable";
+}
+
 /** Finished downloads smaller than this say more about start-up than about speed. */
 const MIN_SAMPLE_BYTES = 20 * 1024 * 1024;
 const HISTORY = 10;
@@ -57,8 +62,14 @@ export class TorrentQuoter {
     const { size, region, speedBytesPerSecond } = this.deps.settings;
     const speed = this.downloadSpeed();
     const boot = this.bootTime();
-    const problem = await this.deps.sizes.sizeProblem(size, region);
-    const info = await this.deps.sizes.getSize(size);
+    let problem: string | null;
+    let info: DropletSize | null;
+    try {
+      [problem, info] = await Promise.all([this.deps.sizes.sizeProblem(size, region), this.deps.sizes.getSize(size)]);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new QuoteUnavailable(`DigitalOcean did not answer when asked for the droplet's price (${why})`, { cause: err });
+    }
     if (!info || problem) {
       const blocker = problem ?? `the size ${size} is unknown to DigitalOcean; set DO_SIZE to one it offers`;
       return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker, speed, boot };

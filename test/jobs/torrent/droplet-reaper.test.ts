@@ -59,38 +59,36 @@ async function createTagged(jobId: number) {
 const alive = () => fake.droplets().filter((d) => !d.destroyed).map((d) => d.name).sort();
 
 describe("DropletReaper", () => {
-  it("after a crash, destroys droplets of interrupted jobs (even one whose create answer was never recorded) and spares running jobs", async () => {
+  it("destroys the droplets of jobs no process runs (even one whose create answer was never recorded), books them, and spares running jobs", async () => {
     const jobs = new JobStore(db);
     const ledger = new DropletLedger(db);
     const mk = (state: string) => jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state, input: {} });
-    // Job A crashed between recording its intent and hearing back from the create call.
-    const a = mk("droplet_requested");
+    // Job A failed between recording its intent and hearing back from the create call.
+    const a = mk("failed");
     ledger.recordIntent({ jobId: a.id, name: `dropship-job-${a.id}`, region: "fra1", size: "s-1vcpu-1gb", priceHourly: 0.00893, hostKeyPublic: "k" });
     await createTagged(a.id);
-    // Job B crashed while downloading, with everything recorded.
-    const b = mk("downloading");
+    // Job B was cancelled but its destroy failed, with everything recorded.
+    const b = mk("cancelled");
     const recB = ledger.recordIntent({ jobId: b.id, name: `dropship-job-${b.id}`, region: "fra1", size: "s-1vcpu-1gb", priceHourly: 0.00893, hostKeyPublic: "k" });
     ledger.markCreated(recB.id, (await createTagged(b.id)).id);
-    // Job C is running in this process; a stray droplet carries only the dropship tag; card D was never started.
+    // Job C is running in this process; card D was never started.
     const c = mk("downloading");
     await createTagged(c.id);
     const d = mk("estimated");
     const reaper = new DropletReaper({ cloud, ledger, store: jobs, runningJobIds: () => [c.id], logger });
 
-    const report = await reaper.recoverAfterRestart();
+    const report = await reaper.reap();
 
     expect(alive()).toEqual([`dropship-job-${c.id}`]);
     expect(report.destroyed).toHaveLength(2);
-    // Each interrupted job comes back with its chat and the reason its owner is told.
-    expect(report.interrupted.map((j) => j.jobId).sort()).toEqual([a.id, b.id].sort());
-    for (const j of report.interrupted) expect(j).toMatchObject({ chatId: jobs.get(j.jobId)!.chatId, message: expect.stringMatching(/restarted/) });
+    // The reaper only destroys: what the jobs are is theirs to say.
     expect(jobs.get(a.id)!.state).toBe("failed");
-    expect(jobs.get(b.id)!.error).toMatch(/restarted/);
     expect(jobs.get(c.id)!.state).toBe("downloading");
     expect(jobs.get(d.id)!.state).toBe("estimated");
     expect(ledger.live()).toEqual([]);
-    // B was billed for its lifetime (at least DigitalOcean's minimum); A's create answer was never recorded, so no lifetime is known.
+    // B was billed for its lifetime (at least DigitalOcean's minimum), and so was A, from the droplet's own creation time.
     expect(jobs.spendForJob(b.id).actual).toBeGreaterThanOrEqual(0.01);
+    expect(jobs.spendForJob(a.id).actual).toBeGreaterThanOrEqual(0.01);
   });
 
   it("on schedule, destroys a droplet tagged dropship that no job owns, and keeps a running job's", async () => {

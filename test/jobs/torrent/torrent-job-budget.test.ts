@@ -10,7 +10,8 @@ import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
 import { DropletLedger } from "../../../src/jobs/torrent/droplet-ledger.js";
 import { torrentMayMove } from "../../../src/jobs/torrent/torrent-states.js";
-import { TorrentJobRunner, type TorrentJobEvent } from "../../../src/jobs/torrent/torrent-job.js";
+import { TorrentJobRunner, torrentCancellation, type TorrentJobEvent } from "../../../src/jobs/torrent/torrent-job.js";
+import { cleanupLine } from "../../../src/bot/render/failure.js";
 import type { DropletPort, DropletSession } from "../../../src/jobs/torrent/torrent-ports.js";
 import { createLogger } from "../../../src/shared/logger.js";
 
@@ -20,6 +21,8 @@ let clock: number;
 let jobs: JobStore;
 let ledger: DropletLedger;
 let destroyed: number[];
+/** What DigitalOcean answers to a destroy: null deletes it. */
+let destroyRefusal: Error | null;
 let events: TorrentJobEvent[];
 let provisioning: Promise<void>;
 let provisionStarted: () => void;
@@ -31,6 +34,7 @@ beforeEach(() => {
   jobs = new JobStore(db, () => clock, { torrent: torrentMayMove });
   ledger = new DropletLedger(db, () => clock);
   destroyed = [];
+  destroyRefusal = null;
   events = [];
   provisioning = new Promise((r) => (provisionStarted = r));
 });
@@ -47,7 +51,10 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
     ensureSshKey: async () => 1,
     create: async () => ({ id: 4242 }),
     waitUntilActive: async () => ({ ip: "198.18.0.9" }),
-    destroy: async (id) => void destroyed.push(id),
+    destroy: async (id) => {
+      if (destroyRefusal) throw destroyRefusal;
+      destroyed.push(id);
+    },
     listByTag: async () => [],
   };
   const session = { close: async () => undefined, droppedConnections: () => 0 } as unknown as DropletSession;
@@ -115,6 +122,42 @@ describe("the per-job budget", () => {
     expect(jobs.get(jobId)!.state).toBe("ssh_ready");
     await r.cancel(jobId);
     expect(jobs.get(jobId)!.state).toBe("cancelled");
+  });
+});
+
+describe("what a failed or cancelled job says of its droplet", () => {
+  it("a Cancel whose destroy DigitalOcean refuses records why and does not claim the droplet is destroyed", async () => {
+    const r = runner();
+    const jobId = approvedJob();
+    r.start(jobId);
+    await provisioning;
+    destroyRefusal = new Error("DigitalOcean answered 500 to deleting droplet 4242");
+    await r.cancel(jobId);
+    const end = await ended(jobId);
+    expect(end.state).toBe("cancelled");
+    expect(end.cleanup).toEqual({ dropletCreated: true, dropletDestroyed: false, destroyError: "DigitalOcean answered 500 to deleting droplet 4242" });
+    expect(jobs.get(jobId)!.error).toBe("cancelled, but the droplet could not be destroyed yet: DigitalOcean answered 500 to deleting droplet 4242; it will be retried");
+    expect(ledger.live().map((d) => d.doId)).toEqual([4242]);
+    expect(cleanupLine(end.cleanup)).toMatch(/^The droplet could not be destroyed yet \(DigitalOcean answered 500 .*\): Dropship keeps trying/);
+    expect(torrentCancellation(r, jobs).describeStopped(jobId)).toMatch(/^its droplet could not be destroyed yet \(DigitalOcean answered 500/);
+  });
+
+  it("a failure whose destroy succeeds says so; one before any droplet says none was made", async () => {
+    const r = runner();
+    const jobId = approvedJob();
+    r.start(jobId);
+    await provisioning;
+    clock += 20 * 60_000;
+    const end = await ended(jobId);
+    expect(end.cleanup).toEqual({ dropletCreated: true, dropletDestroyed: true });
+    expect(cleanupLine(end.cleanup)).toBe("The droplet is destroyed and partial files are removed.");
+
+    const small = runner(1);
+    const refused = approvedJob(60 * 1024 * 1024);
+    small.start(refused);
+    const early = await ended(refused);
+    expect(early.cleanup).toEqual({ dropletCreated: false, dropletDestroyed: true });
+    expect(cleanupLine(early.cleanup)).toBe("No droplet was created; partial files are removed.");
   });
 });
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
 import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
-import { TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
+import { QuoteUnavailable, TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
 import { renderRequestedTorrentCard } from "../../../src/bot/render/torrent-quote-card.js";
 
@@ -21,7 +21,7 @@ afterEach(() => {
   for (const db of dbs.splice(0)) db.close();
 });
 
-function quoter(problem: string | null = null) {
+function quoter(problem: string | null = null, catalogDown: Error | null = null) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quote-"));
   const db = openDatabase(path.join(dir, "q.sqlite"));
   dbs.push(db);
@@ -29,7 +29,16 @@ function quoter(problem: string | null = null) {
   const store = new JobStore(db, () => clock);
   const q = new TorrentQuoter({
     // The catalog is the DigitalOcean adapter's job, tested against the fake API; here, one known size.
-    sizes: { getSize: async (s) => (s === SIZE.slug ? SIZE : null), sizeProblem: async () => problem },
+    sizes: {
+      getSize: async (s) => {
+        if (catalogDown) throw catalogDown;
+        return s === SIZE.slug ? SIZE : null;
+      },
+      sizeProblem: async () => {
+        if (catalogDown) throw catalogDown;
+        return problem;
+      },
+    },
     store,
     settings: { size: SIZE.slug, region: "fra1", speedBytesPerSecond: 50 * MB },
     budget: new TorrentBudget({ db, jobs: store, settings: { perJobUsd: 1, monthlyUsd: 20, monthlyPerUserUsd: null, maxDroplets: 3, maxDropletsPerUser: 2 } }),
@@ -51,6 +60,13 @@ function quoter(problem: string | null = null) {
 }
 
 describe("TorrentQuoter", () => {
+  it("says DigitalOcean did not answer, with its reason, when the sizes cannot be listed", async () => {
+    const { q } = quoter(null, new Error("DigitalOcean answered 503 to listing sizes; try again in a minute"));
+    const quoting = q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1);
+    await expect(quoting).rejects.toBeInstanceOf(QuoteUnavailable);
+    await expect(quoting).rejects.toThrow("DigitalOcean did not answer when asked for the droplet's price (DigitalOcean answered 503 to listing sizes; try again in a minute)");
+  });
+
   it("estimates from the size's price and the configured speed until there is history", async () => {
     const { q } = quoter();
     const quote = await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1);
