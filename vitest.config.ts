@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import HeavyFirstSequencer from "./test/heavy-first-sequencer.js";
 
 export default defineConfig({
   test: {
@@ -10,5 +11,7 @@ export default defineConfig({
     // Tests start real processes (sshd, aria2, ansible); two cores here, so keep parallelism modest.
     maxWorkers: 3,
     fileParallelism: true,
+    // The slowest files first, also on a clean clone with no cached durations (see the file).
+    sequence: { sequencer: HeavyFirstSequencer },
   },
 });

@@ -91,7 +91,10 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
   let exited = false;
   const exitedP = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
   try {
-    await waitForPort(opts.address, port, 5000, () => exited);
+    // Generous: on a loaded machine (the suite, benches and other tenants on two cores) a fresh namespace, the image's
+    // prepare step and sshd's start took over 5 s, and a fake droplet that "never answers SSH" fails jobs for nothing
+    // a real droplet would do. An sshd that exits (a real failure) is reported at once.
+    await waitForPort(opts.address, port, 30_000, () => exited);
   } catch (err) {
     child.kill("SIGKILL");
     await exitedP;

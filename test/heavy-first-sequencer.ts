@@ -1,0 +1,38 @@
+// Runs the slowest test files first. Vitest orders files by the durations it cached on earlier runs; a clean clone
+// (CI) has none, so files ran in path order and the slow venv and e2e files came last, each one's minutes added to
+// the end of the run on two cores. Their measured order is kept here (file seconds on this machine, busy); files not
+// listed keep vitest's own order after them. Re-measure with `--reporter=json` when a heavy file is added.
+import path from "node:path";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/** Slowest first; a new slow file belongs here too. */
+const SLOWEST = [
+  "test/e2e/torrent-budget.test.ts",
+  "test/venv/venv-cli.test.ts",
+  "test/e2e/restart-table.test.ts",
+  "test/e2e/playbook-run.test.ts",
+  "test/e2e/torrent-faults.test.ts",
+  "test/venv/venv-trust.test.ts",
+  "test/venv/venv-roles.test.ts",
+  "test/e2e/torrent-cancel.test.ts",
+  "test/e2e/torrent-happy.test.ts",
+  "test/e2e/torrent-result.test.ts",
+  "test/venv/venv-ensure.test.ts",
+  "test/world/sandbox/sandbox-browser.test.ts",
+  "test/e2e/playbook-analysis.test.ts",
+  "test/e2e/torrent-resilience.test.ts",
+  "test/e2e/playbook-closure.test.ts",
+  "test/e2e/torrent-ssh-faults.test.ts",
+];
+
+export default class HeavyFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const byDefault = await super.sort(files);
+    const rank = (f: TestSpecification) => {
+      const i = SLOWEST.indexOf(path.relative(this.ctx.config.root, f.moduleId).split(path.sep).join("/"));
+      return i === -1 ? SLOWEST.length : i;
+    };
+    // Array.prototype.sort is stable: unlisted files keep vitest's order.
+    return byDefault.sort((a, b) => rank(a) - rank(b));
+  }
+}
