@@ -2,6 +2,7 @@
 import { formatBytes, formatDuration, formatPercent, formatSpeed, formatUsd, progressBar, shortenMiddle } from "./format.js";
 import { escapeHtml, fitMessage } from "./telegram-html.js";
 import type { RenderedMessage } from "./torrent-card.js";
+import { renderPickerSection, type PickerFigures } from "./file-picker.js";
 
 /** The phases a user sees, in order; each maps to one or more job states. */
 export const TORRENT_PHASES = [
@@ -44,13 +45,25 @@ export interface TorrentProgressInput {
     overCap: string;
     deadline: number;
   } | null;
+  /** Once the metadata is in: the real torrent, and its estimate (for the chosen files once chosen). */
+  summary?: {
+    totalBytes: number;
+    fileCount: number;
+    estimateUsd: number | null;
+    estimateSeconds: number | null;
+    chosen?: { count: number; bytes: number } | null;
+  } | null;
+  /** The job waits for its owner to choose files. */
+  picker?: PickerFigures | null;
 }
 
 const MARK = { done: "✅", current: "▶️", pending: "▫️" };
 
 export function renderTorrentProgress(input: TorrentProgressInput): RenderedMessage {
   const current = TORRENT_PHASES.findIndex((p) => p.id === input.phase);
-  const lines = [`⏬ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`, ""];
+  const lines = [`⏬ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`];
+  if (input.summary) lines.push(summaryLine(input.summary));
+  lines.push("");
   TORRENT_PHASES.forEach((phase, i) => {
     const mark = i < current ? MARK.done : i === current ? MARK.current : MARK.pending;
     lines.push(`${mark} ${phase.label}`);
@@ -66,6 +79,7 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
   });
+  if (input.picker) lines.push("", ...renderPickerSection(input.picker));
   if (input.question) lines.push("", ...questionLines(input.question));
   if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");
   lines.push("", `Elapsed ${formatDuration(input.elapsedSeconds)} · cost so far ${formatUsd(input.costSoFarUsd)}`);
@@ -82,6 +96,17 @@ function byteLines(p: ByteProgress): string[] {
     `<code>${progressBar(fraction)}</code> ${formatPercent(fraction)}`,
     `${formatBytes(p.completedBytes)} of ${formatBytes(p.totalBytes)} · ${speed}${eta}`,
   ];
+}
+
+/** "📦 300 MiB in 12 files · 2 chosen, 48 MiB · estimate ~2m, about $0.01" */
+function summaryLine(s: NonNullable<TorrentProgressInput["summary"]>): string {
+  const parts = [`📦 ${formatBytes(s.totalBytes)} in ${s.fileCount} file${s.fileCount === 1 ? "" : "s"}`];
+  if (s.chosen) parts.push(`${s.chosen.count} chosen, ${formatBytes(s.chosen.bytes)}`);
+  if (s.estimateUsd !== null) {
+    const time = s.estimateSeconds === null ? "" : `~${formatDuration(s.estimateSeconds)}, `;
+    parts.push(`estimate ${time}about ${formatUsd(s.estimateUsd)}`);
+  }
+  return parts.join(" · ");
 }
 
 function questionLines(q: NonNullable<TorrentProgressInput["question"]>): string[] {

@@ -101,10 +101,13 @@ export async function finishBadly(ctx: EndingContext, jobId: number, entry: Runn
   if (entry.droplet.created) {
     recordDropletSpend(ctx, jobId, job.ownerId, actualUsd, entry.droplet);
   }
-  const error = cleanupError ? `${message} (and the droplet could not be destroyed yet: ${cleanupError}; it will be retried)` : message;
+  // A cancel the owner's settings made (the picker's default) says why; a pressed Cancel needs no words.
+  const why = cancelled ? (entry.abort.signal.reason as JobCancelled).why : null;
+  const said = why ?? message;
+  const error = cleanupError ? `${said} (and the droplet could not be destroyed yet: ${cleanupError}; it will be retried)` : said;
   const final = cancelled ? "cancelled" : "failed";
-  store.transition(jobId, final, { error: cancelled ? undefined : error, data: { actualUsd } });
-  ctx.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (ctx.now() - entry.startedAt) / 1000, error });
+  store.transition(jobId, final, { error: cancelled ? undefined : error, data: { actualUsd, ...(why ? { cancelReason: why } : {}) } });
+  ctx.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (ctx.now() - entry.startedAt) / 1000, error, ...(why ? { cancelReason: why } : {}) });
 }
 
 /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */

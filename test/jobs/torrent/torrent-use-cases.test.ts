@@ -99,7 +99,7 @@ describe("requestTorrent", () => {
 
   it("keeps a .torrent document with the job and counts its files; an unknown size records no estimate", async () => {
     const doc = Buffer.from("d4:infod4:name4:filee");
-    const req: TorrentRequest = { ...magnet("album", null), source: "torrent-file", torrentFile: doc, files: [{ path: "a", sizeBytes: 1 }, { path: "b", sizeBytes: 2 }] };
+    const req: TorrentRequest = { ...magnet("album", null), source: "torrent-file", torrentFile: doc, files: [{ index: 1, path: "a", sizeBytes: 1 }, { index: 2, path: "b", sizeBytes: 2 }] };
     const t = await requestTorrent(deps, OWNER, req);
     expect(t.fileCount).toBe(2);
     expect(t.quote.usd).toBeNull();
