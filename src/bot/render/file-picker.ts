@@ -32,7 +32,7 @@ export function renderPickerSection(p: PickerFigures): string[] {
     const time = p.estimateSeconds === null ? "" : `~${formatDuration(p.estimateSeconds)}, `;
     lines.push(`Estimate for these: ${time}about <b>${formatUsd(p.estimateUsd)}</b>`);
   }
-  const where = v.root ? ` in ${escapeHtml(shortenMiddle(v.root, 60))}` : "";
+  const where = v.root ? ` in ${escapeHtml(shortenMiddle(visible(v.root), 60))}` : "";
   const paging = v.pageCount > 1 ? `Page ${v.page + 1} of ${v.pageCount}${where}. ` : where ? `Files${where}. ` : "";
   lines.push(`<i>${paging}Tap a file to choose or drop it, a folder for everything in it.</i>`);
   for (const row of v.rows) lines.push(rowLine(row));
@@ -47,7 +47,7 @@ export function renderPickerSection(p: PickerFigures): string[] {
 function rowLine(row: PickerRow): string {
   const indent = "   ".repeat(row.depth);
   const icon = row.kind === "folder" ? "📁 " : "";
-  const name = escapeHtml(shortenMiddle(row.name, NAME_CHARS)) + (row.kind === "folder" ? "/" : "");
+  const name = escapeHtml(shortenMiddle(visible(row.name), NAME_CHARS)) + (row.kind === "folder" ? "/" : "");
   return `${indent}${MARK[row.checked]} ${icon}${name} · ${formatBytes(row.size)}`;
 }
 
@@ -81,5 +81,10 @@ function labelOf(id: string): string {
 function rowButton(row: PickerRow): string {
   const depth = row.depth > 0 ? `${"›".repeat(row.depth)} ` : "";
   const icon = row.kind === "folder" ? "📁 " : "";
-  return `${MARK[row.checked]} ${depth}${icon}${shortenMiddle(row.name, BUTTON_CHARS)} · ${formatBytes(row.size)}`;
+  return `${MARK[row.checked]} ${depth}${icon}${shortenMiddle(visible(row.name), BUTTON_CHARS)} · ${formatBytes(row.size)}`;
+}
+
+/** Names are the torrent author's: control characters (a bell, a bidi override) are shown as � rather than acted on. */
+function visible(name: string): string {
+  return name.replace(/[\p{Cc}\u202A-\u202E\u2066-\u2069]/gu, "�");
 }
