@@ -69,7 +69,7 @@ describe("a file picker nobody answers", () => {
     expect(world.app!.jobs.events(jobId).map((e) => e.state)).not.toContain("downloaded");
     expect(liveDroplets(jobId)).toEqual([]);
     expect(world.app!.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
-    const card = await pollFor(() => (messageNow(world, cardId).text.includes("cancelled") ? messageNow(world, cardId) : null), 20_000, "the cancelled card");
+    const card = await pollFor(() => (messageNow(world, cardId).text.startsWith("🛑") ? messageNow(world, cardId) : null), 20_000, "the cancelled card");
     expect(card.text).toContain("No files were chosen within 4 s, and your /settings say to cancel then.");
     expect(card.text).toContain("The droplet is destroyed");
   }, 300_000);

@@ -27,6 +27,7 @@ import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
 import { filePickerButton, torrentCardButton } from "../callback-data.js";
 import { pickerKeyboard } from "../file-picker-keyboard.js";
 import { isNotModifiedError } from "../message-editor.js";
+import { answerPress } from "../press-answer.js";
 import { formatBytes } from "../render/index.js";
 
 /** Magnet links answered from one message; more is refused as a whole, nothing recorded. */
@@ -155,14 +156,14 @@ async function onPick(w: Wiring, ctx: BotContext, jobId: number, code: string): 
       await answerRefusedPress(ctx, outcome.kind);
       return;
     case "expired":
-      await ctx.answerCallbackQuery({ text: "This card has expired; send the .torrent again.", show_alert: true });
+      await answerPress(ctx, { text: "This card has expired; send the .torrent again.", show_alert: true });
       return;
     case "not-waiting":
-      await ctx.answerCallbackQuery({ text: "The files are already chosen." });
+      await answerPress(ctx, { text: "The files are already chosen." });
       return;
     case "card": {
       const card = quoteCard(w, ctx.from!.id, outcome.requested);
-      await ctx.answerCallbackQuery();
+      await answerPress(ctx);
       await ctx.editMessageText(card.text, { parse_mode: "HTML", reply_markup: card.keyboard, link_preview_options: { is_disabled: true } }).catch((err: unknown) => {
         // A press that changes nothing (a stale "all" on an all-chosen card) leaves the message as it is.
         if (!isNotModifiedError(err)) throw err;
@@ -178,16 +179,16 @@ async function onPick(w: Wiring, ctx: BotContext, jobId: number, code: string): 
 async function answerRunningPick(ctx: BotContext, outcome: PickOutcome): Promise<void> {
   switch (outcome.kind) {
     case "changed":
-      await ctx.answerCallbackQuery();
+      await answerPress(ctx);
       return;
     case "confirmed":
-      await ctx.answerCallbackQuery({ text: `Fetching ${outcome.count} file${outcome.count === 1 ? "" : "s"} (${formatBytes(outcome.bytes)}).` });
+      await answerPress(ctx, { text: `Fetching ${outcome.count} file${outcome.count === 1 ? "" : "s"} (${formatBytes(outcome.bytes)}).` });
       return;
     case "empty":
-      await ctx.answerCallbackQuery({ text: "Choose at least one file, or press Cancel.", show_alert: true });
+      await answerPress(ctx, { text: "Choose at least one file, or press Cancel.", show_alert: true });
       return;
     case "not-waiting":
-      await ctx.answerCallbackQuery({ text: "The files are already chosen." });
+      await answerPress(ctx, { text: "The files are already chosen." });
       return;
   }
 }
