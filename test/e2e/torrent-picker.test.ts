@@ -11,12 +11,13 @@ import { dropletDiskBeforeDestroy, expectWithinTelegramLimits, keyboardOf, lastA
 import type { SwarmTorrent } from "../world/swarm.js";
 
 let world: World;
+/** A pricey size and a slow assumed speed make the estimate follow the bytes chosen (above DigitalOcean's $0.01
+ * minimum), so the picker's running total is worth comparing with what the job reserves. */
+const ENV = { DO_SIZE: "g-8vcpu-32gb", TORRENT_SPEED_MBPS: "0.05" };
 
 beforeAll(async () => {
   world = await startWorld();
-  // A pricey size and a slow assumed speed make the estimate follow the bytes chosen (above DigitalOcean's $0.01
-  // minimum), so the picker's running total is worth comparing with what the job reserves.
-  await world.startApp({ DO_SIZE: "g-8vcpu-32gb", TORRENT_SPEED_MBPS: "0.05" });
+  await world.startApp(ENV);
 }, 180_000);
 
 afterAll(async () => {
@@ -101,6 +102,44 @@ describe("a magnet without xl= for a 12-file torrent in nested folders", () => {
     expect(linksOf(links).filter((u) => u.includes(`/d/${jobId}/`))).toHaveLength(3); // the index and two files
     // The cost in the links message is the one booked.
     expect(links.text).toContain(formatUsd(world.app!.jobs.spendForJob(jobId).actual!));
+    expect(liveDroplets(jobId)).toEqual([]);
+  }, 300_000);
+});
+
+describe("a picker open when the bot restarts", () => {
+  it("comes back on the card with the same selection and a fresh deadline; the choice then holds", async () => {
+    const paths = ["one/a.bin", "one/b.bin", "two/c.bin", "d.bin"];
+    const t = await world.swarm.addTorrent({ name: "Restart Pack", files: paths.map((p, i) => ({ path: p, size: size(i) })) });
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet.replace(/&xl=\d+/, ""));
+    const card = await nextBotMessage(world, ALICE.id, before, isCard);
+    const jobId = jobIdOf(buttonData(card, /Start/));
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Start/));
+    await pollFor(() => messageNow(world, card.message_id).text.includes("Choose the files to fetch"), 150_000, "the picker");
+    await press(world, card.message_id, /^None$/);
+    const chosen = await press(world, card.message_id, /c\.bin/);
+    expect(chosen.text).toContain("1 of 4");
+    const firstDeadline = world.app!.jobs.get<unknown, { pickerDeadline: number }>(jobId)!.data.pickerDeadline;
+
+    // ON_SHUTDOWN=detach (the default): the job stays on its droplet, aria2 holding the download.
+    await world.app!.stop();
+    const editsBefore = messageNow(world, card.message_id).edits.length;
+    await world.startApp(ENV);
+    const back = await pollFor(() => {
+      const m = messageNow(world, card.message_id);
+      return m.edits.length > editsBefore && m.text.includes("Choose the files to fetch") && m.text.includes("Resumed after a restart") ? m : null;
+    }, 60_000, "the picker after the restart");
+    expect(back.text).toContain("1 of 4");
+    expect(world.app!.jobs.get<unknown, { pickerDeadline: number }>(jobId)!.data.pickerDeadline).toBeGreaterThan(firstDeadline);
+    expect(world.app!.jobs.get(jobId)!.state).toBe("downloading");
+
+    const disk = dropletDiskBeforeDestroy(world, jobId);
+    await press(world, card.message_id, /Fetch 1 file/, { changes: false });
+    const file = t.files.find((f) => f.path.endsWith("two/c.bin"))!;
+    expect(await disk).toEqual({ [file.aria2Path]: file.size });
+    const ended = await waitEnded(jobId);
+    expect(ended.state).toBe("done");
+    expect((ended.data as { files: { path: string; sha256: string }[] }).files.map((f) => [f.path, f.sha256])).toEqual([[file.aria2Path, file.sha256]]);
     expect(liveDroplets(jobId)).toEqual([]);
   }, 300_000);
 });
