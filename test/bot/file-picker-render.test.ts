@@ -84,3 +84,12 @@ describe("every page of a 500-file torrent with 255-character names", () => {
     expect(pickerButtons(pickerView(tree, { selected: [], page: 0 }))[10]!.map((b) => b.text)).toEqual(["Next »"]);
   });
 });
+
+describe("a size question about chosen files", () => {
+  it("speaks of the files chosen, not of what the link claimed for the whole torrent", () => {
+    const question = { realBytes: 3 * 1024 * 1024, claimedBytes: 300 * 1024 * 1024, fileCount: 2, estimateUsd: 0.08, estimateSeconds: 60, overCap: "the new estimate $0.08 is over the per-job budget of $0.05 (BUDGET_PER_JOB_USD)", deadline: Date.UTC(2026, 0, 1, 9, 30) };
+    const base = { phase: "downloading" as const, name: "Pack", costSoFarUsd: 0.01, elapsedSeconds: 30 };
+    expect(renderTorrentProgress({ ...base, question: { ...question, chosenOf: 12 } }).text).toContain("⚠️ <b>The 2 files chosen (of 12) are 3 MiB</b>. New estimate: $0.08, about 1m 00s.");
+    expect(renderTorrentProgress({ ...base, question }).text).toContain("⚠️ <b>The torrent is 3 MiB in 2 files</b> (not 300 MiB as the link said).");
+  });
+});

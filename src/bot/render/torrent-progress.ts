@@ -40,6 +40,7 @@ export interface TorrentProgressInput {
     realBytes: number;
     claimedBytes: number | null;
     fileCount: number;
+    chosenOf?: number | null;
     estimateUsd: number | null;
     estimateSeconds: number | null;
     overCap: string;
@@ -114,8 +115,11 @@ function questionLines(q: NonNullable<TorrentProgressInput["question"]>): string
   const claimed = q.claimedBytes === null ? "the link did not say its size" : `not ${formatBytes(q.claimedBytes)} as the link said`;
   const estimate = q.estimateUsd === null ? "" : ` New estimate: ${formatUsd(q.estimateUsd)}${q.estimateSeconds === null ? "" : `, about ${formatDuration(q.estimateSeconds)}`}.`;
   const deadline = new Date(q.deadline).toISOString().slice(11, 16);
+  const what = q.chosenOf
+    ? `⚠️ <b>The ${files} chosen (of ${q.chosenOf}) are ${formatBytes(q.realBytes)}</b>.`
+    : `⚠️ <b>The torrent is ${formatBytes(q.realBytes)} in ${files}</b> (${escapeHtml(claimed)}).`;
   return [
-    `⚠️ <b>The torrent is ${formatBytes(q.realBytes)} in ${files}</b> (${escapeHtml(claimed)}).${escapeHtml(estimate)}`,
+    `${what}${escapeHtml(estimate)}`,
     `That breaks a budget: ${escapeHtml(q.overCap)}.`,
     `<b>Continue</b> anyway (the per-job budget still stops it), or <b>Cancel</b> (the droplet is destroyed). No answer by ${deadline} UTC cancels it.`,
   ];

@@ -171,6 +171,7 @@ export async function settleMetadata(
     abort: ctx.abort,
     log: ctx.log,
     show: (question) => ctx.show({ summary: chosenSummary, question }),
+    chosenOf: choice.selectFiles === null ? null : files.length,
     onChecked: (check) => ctx.show({ summary: { ...chosenSummary, estimateUsd: check.estimateUsd, estimateSeconds: check.estimateSeconds } }),
   });
   return choice;

@@ -22,6 +22,8 @@ export interface SizeQuestion {
   /** The size the link claimed (`xl=`), or null when it said none. */
   claimedBytes: number | null;
   fileCount: number;
+  /** The torrent's file count when only some files were chosen (fileCount and realBytes are then the chosen ones'). */
+  chosenOf?: number | null;
   estimateUsd: number | null;
   estimateSeconds: number | null;
   overCap: string;
@@ -91,6 +93,8 @@ export async function settleRealSize(
     show(question: SizeQuestion): void;
     /** The new estimate, whether or not it breaks a cap. */
     onChecked?(check: RealSizeCheck): void;
+    /** The torrent's file count when `meta` holds only the files chosen. */
+    chosenOf?: number | null;
     abort: AbortController;
     log: Logger;
   },
@@ -104,7 +108,7 @@ export async function settleRealSize(
   if (!check.overCap || job.data.sizeAccepted) return;
   // A restart mid-question asks again, keeping the first deadline.
   const deadline = job.data.sizeQuestion?.deadline ?? deps.now() + deps.timeoutMs;
-  const question = sizeQuestion(meta, job.input.sizeBytes, { ...check, overCap: check.overCap }, deadline);
+  const question = { ...sizeQuestion(meta, job.input.sizeBytes, { ...check, overCap: check.overCap }, deadline), chosenOf: ctx.chosenOf ?? null };
   jobs.patchData(jobId, { sizeQuestion: question });
   ctx.log.info({ realBytes: meta.totalBytes, claimedBytes: job.input.sizeBytes, overCap: check.overCap }, "waiting for the owner: the real size breaks a cap");
   ctx.show(question);
