@@ -161,6 +161,9 @@ async function onPick(w: Wiring, ctx: BotContext, jobId: number, code: string): 
     case "not-waiting":
       await answerPress(ctx, { text: "The files are already chosen." });
       return;
+    case "finished":
+      await answerPress(ctx, { text: "This job has already finished." });
+      return;
     case "card": {
       const card = quoteCard(w, ctx.from!.id, outcome.requested);
       await answerPress(ctx);

@@ -172,6 +172,8 @@ export type PickOnCardOutcome =
   /** A running job's picker took the press (the runner shows the result on the card). */
   | { kind: "running"; outcome: PickOutcome }
   | { kind: "expired" }
+  /** The job has ended. */
+  | { kind: "finished" }
   | { kind: "not-waiting" }
   | { kind: "not-yours" }
   | { kind: "invalid" };
@@ -189,7 +191,7 @@ export async function pickOnCard(
   if (!action) return { kind: "invalid" };
   const job = found.job;
   if (job.state !== "estimated") {
-    if (FINAL_STATES.has(job.state)) return { kind: "not-waiting" };
+    if (FINAL_STATES.has(job.state)) return { kind: "finished" };
     return { kind: "running", outcome: await deps.runner.pickFiles(jobId, action) };
   }
   if ((deps.now ?? Date.now)() - job.createdAt > deps.cardTtlMs) return { kind: "expired" };

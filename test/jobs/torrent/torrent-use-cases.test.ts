@@ -256,7 +256,7 @@ describe("pickOnCard", () => {
     expect(await pickOnCard(pickDeps(), jobId, OWNER.ownerId, "f1.2")).toEqual({ kind: "running", outcome: { kind: "changed" } });
     expect(runner.presses).toEqual([[jobId, { kind: "file", index: 2, on: true }]]);
     jobs.transition(jobId, "cancelled");
-    expect(await pickOnCard(pickDeps(), jobId, OWNER.ownerId, "a")).toEqual({ kind: "not-waiting" });
+    expect(await pickOnCard(pickDeps(), jobId, OWNER.ownerId, "a")).toEqual({ kind: "finished" });
     // A magnet's card has no picker before Start.
     const magnetJob = await requested();
     expect(await pickOnCard(pickDeps(), magnetJob, OWNER.ownerId, "a")).toEqual({ kind: "not-waiting" });
