@@ -48,7 +48,7 @@ export const buttonCases: HostileCase[] = [
   press("a file-picker press on a job that does not exist", "fp:987654321:f1.1", INVALID),
   press("a file-picker press on a playbook job", (f) => `fp:${f.friendPlaybook}:a`, INVALID, "friend"),
   press("a file-picker code it never sends", (f) => `fp:${f.ownerCard}:f2.1`, STALE),
-  press("a file-picker group that does not exist", (f) => `fp:${f.ownerCard}:g.nothing`, INVALID),
+  press("a file-picker group that does not exist", (f) => `fp:${f.friendCard}:g.nothing`, INVALID, "friend"),
   press("empty callback data", "", STALE),
   press("200 bytes of junk", "Z".repeat(200), STALE),
   press("markup as callback data", "<b>x</b>", STALE),
