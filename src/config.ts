@@ -136,6 +136,7 @@ const envSchema = z.object({
   TORRENT_SPEED_MBPS: num("expected droplet download speed in MB/s for estimates, e.g. 50", 0.01, 10_000).default(50),
   TORRENT_METADATA_TIMEOUT_SECONDS: int("seconds to wait for a magnet's metadata, e.g. 120", 5, 86_400).default(120),
   TORRENT_STALL_TIMEOUT_SECONDS: int("seconds at zero speed before a torrent is given up, e.g. 300", 5, 86_400).default(300),
+  TORRENT_PICKER_TIMEOUT_SECONDS: int("seconds the file picker waits for a choice after the last press (then the user's /settings default applies), e.g. 180", 1, 86_400).default(180),
   TORRENT_TRACKERS: wordList.default([]),
   TORRENT_DHT_ENTRY_POINT: z
     .string()
@@ -194,6 +195,8 @@ export interface Config {
     speedBytesPerSecond: number;
     metadataTimeoutSeconds: number;
     stallTimeoutSeconds: number;
+    /** How long the file picker after a magnet's metadata waits after the last press (TORRENT_PICKER_TIMEOUT_SECONDS). */
+    pickerTimeoutSeconds: number;
     trackers: string[];
     dhtEntryPoint: string | null;
     aria2ExtraOptions: string[];
@@ -296,6 +299,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       speedBytesPerSecond: e.TORRENT_SPEED_MBPS * 1_000_000,
       metadataTimeoutSeconds: e.TORRENT_METADATA_TIMEOUT_SECONDS,
       stallTimeoutSeconds: e.TORRENT_STALL_TIMEOUT_SECONDS,
+      pickerTimeoutSeconds: e.TORRENT_PICKER_TIMEOUT_SECONDS,
       trackers: e.TORRENT_TRACKERS,
       dhtEntryPoint: e.TORRENT_DHT_ENTRY_POINT === "" ? null : e.TORRENT_DHT_ENTRY_POINT,
       aria2ExtraOptions: e.ARIA2_EXTRA_OPTIONS,

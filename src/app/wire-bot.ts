@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { createBot, type DropshipBot } from "../bot/create-bot.js";
 import type { TelegramPacer } from "../bot/telegram-pacer.js";
 import { filesFeature } from "../bot/features/files.js";
+import { settingsFeature } from "../bot/features/settings.js";
 import { hostsFeature } from "../bot/features/hosts.js";
 import { playbookRunFeature } from "../bot/features/playbook-run.js";
 import { playbookFeature } from "../bot/features/playbook.js";
@@ -54,6 +55,7 @@ export function wireBot(
         fetchTelegramFile: fetchFile,
       }),
       filesFeature({ settings: storage.userSettings, ownerId, uploadLimitBytes: uploadLimitBytes(config.telegram) }),
+      settingsFeature({ settings: storage.userSettings, ownerId, pickerTimeoutSeconds: config.torrent.pickerTimeoutSeconds }),
       venvsFeature({ venvs: venvs.manager, localHost: venvs.localHost, hosts: playbooks.hosts, ownerId }),
       playbookFeature({
         jobs,

@@ -80,6 +80,7 @@ export function wireTorrentJobs(
       downloadsDir,
       perJobBudgetUsd: config.budget.perJobUsd,
       minFreeBytes: config.downloads.minFreeBytes,
+      pickerTimeoutMs: config.torrent.pickerTimeoutSeconds * 1000,
     },
     logger,
     onEvent: (e) => presenter.handle(e),
@@ -88,6 +89,12 @@ export function wireTorrentJobs(
       const q = await quoter.quote({ sizeBytes: realBytes, hasTorrentFile: true }, ownerId);
       return { estimateUsd: q.usd, estimateSeconds: q.seconds, overCap: budget.resize(jobId, ownerId, q.usd) };
     },
+    // The same estimate, without touching the reservation: the card after the metadata and the picker's running total.
+    estimateSelection: async (ownerId, bytes) => {
+      const q = await quoter.quote({ sizeBytes: bytes, hasTorrentFile: true }, ownerId);
+      return { usd: q.usd, seconds: q.seconds };
+    },
+    filePreferences: (ownerId) => storage.userSettings.fileChoice(ownerId),
   });
   const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
   return { runner, presenter, quoter, reaper };

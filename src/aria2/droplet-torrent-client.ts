@@ -17,11 +17,11 @@ export interface DropletTorrentSettings {
 
 export function createDropletTorrentClient(settings: DropletTorrentSettings): TorrentClientPort {
   return {
-    async download(session, { dir, source, signal, onProgress, resume, onMetadata }) {
+    async download(session, { dir, source, signal, onProgress, resume, onMetadata, selectFiles }) {
       // A job resumed after a restart first looks for the aria2 its earlier process started (it outlives the bot's
       // SSH session); if that aria2 is gone, a new one re-checks the pieces already on disk and carries on.
       const attached = resume ? await reattach(session, dir, settings, signal) : null;
-      const launched = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), signal }));
+      const launched = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), selectFiles: selectFiles ?? null, signal }));
       const { aria2 } = launched;
       let gid = launched.gid;
       if ("magnetUri" in source) {
@@ -31,9 +31,14 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
         const held = await aria2.tellStatus(gid);
         if (held.status === "paused") {
           const meta = toTorrentProgress(held);
-          const files = meta.files.filter((f) => f.selected).map((f) => ({ path: f.path, size: f.sizeBytes }));
+          // Every file, chosen or not: the job decides (a relaunch may have inherited an earlier select-file).
+          const files = meta.files.map((f) => ({ index: f.index, path: f.path, size: f.sizeBytes }));
           // A paused download reports totalLength 0 (aria2 1.36); its files carry the real sizes.
-          await onMetadata?.({ name: meta.name, totalBytes: files.reduce((n, f) => n + f.size, 0), files });
+          const choice = await onMetadata?.({ name: meta.name, totalBytes: files.reduce((n, f) => n + f.size, 0), files });
+          // Changing select-file of a paused download is taken as is (measured, aria2 1.36); of an active one aria2
+          // would restart it.
+          const wanted = choice ? choice.selectFiles : null;
+          if (wanted !== null || meta.files.some((f) => !f.selected)) await aria2.changeOption(gid, { "select-file": wanted ?? allFiles(files.length) });
           await aria2.unpause(gid);
         }
       }
@@ -57,6 +62,11 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
   };
 }
 
+/** `select-file` naming every file: how a selection inherited from an earlier launch is undone. */
+function allFiles(count: number): string {
+  return count <= 1 ? "1" : `1-${count}`;
+}
+
 /** Where a droplet keeps how to reach its aria2 (port, secret, gid): next to the download, readable by root only. */
 const handleFile = (dir: string) => `${dir}.aria2.rpc`;
 
@@ -65,7 +75,7 @@ async function launch(
   dir: string,
   source: { magnetUri: string } | { torrentFile: Buffer },
   settings: DropletTorrentSettings,
-  o: { recheck: boolean; signal?: AbortSignal },
+  o: { recheck: boolean; selectFiles: string | null; signal?: AbortSignal },
 ): Promise<{ aria2: Aria2Client; gid: string }> {
   const rpcPort = randomInt(20_000, 60_000);
   const secret = randomBytes(24).toString("base64url");
@@ -86,6 +96,8 @@ async function launch(
   await aria2.waitUntilReady(15_000, o.signal);
   // After a restart the pieces already on disk are checked against the torrent's hashes and kept.
   const options: Aria2Options = o.recheck ? { "check-integrity": "true" } : {};
+  // Files chosen before the start (a .torrent's card, or before a restart); a magnet's real download inherits it.
+  if (o.selectFiles !== null) options["select-file"] = o.selectFiles;
   const gid = "magnetUri" in source ? await aria2.addUri([source.magnetUri], options) : await aria2.addTorrent(source.torrentFile, options);
   const saved = await session.exec(["sh", "-c", `umask 077 && printf '%s %s %s\\n' ${rpcPort} ${secret} ${gid} > ${quote([handleFile(dir)])}`], {
     timeoutMs: 30_000,

@@ -35,6 +35,8 @@ export interface Aria2File {
 export type TorrentPhase = "metadata" | "downloading" | "complete" | "error";
 
 export interface TorrentFileProgress {
+  /** aria2's file number (from 1, in the torrent's order): what `select-file` names. */
+  index: number;
   /** Relative to the download dir, as aria2 stores it (control characters percent-encoded); not sanitised. */
   path: string;
   sizeBytes: number;
@@ -121,7 +123,7 @@ function metadataName(st: Aria2Status): string | null {
 
 function fileProgress(f: Aria2File, dir: string | undefined): TorrentFileProgress {
   const rel = dir && f.path.startsWith(dir.replace(/\/+$/, "") + "/") ? path.posix.relative(dir, f.path) : f.path;
-  return { path: rel, sizeBytes: num(f.length), completedBytes: num(f.completedLength), selected: f.selected === "true" };
+  return { index: num(f.index), path: rel, sizeBytes: num(f.length), completedBytes: num(f.completedLength), selected: f.selected === "true" };
 }
 
 function num(s: string | undefined): number {

@@ -1,5 +1,6 @@
 // Every inline button's callback data, built and checked in one place: "<prefix>:<field>:<field>…", each field
 // matching its pattern, the whole at most 64 bytes (Telegram's limit). A feature never writes such a string itself.
+import { PICK_CODE } from "../jobs/torrent/file-picker.js";
 
 /** Telegram refuses callback_data longer than this (in bytes). */
 export const CALLBACK_DATA_MAX_BYTES = 64;
@@ -70,3 +71,8 @@ export const hostPanelButton = createCallbackData("h:panel", { hostId: HOST_ID }
 export const hostShareButton = createCallbackData("h:share", { action: /on|off/, hostId: HOST_ID, userId: USER_ID });
 /** "« Hosts" on a share panel: back to the list. */
 export const hostListButton = createCallbackData("h:list", {});
+
+/** A press on a file picker (a .torrent's card, or a running job's after the metadata): "fp:<job>:<code>". */
+export const filePickerButton = createCallbackData("fp", { jobId: JOB_ID, code: PICK_CODE });
+/** A choice on /settings: "set:<setting>:<value>", each button setting a value (not a toggle). */
+export const settingButton = createCallbackData("set", { setting: /meta|timeout/, value: /ask|all|cancel/ });

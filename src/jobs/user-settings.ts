@@ -1,5 +1,16 @@
-// Per-user choices, in the users table: for now whether finished files also arrive as Telegram documents.
+// Per-user choices, in the users table: whether finished files also arrive as Telegram documents (/files), and how a
+// torrent's files are chosen after its metadata (/settings).
 import type { Db } from "../storage/database.js";
+
+/** How a user wants a torrent's files chosen (the torrent job reads this through its FilePreferences port). */
+export interface FileChoiceSettings {
+  /** After a magnet's metadata: show the file picker for a torrent of several files, or fetch every file. */
+  afterMetadata: "ask" | "all";
+  /** When the picker gets no answer in time: fetch every file, or cancel the job. */
+  onPickerTimeout: "all" | "cancel";
+}
+
+export const DEFAULT_FILE_CHOICE: FileChoiceSettings = { afterMetadata: "ask", onPickerTimeout: "all" };
 
 export class UserSettings {
   constructor(
@@ -21,5 +32,30 @@ export class UserSettings {
          ON CONFLICT (telegram_id) DO UPDATE SET send_files = excluded.send_files, role = excluded.role`,
       )
       .run(userId, role, this.now(), on ? 1 : 0);
+  }
+
+  /** How this user wants files chosen: their own choices, each falling back to the default on its own. */
+  fileChoice(userId: number): FileChoiceSettings {
+    const row = this.db
+      .prepare<[number], { after_metadata: FileChoiceSettings["afterMetadata"] | null; picker_timeout: FileChoiceSettings["onPickerTimeout"] | null }>(
+        "SELECT after_metadata, picker_timeout FROM users WHERE telegram_id = ?",
+      )
+      .get(userId);
+    return {
+      afterMetadata: row?.after_metadata ?? DEFAULT_FILE_CHOICE.afterMetadata,
+      onPickerTimeout: row?.picker_timeout ?? DEFAULT_FILE_CHOICE.onPickerTimeout,
+    };
+  }
+
+  /** Records the choices given; one not given keeps what it was (the user's, or the default). */
+  setFileChoice(userId: number, role: "owner" | "user", choice: Partial<FileChoiceSettings>): void {
+    this.db
+      .prepare(
+        `INSERT INTO users (telegram_id, role, created_at, after_metadata, picker_timeout) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role,
+           after_metadata = COALESCE(excluded.after_metadata, users.after_metadata),
+           picker_timeout = COALESCE(excluded.picker_timeout, users.picker_timeout)`,
+      )
+      .run(userId, role, this.now(), choice.afterMetadata ?? null, choice.onPickerTimeout ?? null);
   }
 }

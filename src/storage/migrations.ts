@@ -131,4 +131,13 @@ export const MIGRATIONS: Migration[] = [
     // JSON {total, areas}: what the venv held when it was built; a reuse compares the venv against it.
     sql: "ALTER TABLE venvs ADD COLUMN content_digest TEXT;",
   },
+  {
+    version: 5,
+    name: "per-user choices about choosing a torrent's files",
+    // NULL means the default (ask; download all when the picker times out); otherwise the user's choice on /settings.
+    sql: `
+      ALTER TABLE users ADD COLUMN after_metadata TEXT CHECK (after_metadata IN ('ask', 'all'));
+      ALTER TABLE users ADD COLUMN picker_timeout TEXT CHECK (picker_timeout IN ('all', 'cancel'));
+    `,
+  },
 ];

@@ -50,8 +50,8 @@ describe("toTorrentProgress", () => {
       errorCode: null,
       errorMessage: null,
       files: [
-        { path: "probe/a b.bin", sizeBytes: 20971519, completedBytes: 5242880, selected: true },
-        { path: "probe/ctl%01.txt", sizeBytes: 1, completedBytes: 0, selected: false },
+        { index: 1, path: "probe/a b.bin", sizeBytes: 20971519, completedBytes: 5242880, selected: true },
+        { index: 2, path: "probe/ctl%01.txt", sizeBytes: 1, completedBytes: 0, selected: false },
       ],
     });
   });

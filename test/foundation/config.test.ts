@@ -70,6 +70,7 @@ describe("loadConfig", () => {
     TORRENT_SPEED_MBPS: "fast",
     TORRENT_METADATA_TIMEOUT_SECONDS: "1.5",
     TORRENT_STALL_TIMEOUT_SECONDS: "1",
+    TORRENT_PICKER_TIMEOUT_SECONDS: "0",
     TORRENT_DHT_ENTRY_POINT: "nohost",
     PIP_INDEX_URL: "not a url",
     GALAXY_SERVER: "::",

@@ -11,17 +11,24 @@ import type { TorrentRequest } from "../../jobs/torrent/torrent-request.js";
 import {
   cancelTorrentFromCard,
   continueTorrent,
+  pickOnCard,
   recordCardMessage,
   requestTorrent,
   startTorrent,
   type RequestedTorrent,
   type TorrentUseCaseDeps,
 } from "../../jobs/torrent/torrent-use-cases.js";
+import type { PickOutcome } from "../../jobs/torrent/after-metadata.js";
+import type { PickAction } from "../../jobs/torrent/file-picker.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, renderCancelled, renderRequestedTorrentCard } from "../render/index.js";
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
-import { torrentCardButton } from "../callback-data.js";
+import { filePickerButton, torrentCardButton } from "../callback-data.js";
+import { pickerKeyboard } from "../file-picker-keyboard.js";
+import { isNotModifiedError } from "../message-editor.js";
+import { answerPress } from "../press-answer.js";
+import { formatBytes } from "../render/index.js";
 
 /** Magnet links answered from one message; more is refused as a whole, nothing recorded. */
 export const MAX_LINKS_PER_MESSAGE = 10;
@@ -34,7 +41,11 @@ export interface TorrentFeatureDeps {
   quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** Cancel on the card goes through the generic cancel, as /cancel does. */
   canceller: Pick<JobCanceller, "cancel">;
-  runner: { start(jobId: number): void; answerSizeQuestion(jobId: number, answer: "continue"): boolean };
+  runner: {
+    start(jobId: number): void;
+    answerSizeQuestion(jobId: number, answer: "continue"): boolean;
+    pickFiles(jobId: number, action: PickAction): Promise<PickOutcome>;
+  };
   presenter: Pick<TorrentPresenter, "attach">;
   /** What the card promises about documents: the Bot API's upload limit, and whether this user gets documents. */
   delivery: { uploadLimitBytes: number; sendsDocuments(userId: number): boolean };
@@ -107,6 +118,11 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
     else await onCancel(w, ctx, Number(press.jobId));
   });
 
+  composer.callbackQuery(filePickerButton.filter, async (ctx) => {
+    const press = filePickerButton.unpack(ctx.callbackQuery.data)!;
+    await onPick(w, ctx, Number(press.jobId), press.code);
+  });
+
   return {
     name: "torrent",
     composer,
@@ -124,13 +140,68 @@ async function sendCard(w: Wiring, ctx: BotContext, req: TorrentRequest): Promis
     await ctx.reply(`⚠️ No card${name}: ${escapeHtml(err.message)}. Nothing was started or charged; send the link again in a minute.`, { parse_mode: "HTML" });
     return;
   }
-  const keyboard = new InlineKeyboard()
-    .text("▶️ Start", torrentCardButton.pack({ action: "start", jobId: requested.jobId }))
-    .text("✖️ Cancel", torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }));
-  const rule = { sendsDocuments: w.deps.delivery.sendsDocuments(ctx.from!.id), limitBytes: w.deps.delivery.uploadLimitBytes };
-  const card = renderRequestedTorrentCard(requested, { files: req.files ?? null, rule });
-  const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: keyboard, link_preview_options: { is_disabled: true } });
+  const card = quoteCard(w, ctx.from!.id, requested);
+  const sent = await ctx.reply(card.text, { parse_mode: "HTML", reply_markup: card.keyboard, link_preview_options: { is_disabled: true } });
   recordCardMessage(w.deps.jobs, requested.jobId, sent.message_id);
+}
+
+/** The card before Start: the quote, and for a .torrent of several files the picker above Start / Cancel. */
+function quoteCard(w: Wiring, userId: number, requested: RequestedTorrent): { text: string; keyboard: InlineKeyboard } {
+  const start = { text: "▶️ Start", data: torrentCardButton.pack({ action: "start", jobId: requested.jobId }) };
+  const cancel = { text: "✖️ Cancel", data: torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }) };
+  const keyboard = requested.picker ? pickerKeyboard(requested.jobId, requested.picker, [start, cancel]) : new InlineKeyboard().text(start.text, start.data).text(cancel.text, cancel.data);
+  const rule = { sendsDocuments: w.deps.delivery.sendsDocuments(userId), limitBytes: w.deps.delivery.uploadLimitBytes };
+  return { text: renderRequestedTorrentCard(requested, { files: requested.chosenFiles, rule }).text, keyboard };
+}
+
+/** A press on a file picker: the card's before Start (edited here), or a running job's (the runner shows it). */
+async function onPick(w: Wiring, ctx: BotContext, jobId: number, code: string): Promise<void> {
+  const deps = { jobs: w.deps.jobs, quoter: w.deps.quoter, cardTtlMs: w.deps.cardTtlMs, now: w.deps.now, runner: w.deps.runner };
+  const outcome = await pickOnCard(deps, jobId, ctx.from!.id, code);
+  switch (outcome.kind) {
+    case "invalid":
+    case "not-yours":
+      await answerRefusedPress(ctx, outcome.kind);
+      return;
+    case "expired":
+      await answerPress(ctx, { text: "This card has expired; send the .torrent again.", show_alert: true });
+      return;
+    case "not-waiting":
+      await answerPress(ctx, { text: "The files are already chosen." });
+      return;
+    case "finished":
+      await answerPress(ctx, { text: "This job has already finished." });
+      return;
+    case "card": {
+      const card = quoteCard(w, ctx.from!.id, outcome.requested);
+      await answerPress(ctx);
+      await ctx.editMessageText(card.text, { parse_mode: "HTML", reply_markup: card.keyboard, link_preview_options: { is_disabled: true } }).catch((err: unknown) => {
+        // A press that changes nothing (a stale "all" on an all-chosen card) leaves the message as it is.
+        if (!isNotModifiedError(err)) throw err;
+      });
+      return;
+    }
+    case "running":
+      await answerRunningPick(ctx, outcome.outcome);
+      return;
+  }
+}
+
+async function answerRunningPick(ctx: BotContext, outcome: PickOutcome): Promise<void> {
+  switch (outcome.kind) {
+    case "changed":
+      await answerPress(ctx);
+      return;
+    case "confirmed":
+      await answerPress(ctx, { text: `Fetching ${outcome.count} file${outcome.count === 1 ? "" : "s"} (${formatBytes(outcome.bytes)}).` });
+      return;
+    case "empty":
+      await answerPress(ctx, { text: "Choose at least one file, or press Cancel.", show_alert: true });
+      return;
+    case "not-waiting":
+      await answerPress(ctx, { text: "The files are already chosen." });
+      return;
+  }
 }
 
 async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void> {
@@ -153,6 +224,9 @@ async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void>
       return;
     case "blocked":
       await ctx.answerCallbackQuery({ text: `Not started: ${outcome.reason}`, show_alert: true });
+      return;
+    case "nothing-chosen":
+      await ctx.answerCallbackQuery({ text: "Choose at least one file first.", show_alert: true });
       return;
     case "started":
       await ctx.answerCallbackQuery({ text: "Starting…" });

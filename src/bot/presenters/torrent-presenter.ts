@@ -17,7 +17,10 @@ import {
   renderTorrentProgress,
   type TorrentPhase,
 } from "../render/index.js";
-import { torrentCardButton } from "../callback-data.js";
+import { filePickerButton, torrentCardButton } from "../callback-data.js";
+import { pickerKeyboard } from "../file-picker-keyboard.js";
+import type { TorrentSummary } from "../../jobs/torrent/after-metadata.js";
+import { encodePick } from "../../jobs/torrent/file-picker.js";
 
 export interface PresenterDeps {
   api: Api;
@@ -42,6 +45,8 @@ interface Attached {
   messageId: number;
   editor: ProgressMessage<InlineKeyboard>;
   name: string | null;
+  /** The real torrent once its metadata is in, shown under the name from then on. */
+  summary: TorrentSummary | null;
 }
 
 const PHASE_OF: Partial<Record<TorrentState, TorrentPhase>> = {
@@ -68,7 +73,7 @@ export class TorrentPresenter {
   attach(jobId: number, chatId: number, messageId: number): void {
     const job = this.deps.jobs.get<TorrentJobInput>(jobId);
     const editor = this.cardEditor(jobId, chatId, messageId);
-    this.attached.set(jobId, { chatId, messageId, editor, name: job?.input.name ?? null });
+    this.attached.set(jobId, { chatId, messageId, editor, name: job?.input.name ?? null, summary: null });
   }
 
   handle(e: TorrentJobEvent): void {
@@ -83,6 +88,10 @@ export class TorrentPresenter {
     const phase = e.state === "downloading" && e.progress?.phase === "metadata" ? "metadata" : PHASE_OF[e.state];
     if (!phase) return;
     if (e.progress?.name) a.name = e.progress.name;
+    if (e.summary) {
+      a.summary = e.summary;
+      if (e.summary.name) a.name = e.summary.name;
+    }
     const text = renderTorrentProgress({
       phase,
       name: a.name,
@@ -109,10 +118,21 @@ export class TorrentPresenter {
       detail: e.detail ?? null,
       resumed: e.resumed ?? false,
       question: e.question ?? null,
+      summary: a.summary,
+      picker: e.picker ?? null,
     }).text;
+    const cancel = { text: "Cancel", data: torrentCardButton.pack({ action: "cancel", jobId: e.jobId }) };
+    if (e.picker) {
+      const n = e.picker.view.selectedCount;
+      const fetch = { text: `✅ Fetch ${n} file${n === 1 ? "" : "s"}`, data: filePickerButton.pack({ jobId: e.jobId, code: encodePick({ kind: "confirm" }) }) };
+      a.editor.update(text, pickerKeyboard(e.jobId, e.picker.view, [fetch, cancel]));
+      // The owner is pressing buttons on it: each press shows at once, not at the next progress tick.
+      void a.editor.flush().catch((err: unknown) => this.deps.logger.warn({ err, job: e.jobId }, "could not show the file picker"));
+      return;
+    }
     const keyboard = new InlineKeyboard();
     if (e.question) keyboard.text("▶️ Continue", torrentCardButton.pack({ action: "go", jobId: e.jobId }));
-    a.editor.update(text, keyboard.text("Cancel", torrentCardButton.pack({ action: "cancel", jobId: e.jobId })));
+    a.editor.update(text, keyboard.text(cancel.text, cancel.data));
   }
 
   /** Waits for final messages still being sent, and sends the last progress edit of jobs still shown (a shutdown's "⏸"). */
@@ -142,7 +162,7 @@ export class TorrentPresenter {
     if (e.state === "cancelled") {
       // The user pressed Cancel on this very message: it shows the outcome in place.
       const createdNothing = e.cleanup !== undefined && !e.cleanup.dropletCreated && e.costSoFarUsd === 0;
-      a.editor.update(renderCancelled({ name, createdNothing, cleanup: cleanupLine(e.cleanup), usd: e.costSoFarUsd, seconds: e.elapsedSeconds }).text);
+      a.editor.update(renderCancelled({ name, createdNothing, reason: e.cancelReason, cleanup: cleanupLine(e.cleanup), usd: e.costSoFarUsd, seconds: e.elapsedSeconds }).text);
       await a.editor.flush();
       a.editor.close();
       return;

@@ -28,6 +28,8 @@ export interface CancelledInput {
   name: string | null;
   /** True when the job was cancelled before anything was rented. */
   createdNothing: boolean;
+  /** Why, when it was not a press of Cancel (the file picker's default), plain text. */
+  reason?: string | null;
   cleanup?: string | null;
   usd?: number | null;
   seconds?: number | null;
@@ -35,6 +37,7 @@ export interface CancelledInput {
 
 export function renderCancelled(input: CancelledInput): RenderedMessage {
   const lines = [`🛑 <b>${escapeHtml(shortenMiddle(input.name ?? "Job", 200))}</b> cancelled`];
+  if (input.reason) lines.push(`${escapeHtml(input.reason.charAt(0).toUpperCase() + input.reason.slice(1))}.`);
   if (input.createdNothing) lines.push("Nothing was created and nothing was charged.");
   else {
     const tail = costLine(input);

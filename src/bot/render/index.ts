@@ -7,3 +7,4 @@ export * from "./torrent-progress.js";
 export * from "./torrent-done.js";
 export * from "./torrent-delivery.js";
 export * from "./failure.js";
+export * from "./file-picker.js";

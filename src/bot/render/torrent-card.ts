@@ -28,6 +28,8 @@ export interface TorrentCardInput {
   delivery?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
+  /** A .torrent's file picker (Telegram HTML lines, render/file-picker.ts); the estimate is then the chosen files'. */
+  picker?: string[] | null;
 }
 
 export interface RenderedMessage {
@@ -49,6 +51,7 @@ export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
   if (input.speedNote) lines.push(`<i>${escapeHtml(input.speedNote)}</i>`);
   if (input.delivery) lines.push(input.delivery);
   for (const note of input.notes ?? []) lines.push(`⚠️ ${escapeHtml(note)}`);
+  if (input.picker) lines.push("", ...input.picker);
   lines.push("", "Press <b>Start</b> to rent the droplet, or <b>Cancel</b>.");
   return { text: fitMessage(lines.join("\n")) };
 }
@@ -61,7 +64,8 @@ function sizeLine(input: TorrentCardInput): string {
 
 function estimateLine(input: TorrentCardInput): string {
   const e = input.estimate;
-  if (e.usd !== null && e.seconds !== null) return `Estimate: ~${formatDuration(e.seconds)}, about <b>${formatUsd(e.usd)}</b>`;
+  const label = input.picker ? "Estimate for the chosen files" : "Estimate";
+  if (e.usd !== null && e.seconds !== null) return `${label}: ~${formatDuration(e.seconds)}, about <b>${formatUsd(e.usd)}</b>`;
   if (input.priceHourlyUsd === null) return "Estimate: not possible, this droplet size has no known price";
   const parts: string[] = [];
   if (e.usdPerGb != null) parts.push(`about <b>${formatUsd(e.usdPerGb)}</b> per GB`);

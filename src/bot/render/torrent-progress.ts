@@ -2,6 +2,7 @@
 import { formatBytes, formatDuration, formatPercent, formatSpeed, formatUsd, progressBar, shortenMiddle } from "./format.js";
 import { escapeHtml, fitMessage } from "./telegram-html.js";
 import type { RenderedMessage } from "./torrent-card.js";
+import { renderPickerSection, type PickerFigures } from "./file-picker.js";
 
 /** The phases a user sees, in order; each maps to one or more job states. */
 export const TORRENT_PHASES = [
@@ -39,18 +40,31 @@ export interface TorrentProgressInput {
     realBytes: number;
     claimedBytes: number | null;
     fileCount: number;
+    chosenOf?: number | null;
     estimateUsd: number | null;
     estimateSeconds: number | null;
     overCap: string;
     deadline: number;
   } | null;
+  /** Once the metadata is in: the real torrent, and its estimate (for the chosen files once chosen). */
+  summary?: {
+    totalBytes: number;
+    fileCount: number;
+    estimateUsd: number | null;
+    estimateSeconds: number | null;
+    chosen?: { count: number; bytes: number } | null;
+  } | null;
+  /** The job waits for its owner to choose files. */
+  picker?: PickerFigures | null;
 }
 
 const MARK = { done: "✅", current: "▶️", pending: "▫️" };
 
 export function renderTorrentProgress(input: TorrentProgressInput): RenderedMessage {
   const current = TORRENT_PHASES.findIndex((p) => p.id === input.phase);
-  const lines = [`⏬ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`, ""];
+  const lines = [`⏬ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`];
+  if (input.summary) lines.push(summaryLine(input.summary));
+  lines.push("");
   TORRENT_PHASES.forEach((phase, i) => {
     const mark = i < current ? MARK.done : i === current ? MARK.current : MARK.pending;
     lines.push(`${mark} ${phase.label}`);
@@ -66,6 +80,7 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
   });
+  if (input.picker) lines.push("", ...renderPickerSection(input.picker));
   if (input.question) lines.push("", ...questionLines(input.question));
   if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");
   lines.push("", `Elapsed ${formatDuration(input.elapsedSeconds)} · cost so far ${formatUsd(input.costSoFarUsd)}`);
@@ -84,13 +99,27 @@ function byteLines(p: ByteProgress): string[] {
   ];
 }
 
+/** "📦 300 MiB in 12 files · 2 chosen, 48 MiB · estimate ~2m, about $0.01" */
+function summaryLine(s: NonNullable<TorrentProgressInput["summary"]>): string {
+  const parts = [`📦 ${formatBytes(s.totalBytes)} in ${s.fileCount} file${s.fileCount === 1 ? "" : "s"}`];
+  if (s.chosen) parts.push(`${s.chosen.count} chosen, ${formatBytes(s.chosen.bytes)}`);
+  if (s.estimateUsd !== null) {
+    const time = s.estimateSeconds === null ? "" : `~${formatDuration(s.estimateSeconds)}, `;
+    parts.push(`estimate ${time}about ${formatUsd(s.estimateUsd)}`);
+  }
+  return parts.join(" · ");
+}
+
 function questionLines(q: NonNullable<TorrentProgressInput["question"]>): string[] {
   const files = `${q.fileCount} file${q.fileCount === 1 ? "" : "s"}`;
   const claimed = q.claimedBytes === null ? "the link did not say its size" : `not ${formatBytes(q.claimedBytes)} as the link said`;
   const estimate = q.estimateUsd === null ? "" : ` New estimate: ${formatUsd(q.estimateUsd)}${q.estimateSeconds === null ? "" : `, about ${formatDuration(q.estimateSeconds)}`}.`;
   const deadline = new Date(q.deadline).toISOString().slice(11, 16);
+  const what = q.chosenOf
+    ? `⚠️ <b>The ${files} chosen (of ${q.chosenOf}) are ${formatBytes(q.realBytes)}</b>.`
+    : `⚠️ <b>The torrent is ${formatBytes(q.realBytes)} in ${files}</b> (${escapeHtml(claimed)}).`;
   return [
-    `⚠️ <b>The torrent is ${formatBytes(q.realBytes)} in ${files}</b> (${escapeHtml(claimed)}).${escapeHtml(estimate)}`,
+    `${what}${escapeHtml(estimate)}`,
     `That breaks a budget: ${escapeHtml(q.overCap)}.`,
     `<b>Continue</b> anyway (the per-job budget still stops it), or <b>Cancel</b> (the droplet is destroyed). No answer by ${deadline} UTC cancels it.`,
   ];

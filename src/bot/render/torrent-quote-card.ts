@@ -6,9 +6,10 @@ import type { RequestedTorrent } from "../../jobs/torrent/torrent-use-cases.js";
 import { formatDuration, formatSpeed } from "./format.js";
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
 import { renderDeliveryLine, type DocumentRule } from "./torrent-delivery.js";
+import { renderPickerSection } from "./file-picker.js";
 
 export interface CardDelivery {
-  /** The torrent's files when a .torrent document named them; null for a magnet. */
+  /** The torrent's files when a .torrent document named them (the chosen ones, once a picker chose); null for a magnet. */
   files: TorrentFileEntry[] | null;
   rule: DocumentRule;
 }
@@ -27,6 +28,8 @@ export function renderRequestedTorrentCard(t: RequestedTorrent, delivery: CardDe
     speedNote: learnedNote(quote),
     delivery: renderDeliveryLine({ files: delivery.files, totalBytes: t.sizeBytes }, delivery.rule),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
+    // The card's own estimate line prices the chosen files: the picker needs no second one.
+    picker: t.picker ? renderPickerSection({ view: t.picker, estimateUsd: null, estimateSeconds: null }) : null,
   });
 }
 

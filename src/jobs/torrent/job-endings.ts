@@ -103,11 +103,21 @@ export async function finishBadly(ctx: EndingContext, jobId: number, entry: Runn
   }
   const cleanup: JobCleanup = { dropletCreated: entry.droplet.created, dropletDestroyed: entry.droplet.destroyed, ...(cleanupError ? { destroyError: cleanupError } : {}) };
   const leftover = cleanupError ? `the droplet could not be destroyed yet: ${cleanupError}; it will be retried` : null;
+  // A cancel the owner's settings made (the picker's default) says why; a pressed Cancel needs no words.
+  const why = cancelled ? (entry.abort.signal.reason as JobCancelled).why : null;
   // A cancel is no error, but a droplet it could not destroy is: it is recorded (and shown by /jobs) like a failure's.
   const error = cancelled ? (leftover ? `cancelled, but ${leftover}` : undefined) : leftover ? `${message} (and ${leftover})` : message;
   const final = cancelled ? "cancelled" : "failed";
-  store.transition(jobId, final, { error, data: { actualUsd, cleanup } });
-  ctx.notify({ jobId, state: final, costSoFarUsd: actualUsd, elapsedSeconds: (ctx.now() - entry.startedAt) / 1000, error: cancelled ? undefined : message, cleanup });
+  store.transition(jobId, final, { error, data: { actualUsd, cleanup, ...(why ? { cancelReason: why } : {}) } });
+  ctx.notify({
+    jobId,
+    state: final,
+    costSoFarUsd: actualUsd,
+    elapsedSeconds: (ctx.now() - entry.startedAt) / 1000,
+    error: cancelled ? undefined : message,
+    cleanup,
+    ...(why ? { cancelReason: why } : {}),
+  });
 }
 
 /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */

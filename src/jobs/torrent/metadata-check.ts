@@ -1,5 +1,5 @@
-// After a magnet's metadata: the real size replaces the claimed one (a magnet's `xl=` is only a claim, and most magnets
-// have none). The job's reservation becomes the new estimate; if that breaks a money cap, the job pauses — its droplet
+// After a magnet's metadata: the real size (of the files chosen to fetch) replaces the claimed one (a magnet's `xl=` is
+// only a claim, and most magnets have none). The job's reservation becomes the new estimate; if that breaks a money cap, the job pauses — its droplet
 // up, aria2 holding the download — and asks its owner to Continue or Cancel, for a bounded time.
 import type { Logger } from "../../shared/logger.js";
 import type { JobStore } from "../job-store.js";
@@ -22,6 +22,8 @@ export interface SizeQuestion {
   /** The size the link claimed (`xl=`), or null when it said none. */
   claimedBytes: number | null;
   fileCount: number;
+  /** The torrent's file count when only some files were chosen (fileCount and realBytes are then the chosen ones'). */
+  chosenOf?: number | null;
   estimateUsd: number | null;
   estimateSeconds: number | null;
   overCap: string;
@@ -89,6 +91,10 @@ export async function settleRealSize(
     meta: TorrentMetadata;
     /** Puts the question on the job's card. */
     show(question: SizeQuestion): void;
+    /** The new estimate, whether or not it breaks a cap. */
+    onChecked?(check: RealSizeCheck): void;
+    /** The torrent's file count when `meta` holds only the files chosen. */
+    chosenOf?: number | null;
     abort: AbortController;
     log: Logger;
   },
@@ -96,13 +102,13 @@ export async function settleRealSize(
   const { jobs } = deps;
   const { jobId, meta } = ctx;
   const job = jobs.get<TorrentJobInput, TorrentJobData>(jobId)!;
-  jobs.patchData(jobId, { name: meta.name, realSizeBytes: meta.totalBytes });
   if (!deps.check) return;
   const check = await deps.check(jobId, job.ownerId, meta.totalBytes);
+  ctx.onChecked?.(check);
   if (!check.overCap || job.data.sizeAccepted) return;
   // A restart mid-question asks again, keeping the first deadline.
   const deadline = job.data.sizeQuestion?.deadline ?? deps.now() + deps.timeoutMs;
-  const question = sizeQuestion(meta, job.input.sizeBytes, { ...check, overCap: check.overCap }, deadline);
+  const question = { ...sizeQuestion(meta, job.input.sizeBytes, { ...check, overCap: check.overCap }, deadline), chosenOf: ctx.chosenOf ?? null };
   jobs.patchData(jobId, { sizeQuestion: question });
   ctx.log.info({ realBytes: meta.totalBytes, claimedBytes: job.input.sizeBytes, overCap: check.overCap }, "waiting for the owner: the real size breaks a cap");
   ctx.show(question);

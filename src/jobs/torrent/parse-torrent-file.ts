@@ -66,10 +66,13 @@ function explain(err: Error, buf: Uint8Array): string {
  */
 function rawFiles(t: ParsedTorrentFile): TorrentFileEntry[] {
   const list = t.info.files as { length: number; path?: Uint8Array[]; "path.utf-8"?: Uint8Array[] }[] | undefined;
-  if (!list) return [{ path: t.name, sizeBytes: t.length }];
+  if (!list) return [{ index: 1, path: t.name, sizeBytes: t.length }];
+  // aria2 numbers every entry, padding files included (it does not know BEP 47): keep its numbers for select-file.
   return list
-    .filter((f) => !isPadding(f))
-    .map((f) => ({
+    .map((f, i) => ({ f, index: i + 1 }))
+    .filter(({ f }) => !isPadding(f))
+    .map(({ f, index }) => ({
+      index,
       path: [t.name, ...(f["path.utf-8"] ?? f.path ?? []).map((seg) => Buffer.from(seg).toString("utf8"))].join("/"),
       sizeBytes: f.length,
     }));

@@ -4,6 +4,8 @@ import type { CancellableKind } from "../cancel-job.js";
 import type { JobStore } from "../job-store.js";
 import type { DropletLedger } from "./droplet-ledger.js";
 import type { RealSizeChecker, SizeQuestion } from "./metadata-check.js";
+import type { FilePreferences, PickerShown, SelectionEstimator, TorrentSummary } from "./after-metadata.js";
+import type { PickerFile, PickerState } from "./file-picker.js";
 import type { DropletSettings } from "./droplet-lifecycle.js";
 import type { FreeSpaceProbe } from "./download-room.js";
 import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
@@ -38,8 +40,21 @@ export interface TorrentJobData {
   sizeQuestion?: SizeQuestion | null;
   /** The owner pressed Continue at the real size's estimate. */
   sizeAccepted?: boolean;
-  /** The real size once the metadata is in. */
+  /** The real size once the metadata is in (every file). */
   realSizeBytes?: number;
+  /** The torrent's files as aria2 numbers them: a .torrent's from the card on, a magnet's once its metadata is in. */
+  torrentFiles?: PickerFile[];
+  /** The file picker while it is open (the card of a .torrent, or a magnet paused after its metadata); null once closed. */
+  picker?: PickerState | null;
+  /** When the open picker of a running job follows its owner's default (ms since epoch). */
+  pickerDeadline?: number;
+  /**
+   * The files chosen, as aria2's `select-file` ("2,5"); null: every file. Absent until decided (a magnet before its
+   * metadata). aria2 gets it at start (a .torrent), after the metadata, and again whenever it is started anew.
+   */
+  selectFiles?: string | null;
+  /** The chosen files' size, once decided. */
+  selectedBytes?: number;
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -64,10 +79,16 @@ export interface TorrentJobEvent {
   error?: string;
   /** For a failed or cancelled job: what its clean-up did, so the chat says what is true. */
   cleanup?: JobCleanup;
+  /** Why a job was cancelled without a press of Cancel (the picker's default was to cancel). */
+  cancelReason?: string;
   /** The job was picked up after a restart. */
   resumed?: boolean;
   /** The job waits for its owner: the real size breaks a cap (Continue / Cancel). */
   question?: SizeQuestion;
+  /** The metadata is in: the real name, size, file count and estimate. */
+  summary?: TorrentSummary;
+  /** The job waits for its owner to choose files. */
+  picker?: PickerShown;
 }
 
 /** What a failed or cancelled job's clean-up did. Partial files are always removed. */
@@ -89,6 +110,8 @@ export interface TorrentJobSettings extends DropletSettings {
   budgetCheckMs?: number;
   /** How long a size question waits for its answer before the job is cancelled (default 3 minutes). */
   sizeQuestionTimeoutMs?: number;
+  /** How long the file picker waits after the last press before the owner's default applies (default 3 minutes). */
+  pickerTimeoutMs?: number;
 }
 
 export interface TorrentJobDeps {
@@ -107,6 +130,10 @@ export interface TorrentJobDeps {
   freeSpace?: FreeSpaceProbe;
   /** What a magnet's real size means for the money (no check when absent). */
   checkRealSize?: RealSizeChecker;
+  /** The estimate for a number of bytes, for the card after the metadata and the picker's running total. */
+  estimateSelection?: SelectionEstimator;
+  /** A user's /settings about choosing files (default: ask, and download all when the picker times out). */
+  filePreferences?: (ownerId: number) => FilePreferences;
 }
 
 /** A shutdown with ON_SHUTDOWN=detach: the job is left running on its droplet for the next start. */
@@ -117,10 +144,10 @@ export class JobDetached extends Error {
   }
 }
 
-/** Thrown when the user cancels; carries no blame. */
+/** Thrown when the user cancels, or their standing choice does (`why`); carries no blame. */
 export class JobCancelled extends Error {
-  constructor() {
-    super("cancelled by the user");
+  constructor(readonly why: string | null = null) {
+    super(why ? `cancelled: ${why}` : "cancelled by the user");
     this.name = "JobCancelled";
   }
 }

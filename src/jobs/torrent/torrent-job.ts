@@ -18,8 +18,10 @@ import {
   type TorrentJobEvent,
   type TorrentJobInput,
 } from "./torrent-job-model.js";
-import { SizeQuestions, settleRealSize, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import type { TorrentProgress } from "./torrent-ports.js";
+import { SizeQuestions, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
+import { DEFAULT_FILE_PREFERENCES, FilePickers, settleMetadata, type MetadataDeps, type PickOutcome } from "./after-metadata.js";
+import type { PickAction } from "./file-picker.js";
+import type { FileSelection, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
@@ -39,7 +41,8 @@ interface Running extends RunningJob {
 export class TorrentJobRunner {
   private readonly running = new Map<number, Running>();
   private readonly questions = new SizeQuestions();
-  private readonly sizeChecks: SizeCheckDeps;
+  private readonly pickers = new FilePickers();
+  private readonly afterMetadata: MetadataDeps;
   private readonly now: () => number;
   private readonly endings: EndingContext;
 
@@ -47,7 +50,14 @@ export class TorrentJobRunner {
     this.now = deps.now ?? Date.now;
     const timeoutMs = deps.settings.sizeQuestionTimeoutMs ?? 180_000;
     this.endings = { deps, now: this.now, emit: (...a) => this.emit(...a), notify: (e) => this.notify(e) };
-    this.sizeChecks = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
+    const sizes: SizeCheckDeps = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
+    this.afterMetadata = {
+      sizes,
+      pickers: this.pickers,
+      pickerTimeoutMs: deps.settings.pickerTimeoutMs ?? 180_000,
+      preferences: deps.filePreferences ?? (() => DEFAULT_FILE_PREFERENCES),
+      estimate: deps.estimateSelection,
+    };
   }
 
   isRunning(jobId: number): boolean {
@@ -90,6 +100,11 @@ export class TorrentJobRunner {
   /** The owner's answer to job `jobId`'s size question; false if it is not waiting for one. */
   answerSizeQuestion(jobId: number, answer: SizeAnswer): boolean {
     return this.questions.answer(jobId, answer);
+  }
+
+  /** The owner's press on job `jobId`'s file picker; "not-waiting" if no picker is open for it. */
+  pickFiles(jobId: number, action: PickAction): Promise<PickOutcome> {
+    return this.pickers.press(jobId, action);
   }
 
   /** Cancels a running job; resolves once its droplet is destroyed and partial files removed (or, past the transfer, it is done). */
@@ -186,8 +201,9 @@ export class TorrentJobRunner {
     const signal = entry.abort.signal;
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId)!;
     const past = (state: TorrentState) => torrentStateReached(from, state);
-    // Known sizes are checked before paying for a droplet; every torrent again before its pull.
-    if (!past("droplet_requested") && job.input.sizeBytes !== null) await this.checkRoom(job.input.sizeBytes);
+    // Known sizes (of the chosen files) are checked before paying for a droplet; every torrent again before its pull.
+    const knownBytes = job.data.selectedBytes ?? job.input.sizeBytes;
+    if (!past("droplet_requested") && knownBytes !== null) await this.checkRoom(knownBytes);
     const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
     if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
     const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
@@ -216,8 +232,9 @@ export class TorrentJobRunner {
         signal,
         // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
         resume: entry.reattach && past("provisioned"),
-        onMetadata: (meta) =>
-          settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) }),
+        // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
+        selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
+        onMetadata: (meta) => this.onMetadata(jobId, entry, meta, log),
         onProgress: (p) => {
           lastProgress = p;
           this.emit(jobId, "downloading", entry, { progress: p });
@@ -241,6 +258,11 @@ export class TorrentJobRunner {
     );
     this.step(jobId, "transferred", entry, { data: { files } });
     return { files, downloadSeconds: remote.downloadSeconds };
+  }
+
+  /** The one step after a magnet's metadata: the real torrent on the card, the files chosen, the caps re-checked. */
+  private onMetadata(jobId: number, entry: Running, meta: TorrentMetadata, log: Logger): Promise<FileSelection> {
+    return settleMetadata(this.afterMetadata, { jobId, meta, abort: entry.abort, log, show: (extra) => this.emit(jobId, "downloading", entry, extra) });
   }
 
   private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {

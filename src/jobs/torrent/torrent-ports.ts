@@ -108,7 +108,13 @@ export interface TorrentProgress {
 export interface TorrentMetadata {
   name: string | null;
   totalBytes: number;
-  files: { path: string; size: number }[];
+  /** `index` is aria2's file number (from 1, the torrent's order), what `select-file` names. */
+  files: { index: number; path: string; size: number }[];
+}
+
+/** Which files to fetch, as aria2's `select-file` ("2,5,7"); null: every file. */
+export interface FileSelection {
+  selectFiles: string | null;
 }
 
 export interface DownloadedTorrent {
@@ -130,11 +136,14 @@ export interface TorrentClientPort {
       onProgress: (p: TorrentProgress) => void;
       /** The job may have started aria2 on this droplet before a restart: reattach to it, or restart it keeping what is on disk. */
       resume?: boolean;
+      /** Files already chosen (a .torrent's card, or a magnet's choice before a restart); absent or null: every file. */
+      selectFiles?: string | null;
       /**
        * A magnet's metadata is in: the real name, size and files, before a byte of content is fetched (the download
-       * waits until this resolves; throwing ends it). Not called for a .torrent, whose files were known from the start.
+       * waits until this resolves; throwing ends it). It answers which files to fetch. Not called for a .torrent,
+       * whose files were known from the start.
        */
-      onMetadata?: (meta: TorrentMetadata) => Promise<void>;
+      onMetadata?: (meta: TorrentMetadata) => Promise<FileSelection | void>;
     },
   ): Promise<DownloadedTorrent>;
 }

@@ -2,6 +2,8 @@
 // Dropship (cards, estimates, the job engine) works with.
 
 export interface TorrentFileEntry {
+  /** aria2's number for the file (from 1, in the torrent's order, BEP 47 padding files counted): what select-file names. */
+  index: number;
   /** Path inside the torrent as its author wrote it, segments joined with "/" (NOT yet sanitised). */
   path: string;
   sizeBytes: number;

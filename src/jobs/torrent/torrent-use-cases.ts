@@ -2,9 +2,23 @@
 // press Start on its card, press Cancel on its card. The bot's torrent feature only translates updates and answers.
 import type { CancelOutcome, JobCanceller } from "../cancel-job.js";
 import { FINAL_STATES, type Job, type JobStore } from "../job-store.js";
-import type { TorrentJobInput } from "./torrent-job.js";
+import type { PickOutcome } from "./after-metadata.js";
+import {
+  applyPick,
+  buildFileTree,
+  decodePick,
+  initialPickerState,
+  pickerView,
+  selectFileOption,
+  selectedBytes,
+  type PickAction,
+  type PickerFile,
+  type PickerState,
+  type PickerView,
+} from "./file-picker.js";
+import type { TorrentJobData, TorrentJobInput } from "./torrent-job.js";
 import type { TorrentQuote, TorrentQuoter } from "./torrent-quote.js";
-import type { TorrentRequest } from "./torrent-request.js";
+import type { TorrentFileEntry, TorrentRequest } from "./torrent-request.js";
 
 export interface TorrentUseCaseDeps {
   jobs: JobStore;
@@ -25,12 +39,14 @@ export interface RequestedTorrent {
   /** Known only from a .torrent document. */
   fileCount: number | null;
   infoHash: string;
+  /** A .torrent of several files: the picker on its card (every file chosen at first). */
+  picker: PickerView | null;
+  /** The files chosen on the card (all of a .torrent's at first); null for a magnet. */
+  chosenFiles: TorrentFileEntry[] | null;
 }
 
 /** The facts Start re-checks, recorded with the job when its card is made. */
-interface CardFacts {
-  estimateUsd?: number | null;
-}
+type CardFacts = Pick<TorrentJobData, "picker" | "torrentFiles" | "selectFiles" | "selectedBytes"> & { estimateUsd?: number | null };
 
 /** Quotes a torrent for `ownerId` and records it as a job waiting on its card ("estimated"), with its estimate. */
 export async function requestTorrent(
@@ -39,6 +55,8 @@ export async function requestTorrent(
   req: TorrentRequest,
 ): Promise<RequestedTorrent> {
   const quote = await deps.quoter.quote({ sizeBytes: req.sizeBytes, hasTorrentFile: Boolean(req.torrentFile) }, who.ownerId);
+  // A .torrent names its files at once: its card carries the picker, every file chosen until the owner says otherwise.
+  const files = req.torrentFile && req.files && req.files.length > 1 ? req.files.map((f): PickerFile => ({ index: f.index, path: f.path, size: f.sizeBytes })) : null;
   const input: TorrentJobInput = {
     infoHash: req.infoHash,
     name: req.name,
@@ -49,7 +67,15 @@ export async function requestTorrent(
   const job = deps.jobs.create({ kind: "torrent", ownerId: who.ownerId, chatId: who.chatId, state: "estimated", input });
   if (quote.usd !== null) deps.jobs.recordSpend({ jobId: job.id, userId: who.ownerId, kind: "estimate", usd: quote.usd });
   deps.jobs.patchData(job.id, { size: quote.size, region: quote.region, priceHourly: quote.priceHourly, estimateUsd: quote.usd, estimateSeconds: quote.seconds });
-  return { jobId: job.id, quote, name: req.name, sizeBytes: req.sizeBytes, fileCount: req.files?.length ?? null, infoHash: req.infoHash };
+  let picker: PickerView | null = null;
+  if (files) {
+    const tree = buildFileTree(files);
+    const state = initialPickerState(tree);
+    deps.jobs.patchData(job.id, { torrentFiles: files, picker: state, selectFiles: null, selectedBytes: selectedBytes(tree, state.selected) });
+    picker = pickerView(tree, state);
+  }
+  const base = { jobId: job.id, name: req.name, sizeBytes: req.sizeBytes, fileCount: req.files?.length ?? null, infoHash: req.infoHash };
+  return { ...base, quote, picker, chosenFiles: req.files ?? null };
 }
 
 /** Remembers which chat message is the job's card: its progress is later edited into it. */
@@ -68,6 +94,8 @@ export type StartOutcome =
   | { kind: "expired"; why: "finished" | "too-old"; closedNow: boolean }
   /** A budget refuses the job now; the card stays usable. */
   | { kind: "blocked"; reason: string }
+  /** The card's picker has no file chosen. */
+  | { kind: "nothing-chosen" }
   | { kind: "not-yours" }
   /** No such torrent job (a forged or stale button). */
   | { kind: "invalid" };
@@ -82,11 +110,15 @@ export function startTorrent(deps: Omit<TorrentUseCaseDeps, "canceller">, jobId:
     const closedNow = deps.jobs.transitionIf(jobId, "estimated", "cancelled", { detail: "card expired" });
     return { kind: "expired", why: "too-old", closedNow };
   }
+  if (job.data.picker && job.data.picker.selected.length === 0) return { kind: "nothing-chosen" };
   // Spending and running droplets may have changed since the card was shown. The check and the move out of
   // "estimated" are one transaction: of two presses only one starts the job, and of ten Starts only those that fit.
+  // The estimate is the chosen files' (the card's picker re-prices every change).
   const admission = deps.quoter.admit(jobId, userId, job.data.estimateUsd ?? null);
   if (admission.kind === "blocked") return { kind: "blocked", reason: admission.reason };
   if (admission.kind === "not-waiting") return { kind: "already-started" };
+  // The choice is made: the job takes `selectFiles` to aria2, and the picker takes no more presses.
+  if (job.data.picker) deps.jobs.patchData(jobId, { picker: null });
   return { kind: "started" };
 }
 
@@ -131,4 +163,72 @@ function findOwnTorrent(
   if (!job || job.kind !== "torrent") return { kind: "invalid" };
   if (job.ownerId !== userId) return { kind: "not-yours" };
   return { kind: "found", job };
+}
+
+/** A press on a file picker: on a .torrent's card before Start, or on a running job's card after the metadata. */
+export type PickOnCardOutcome =
+  /** The card's picker changed: render the card again. */
+  | { kind: "card"; requested: RequestedTorrent }
+  /** A running job's picker took the press (the runner shows the result on the card). */
+  | { kind: "running"; outcome: PickOutcome }
+  | { kind: "expired" }
+  /** The job has ended. */
+  | { kind: "finished" }
+  | { kind: "not-waiting" }
+  | { kind: "not-yours" }
+  | { kind: "invalid" };
+
+/** Press `code` (file-picker.ts's encoding) on job `jobId`'s picker, by `userId`. */
+export async function pickOnCard(
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "cardTtlMs" | "now"> & { runner: { pickFiles(jobId: number, action: PickAction): Promise<PickOutcome> } },
+  jobId: number,
+  userId: number,
+  code: string,
+): Promise<PickOnCardOutcome> {
+  const action = decodePick(code);
+  const found = findOwnTorrent(deps.jobs, jobId, userId);
+  if (found.kind !== "found") return found;
+  if (!action) return { kind: "invalid" };
+  const job = found.job;
+  if (job.state !== "estimated") {
+    if (FINAL_STATES.has(job.state)) return { kind: "finished" };
+    return { kind: "running", outcome: await deps.runner.pickFiles(jobId, action) };
+  }
+  if ((deps.now ?? Date.now)() - job.createdAt > deps.cardTtlMs) return { kind: "expired" };
+  const files = job.data.torrentFiles;
+  if (!job.data.picker || !files || action.kind === "confirm") return { kind: "not-waiting" };
+  return { kind: "card", requested: await repriceCard(deps, job, files, applyPick(buildFileTree(files), job.data.picker, action)) };
+}
+
+/** The card again for a new choice: the picker's state, the chosen size, and the estimate Start will admit. */
+async function repriceCard(
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter">,
+  job: Job<TorrentJobInput, CardFacts>,
+  files: PickerFile[],
+  state: PickerState,
+): Promise<RequestedTorrent> {
+  const tree = buildFileTree(files);
+  const bytes = selectedBytes(tree, state.selected);
+  const quote = await deps.quoter.quote({ sizeBytes: bytes, hasTorrentFile: true }, job.ownerId);
+  deps.jobs.patchData(job.id, {
+    picker: state,
+    selectFiles: selectFileOption(tree, state.selected),
+    selectedBytes: bytes,
+    size: quote.size,
+    region: quote.region,
+    priceHourly: quote.priceHourly,
+    estimateUsd: quote.usd,
+    estimateSeconds: quote.seconds,
+  });
+  const chosen = new Set(state.selected);
+  return {
+    jobId: job.id,
+    quote,
+    name: job.input.name,
+    sizeBytes: tree.files.reduce((n, f) => n + f.size, 0),
+    fileCount: files.length,
+    infoHash: job.input.infoHash,
+    picker: pickerView(tree, state),
+    chosenFiles: files.filter((f) => chosen.has(f.index)).map((f) => ({ index: f.index, path: f.path, sizeBytes: f.size })),
+  };
 }

@@ -112,7 +112,7 @@ describe("TorrentQuoter", () => {
   it("says on the card that the boot and the speed are learned, and from how many jobs", async () => {
     const { q, booted, finished } = quoter();
     const card = async () =>
-      renderRequestedTorrentCard({ jobId: 1, quote: await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1), name: "x", sizeBytes: 1000 * MB, fileCount: 1, infoHash: "a".repeat(40) }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
+      renderRequestedTorrentCard({ jobId: 1, quote: await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1), name: "x", sizeBytes: 1000 * MB, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
     expect(await card()).not.toMatch(/median of the last/);
     for (const s of [47, 48, 49]) booted(s);
     expect(await card()).toContain("<i>Boot ≈ 48s: the median of the last 3 jobs.</i>");

@@ -15,6 +15,7 @@ import type { TorrentRequest } from "../../../src/jobs/torrent/torrent-request.j
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
 import {
   cancelTorrentFromCard,
+  pickOnCard,
   recordCardMessage,
   requestTorrent,
   startTorrent,
@@ -99,7 +100,7 @@ describe("requestTorrent", () => {
 
   it("keeps a .torrent document with the job and counts its files; an unknown size records no estimate", async () => {
     const doc = Buffer.from("d4:infod4:name4:filee");
-    const req: TorrentRequest = { ...magnet("album", null), source: "torrent-file", torrentFile: doc, files: [{ path: "a", sizeBytes: 1 }, { path: "b", sizeBytes: 2 }] };
+    const req: TorrentRequest = { ...magnet("album", null), source: "torrent-file", torrentFile: doc, files: [{ index: 1, path: "a", sizeBytes: 1 }, { index: 2, path: "b", sizeBytes: 2 }] };
     const t = await requestTorrent(deps, OWNER, req);
     expect(t.fileCount).toBe(2);
     expect(t.quote.usd).toBeNull();
@@ -196,5 +197,68 @@ describe("cancelTorrentFromCard", () => {
     expect(await cancelTorrentFromCard(deps, jobId, STRANGER)).toEqual({ kind: "not-yours" });
     expect(jobs.get(jobId)!.state).toBe("estimated");
     expect(await cancelTorrentFromCard(deps, 9999, OWNER.ownerId)).toEqual({ kind: "invalid" });
+  });
+});
+
+describe("pickOnCard", () => {
+  const GIB = 1024 ** 3;
+  const album = (): TorrentRequest => ({
+    ...magnet("album", 6 * GIB),
+    source: "torrent-file",
+    torrentFile: Buffer.from("d4:infod4:name5:albumee"),
+    // aria2's numbers: 2 is a BEP 47 padding file, left out of the list.
+    files: [
+      { index: 1, path: "album/cd1/a.flac", sizeBytes: 1 * GIB },
+      { index: 3, path: "album/cd1/b.flac", sizeBytes: 2 * GIB },
+      { index: 4, path: "album/cd2/c.flac", sizeBytes: 3 * GIB },
+    ],
+  });
+  const runner = { presses: [] as unknown[], pickFiles: async (jobId: number, action: unknown) => (runner.presses.push([jobId, action]), { kind: "changed" as const }) };
+  const pickDeps = () => ({ ...deps, runner });
+  type Data = { estimateUsd: number; selectFiles: string | null; selectedBytes: number; picker: { selected: number[] } | null };
+
+  it("puts a .torrent's files on its card, every one chosen, and re-prices the card for each choice", async () => {
+    const t = await requestTorrent(deps, OWNER, album());
+    expect(t.picker).toMatchObject({ selectedCount: 3, totalCount: 3, root: "album" });
+    const before = jobs.get<TorrentJobInput, Data>(t.jobId)!.data;
+    expect(before).toMatchObject({ selectFiles: null, selectedBytes: 6 * GIB, picker: { selected: [1, 3, 4], page: 0 } });
+
+    const out = await pickOnCard(pickDeps(), t.jobId, OWNER.ownerId, "d0.0");
+    expect(out.kind).toBe("card");
+    if (out.kind !== "card") return;
+    expect(out.requested.picker).toMatchObject({ selectedCount: 1, selectedBytes: 3 * GIB });
+    expect(out.requested.chosenFiles).toEqual([{ index: 4, path: "album/cd2/c.flac", sizeBytes: 3 * GIB }]);
+    const after = jobs.get<TorrentJobInput, Data>(t.jobId)!.data;
+    expect(after).toMatchObject({ selectFiles: "4", selectedBytes: 3 * GIB, estimateUsd: out.requested.quote.usd });
+    // Half the bytes: a smaller estimate, and Start admits that one.
+    expect(after.estimateUsd).toBeLessThan(before.estimateUsd);
+    expect(startTorrent(deps, t.jobId, OWNER.ownerId)).toEqual({ kind: "started" });
+    expect(jobs.get<TorrentJobInput, Data>(t.jobId)!.data.picker).toBeNull();
+  });
+
+  it("refuses Start with nothing chosen, a stranger's press, a forged code and an expired card", async () => {
+    const t = await requestTorrent(deps, OWNER, album());
+    await pickOnCard(pickDeps(), t.jobId, OWNER.ownerId, "n");
+    expect(startTorrent(deps, t.jobId, OWNER.ownerId)).toEqual({ kind: "nothing-chosen" });
+    expect(jobs.get(t.jobId)!.state).toBe("estimated");
+    expect(await pickOnCard(pickDeps(), t.jobId, STRANGER, "a")).toEqual({ kind: "not-yours" });
+    expect(await pickOnCard(pickDeps(), t.jobId, OWNER.ownerId, "f1.x")).toEqual({ kind: "invalid" });
+    expect(await pickOnCard(pickDeps(), t.jobId, OWNER.ownerId, "ok")).toEqual({ kind: "not-waiting" });
+    clock += CARD_TTL_MS + 1;
+    expect(await pickOnCard(pickDeps(), t.jobId, OWNER.ownerId, "a")).toEqual({ kind: "expired" });
+    expect(jobs.get<TorrentJobInput, Data>(t.jobId)!.data.selectedBytes).toBe(0);
+  });
+
+  it("gives a running job's presses to its runner, and a finished job's to nobody", async () => {
+    const jobId = await requested();
+    startTorrent(deps, jobId, OWNER.ownerId);
+    runner.presses.length = 0;
+    expect(await pickOnCard(pickDeps(), jobId, OWNER.ownerId, "f1.2")).toEqual({ kind: "running", outcome: { kind: "changed" } });
+    expect(runner.presses).toEqual([[jobId, { kind: "file", index: 2, on: true }]]);
+    jobs.transition(jobId, "cancelled");
+    expect(await pickOnCard(pickDeps(), jobId, OWNER.ownerId, "a")).toEqual({ kind: "finished" });
+    // A magnet's card has no picker before Start.
+    const magnetJob = await requested();
+    expect(await pickOnCard(pickDeps(), magnetJob, OWNER.ownerId, "a")).toEqual({ kind: "not-waiting" });
   });
 });
