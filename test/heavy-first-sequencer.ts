@@ -23,6 +23,8 @@ const SLOWEST = [
   "test/e2e/torrent-resilience.test.ts",
   "test/e2e/playbook-closure.test.ts",
   "test/e2e/torrent-ssh-faults.test.ts",
+  "test/e2e/torrent-picker.test.ts",
+  "test/e2e/torrent-picker-timeout.test.ts",
 ];
 
 export default class HeavyFirstSequencer extends BaseSequencer {
