@@ -14,6 +14,7 @@ const PAGE = 200;
 /** How often an attach action, or a delete still refused while the volume is attached, is asked about again. */
 const ACTION_POLL_MS = 1000;
 
+// eslint-disable-next-line max-lines-per-function -- a closure module: short functions sharing one client and the poll pacer
 export function createVolumeOperations(o: { client: DigitalOceanClient; logger: Logger; pacer: PollPacer; now: () => number }): VolumeOperations {
   const { client, pacer, now } = o;
   const log = o.logger.child({ component: "cloud" });

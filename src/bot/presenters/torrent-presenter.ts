@@ -108,6 +108,7 @@ export class TorrentPresenter {
       detail: e.detail ?? null,
       resumed: e.resumed ?? false,
       question: e.question ?? null,
+      volume: e.volume ?? null,
     }).text;
     const keyboard = new InlineKeyboard();
     if (e.question) keyboard.text("▶️ Continue", torrentCardButton.pack({ action: "go", jobId: e.jobId }));
@@ -173,6 +174,7 @@ export class TorrentPresenter {
       expiresAt: links.expiresAt,
       documentLimitBytes: sendsDocuments ? this.deps.uploadLimitBytes : null,
       warning: result.warning,
+      volume: result.volume ?? null,
     });
     await this.replaceCard(jobId, a, done.text, renderCardPointer("done", job.name).text);
     for (const i of documents) {

@@ -5,6 +5,8 @@ import type { JobStore } from "../job-store.js";
 import type { DropletLedger } from "./droplet-ledger.js";
 import type { RealSizeChecker, SizeQuestion } from "./metadata-check.js";
 import type { DropletSettings } from "./droplet-lifecycle.js";
+import type { DiskSettings } from "./disk-fit.js";
+import type { JobVolumes } from "./job-volumes.js";
 import type { FreeSpaceProbe } from "./download-room.js";
 import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
 import type { CloudInitPort, DropletPort, ProvisionPort, SshPort, TorrentClientPort, TorrentProgress } from "./torrent-ports.js";
@@ -40,6 +42,12 @@ export interface TorrentJobData {
   sizeAccepted?: boolean;
   /** The real size once the metadata is in. */
   realSizeBytes?: number;
+  /** The droplet size the card chose for the disk (default DO_SIZE), its estimate and expected seconds. */
+  size?: string;
+  estimateUsd?: number | null;
+  estimateSeconds?: number | null;
+  /** A block storage volume attached for room (disk-fit.ts). */
+  volume?: { name: string; sizeGib: number; priceHourly: number };
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -60,12 +68,16 @@ export interface TorrentJobEvent {
     overheadSeconds: number;
     /** The files are safe, but something after the transfer went wrong (the droplet is not destroyed yet, a late Cancel). */
     warning?: string;
+    /** A volume was attached for room: its size and its share of actualUsd. */
+    volume?: { sizeGib: number; usd: number };
   };
   error?: string;
   /** The job was picked up after a restart. */
   resumed?: boolean;
   /** The job waits for its owner: the real size breaks a cap (Continue / Cancel). */
   question?: SizeQuestion;
+  /** A volume attached to the droplet for room: its size and price (its cost is in costSoFarUsd). */
+  volume?: { sizeGib: number; priceHourly: number };
 }
 
 export interface TorrentJobSettings extends DropletSettings {
@@ -77,6 +89,8 @@ export interface TorrentJobSettings extends DropletSettings {
   budgetCheckMs?: number;
   /** How long a size question waits for its answer before the job is cancelled (default 3 minutes). */
   sizeQuestionTimeoutMs?: number;
+  /** Room kept on the droplet on top of the files, and the volumes' price (disk-fit.ts); absent: no disk check. */
+  disk?: DiskSettings;
 }
 
 export interface TorrentJobDeps {
@@ -95,6 +109,9 @@ export interface TorrentJobDeps {
   freeSpace?: FreeSpaceProbe;
   /** What a magnet's real size means for the money (no check when absent). */
   checkRealSize?: RealSizeChecker;
+  /** Block storage for a droplet whose disk is too small, and how its cost is checked against the caps (disk-fit.ts). */
+  volumes?: JobVolumes;
+  checkDiskCaps?: (jobId: number, ownerId: number, usd: number, capsAccepted: boolean) => string | null;
 }
 
 /** A shutdown with ON_SHUTDOWN=detach: the job is left running on its droplet for the next start. */

@@ -19,7 +19,8 @@ import {
   type TorrentJobInput,
 } from "./torrent-job-model.js";
 import { SizeQuestions, settleRealSize, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import type { TorrentProgress } from "./torrent-ports.js";
+import { fitDisk } from "./disk-fit.js";
+import type { DropletSession, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
@@ -74,8 +75,8 @@ export class TorrentJobRunner {
 
   private launch(jobId: number, resumed: boolean): void {
     if (this.running.has(jobId)) return;
-    const { cloud, cloudInit, ledger, settings, store } = this.deps;
-    const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings });
+    const { cloud, cloudInit, ledger, settings, store, volumes } = this.deps;
+    const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings, volumes });
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
     const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
     if (!resumed) store.patchData(jobId, { startedAt });
@@ -207,6 +208,9 @@ export class TorrentJobRunner {
     }
     let remote: { name: string | null; files: { path: string; size: number }[]; downloadSeconds: number };
     if (!past("downloaded")) {
+      // Room before aria2 writes: a .torrent's size is known now, a magnet's once its metadata is in (again after a restart).
+      const knownBytes = job.input.torrentFile ? job.input.sizeBytes : (job.data.realSizeBytes ?? null);
+      if (knownBytes !== null) await this.fitDisk(jobId, entry, session, remoteDir, knownBytes, log);
       if (!past("downloading")) this.step(jobId, "downloading", entry);
       const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
       let lastProgress: TorrentProgress | undefined;
@@ -216,8 +220,10 @@ export class TorrentJobRunner {
         signal,
         // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
         resume: entry.reattach && past("provisioned"),
-        onMetadata: (meta) =>
-          settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) }),
+        onMetadata: async (meta) => {
+          await settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) });
+          await this.fitDisk(jobId, entry, session, remoteDir, meta.totalBytes, log);
+        },
         onProgress: (p) => {
           lastProgress = p;
           this.emit(jobId, "downloading", entry, { progress: p });
@@ -245,10 +251,32 @@ export class TorrentJobRunner {
 
   private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
     const { store, settings } = this.deps;
-    return entry.droplet.create(jobId, signal, {
-      onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
-      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
-    });
+    // The card may have chosen a bigger size for the torrent's disk (disk-fit.ts).
+    const size = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.size ?? settings.size;
+    return entry.droplet.create(
+      jobId,
+      signal,
+      {
+        onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size, region: settings.region, priceHourly } }),
+        onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+      },
+      size,
+    );
+  }
+
+  /** Room on the droplet for `bytes` before aria2 writes them: a volume when its disk is too small (disk-fit.ts). */
+  private async fitDisk(jobId: number, entry: Running, session: DropletSession, dir: string, bytes: number, log: Logger): Promise<void> {
+    const { volumes, settings, store } = this.deps;
+    const dropletDoId = entry.droplet.dropletDoId;
+    if (!volumes || !settings.disk || dropletDoId === null) return;
+    const deps = {
+      jobs: store,
+      volumes,
+      settings: { ...settings.disk, region: settings.region, attachTimeoutMs: settings.bootTimeoutMs },
+      checkCaps: this.deps.checkDiskCaps ?? (() => null),
+    };
+    const say = (detail: string) => this.emit(jobId, store.get(jobId)!.state as TorrentState, entry, { detail });
+    await fitDisk(deps, { jobId, bytes, session, dir, dropletDoId, signal: entry.abort.signal, log, say });
   }
 
   /** Shutdown with ON_SHUTDOWN=detach: the job stays in its state, its droplet and aria2 keep going until the next start. */
@@ -284,12 +312,14 @@ export class TorrentJobRunner {
   }
 
   private emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void {
+    const volume = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)?.data.volume;
     this.notify({
       jobId,
       state,
       costSoFarUsd: entry.droplet.costUsd(),
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
       ...(entry.resumed ? { resumed: true } : {}),
+      ...(volume ? { volume: { sizeGib: volume.sizeGib, priceHourly: volume.priceHourly } } : {}),
       ...extra,
     });
   }

@@ -138,6 +138,12 @@ class SlowFleet {
     return this.droplets.filter((d) => d.tags.includes(tag));
   }
 
+  async listVolumesByTag() {
+    return [];
+  }
+
+  async deleteVolume(): Promise<void> {}
+
   async destroyDroplet(id: number): Promise<void> {
     this.destroying.resolve();
     await this.destroyGate;
