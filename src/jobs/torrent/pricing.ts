@@ -30,7 +30,7 @@ export function billDropletSeconds(seconds: number, priceHourly: number, priceMo
  * the default of DO_VOLUME_USD_PER_GIB_MONTH) and, like droplets, bills a month as 672 hours.
  */
 export function volumePriceHourly(sizeGib: number, usdPerGibMonth: number): number {
-  return roundUsd((sizeGib * usdPerGibMonth) / HOURS_PER_BILLING_MONTH);
+  return (sizeGib * usdPerGibMonth) / HOURS_PER_BILLING_MONTH;
 }
 
 export const VOLUME_USD_PER_GIB_MONTH = 0.1;
