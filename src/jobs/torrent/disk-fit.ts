@@ -146,7 +146,7 @@ export async function fitDisk(deps: DiskFitDeps, ctx: DiskFitContext): Promise<v
   const estimateUsd = Math.round(((job.data.estimateUsd ?? 0) + volumeUsd) * 1e6) / 1e6;
   const overCap = deps.checkCaps(ctx.jobId, job.ownerId, estimateUsd, job.data.sizeAccepted === true);
   if (overCap) {
-    throw new Error(`refused before the download: ${short}; a ${sizeGib} GiB volume (about $${volumeUsd.toFixed(4)}) would make the estimate $${estimateUsd.toFixed(4)}, and ${overCap}`);
+    throw new Error(`refused before the download: ${short}, so it needs a ${sizeGib} GiB volume (about $${volumeUsd.toFixed(4)}), and with it ${overCap}`);
   }
   ctx.log.info({ bytes: ctx.bytes, room, sizeGib, estimateUsd }, "the droplet's disk is too small: attaching a volume");
   ctx.say(`💾 Adding a ${sizeGib} GiB volume: ${short}.`);
