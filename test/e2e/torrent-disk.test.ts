@@ -100,6 +100,61 @@ describe("a magnet bigger than the droplet's disk", () => {
   }, 300_000);
 });
 
+describe("a .torrent bigger than the droplet's disk", () => {
+  it("gets its volume before aria2 starts, keeps it through a restart of the bot, and completes on it", async () => {
+    // Nobody seeds until the bot has restarted: the job waits on the volume, aria2 holding the download.
+    const env = { TORRENT_STALL_TIMEOUT_SECONDS: "240" };
+    const app = await restartApp("data-torrent-file", env);
+    const since = Date.now();
+    const t = await world.swarm.addTorrent({ name: "kept-through-a-restart.bin", files: [{ path: "kept-through-a-restart.bin", size: 40 * MIB }], seed: false });
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendDocument(ALICE, { fileName: `${t.name}.torrent`, mimeType: "application/x-bittorrent", bytes: t.torrentFile });
+    const card = await world.telegram.waitFor(() => world.telegram.messages(ALICE.id).find((m) => m.message_id > before && isCard(m)), 15_000);
+    // By the catalogue 40 MiB fits s-1vcpu-1gb's 25 GiB; only the droplet itself says how small its disk is.
+    expect(card.text).toContain("💾 Disk: 106 MiB of the droplet's 25 GiB.");
+    const data = buttonData(card, /Start/);
+    world.telegram.pressButton(ALICE, card, data);
+    const jobId = Number(data.split(":").pop());
+    await world.telegram.waitFor(() => {
+      const j = app.jobs.get(jobId)!;
+      if (["failed", "cancelled", "done"].includes(j.state)) throw new Error(`job ended ${j.state}: ${j.error}`);
+      return j.state === "downloading" && (j.data as { volume?: unknown }).volume ? j : null;
+    }, 180_000, "the job downloading onto its volume");
+    const [volume] = world.digitalOcean.volumes().filter((v) => v.createdAt.getTime() >= since);
+    expect(volume).toBeDefined();
+    const droplet = world.digitalOcean.droplets().find((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`))!;
+    // The droplet has it mounted where aria2 downloads (its own mount table, seen from outside).
+    const mounts = fs.readFileSync(path.join(droplet.host!.rootfs()!, "..", "mountinfo"), "utf8");
+    expect(mounts).toMatch(new RegExp(`/root/dropship/job-${jobId} \\S+ .* ext4 /dev/loop\\d+`));
+
+    // The bot stops (its jobs stay on their droplets) and starts again on the same data; then the seeder comes.
+    await world.app!.stop();
+    const linesBefore = world.logLines.length;
+    const again = await restartApp("data-torrent-file", env);
+    await world.swarm.seed(t);
+    const job = await waitEnded(jobId);
+    if (job.error) fs.writeFileSync("/tmp/disk-e2e-debug.txt", `${job.error}\n${world.logLines.slice(linesBefore).join("\n")}`);
+    expect(job.error ?? null).toBeNull();
+    expect(job.state).toBe("done");
+    // Resumed on the same droplet, its volume carried on rather than asked for again.
+    const after = world.logLines.slice(linesBefore).filter((l) => l.includes(`"job":${jobId}`));
+    expect(after.some((l) => l.includes("resuming a job an earlier process left unfinished"))).toBe(true);
+    expect(after.some((l) => l.includes("attaching a volume"))).toBe(false);
+    const file = path.join(again.config.downloads.dir, String(jobId), "kept-through-a-restart.bin");
+    expect(createHash("sha256").update(fs.readFileSync(file)).digest("hex")).toBe(t.files[0]!.sha256);
+    // The same volume all along, deleted with the one droplet, and booked once.
+    const made = world.digitalOcean.volumeHistory().filter((v) => v.createdAt.getTime() >= since);
+    expect(made.map((v) => v.id)).toEqual([volume!.id]);
+    expect(made[0]!.deletedAt).toBeInstanceOf(Date);
+    expect(world.digitalOcean.history().filter((d) => d.createdAt.getTime() >= since)).toHaveLength(1);
+    expect(again.volumes.forJob(jobId).map((r) => r.state)).toEqual(["deleted"]);
+    const [drop] = again.ledger.forJob(jobId);
+    const [rec] = again.volumes.forJob(jobId);
+    const expected = billDropletSeconds(again.ledger.lifetimeSeconds(drop!), drop!.priceHourly) + billVolumeSeconds(again.volumes.lifetimeSeconds(rec!), rec!.priceHourly);
+    expect(again.jobs.spendForJob(jobId).actual).toBeCloseTo(expected, 6);
+  }, 420_000);
+});
+
 describe("a magnet no affordable option fits", () => {
   it("is refused with the numbers before the download; its droplet is destroyed and no volume is made", async () => {
     // $0.015 a job: the droplet's estimate (DigitalOcean's $0.01 minimum; the pull's 40 MiB stay within the outbound

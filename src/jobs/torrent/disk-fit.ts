@@ -127,8 +127,9 @@ export interface DiskFitContext {
 export async function fitDisk(deps: DiskFitDeps, ctx: DiskFitContext): Promise<void> {
   const { jobs, volumes, settings } = deps;
   const job = jobs.get<TorrentJobInput, TorrentJobData>(ctx.jobId)!;
+  // A volume already under way (a restart, a reconnect): carried on, its cost already in the reservation.
   const existing = volumes.current(ctx.jobId);
-  if (existing && existing.createdAt !== null) {
+  if (existing) {
     await attachAndMount(deps, ctx, existing.sizeGib, existing.priceHourly);
     return;
   }
