@@ -133,7 +133,6 @@ describe("a .torrent bigger than the droplet's disk", () => {
     const again = await restartApp("data-torrent-file", env);
     await world.swarm.seed(t);
     const job = await waitEnded(jobId);
-    if (job.error) fs.writeFileSync("/tmp/disk-e2e-debug.txt", `${job.error}\n${world.logLines.slice(linesBefore).join("\n")}`);
     expect(job.error ?? null).toBeNull();
     expect(job.state).toBe("done");
     // Resumed on the same droplet, its volume carried on rather than asked for again.
