@@ -21,7 +21,9 @@ command -v zip >/dev/null || need+=(zip)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 # The fake droplets: unshare/nsenter/flock (util-linux), ip netns + veth + bridge (iproute2), mknod (coreutils).
-{ command -v unshare && command -v nsenter && command -v flock; } >/dev/null || need+=(util-linux)
+{ command -v unshare && command -v nsenter && command -v flock && command -v losetup; } >/dev/null || need+=(util-linux)
+# The fake's block storage volumes: ext4 (mkfs.ext4) in sparse files attached as loop devices (losetup).
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 command -v ip >/dev/null || need+=(iproute2)
 command -v pgrep >/dev/null || need+=(procps)
 check_kernel() {
@@ -35,6 +37,7 @@ check_kernel() {
     ip link delete "$probe"
   fi
   grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null || echo "No overlayfs in this kernel: fake droplets need it." >&2
+  [ -e /dev/loop-control ] || modprobe loop 2>/dev/null || echo "No loop devices (/dev/loop-control): the fake's volumes need them." >&2
 }
 if [ ${#need[@]} -eq 0 ]; then
   check_kernel

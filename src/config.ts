@@ -102,6 +102,9 @@ const envSchema = z.object({
   DO_REGION: str("a DigitalOcean region slug, e.g. fra1").default("fra1"),
   DO_SIZE: str("a DigitalOcean size slug, e.g. s-1vcpu-1gb").default("s-1vcpu-1gb"),
   DO_IMAGE: str("a DigitalOcean image slug, e.g. debian-12-x64").default("debian-12-x64"),
+  DO_VOLUME_USD_PER_GIB_MONTH: num("DigitalOcean's price of block storage in US dollars per GiB and month, e.g. 0.10", 0, 100).default(0.1),
+  DISK_MARGIN_PERCENT: num("room kept on a droplet's disk on top of a torrent's files, in percent of them, e.g. 5", 0, 100).default(5),
+  DISK_MARGIN_MB: int("room kept on a droplet's disk on top of a torrent's files, in MB, e.g. 64", 0, 1_000_000).default(64),
   DO_BOOT_TIMEOUT_SECONDS: int("seconds to wait for a droplet to become active and answer SSH, e.g. 300", 10, 3600).default(300),
   DATA_DIR: str("a directory for the database, keys and downloads, e.g. ./data").default("./data"),
   DOWNLOAD_DIR: z.string().trim().default(""),
@@ -171,6 +174,11 @@ export interface Config {
   access: { ownerId: number; allowedUserIds: number[]; groupMode: GroupMode };
   digitalOcean: { token: string; apiUrl: string; region: string; size: string; image: string; bootTimeoutMs: number };
   dataDir: string;
+  /**
+   * The droplet's disk for a torrent: room kept on top of the files (DISK_MARGIN_PERCENT, DISK_MARGIN_MB) and the
+   * price of a volume attached when the disk is too small (DO_VOLUME_USD_PER_GIB_MONTH).
+   */
+  disk: { marginPercent: number; marginBytes: number; volumeUsdPerGibMonth: number };
   /** Finished torrents' files (DOWNLOAD_DIR, default DATA_DIR/downloads) and the free space kept there. */
   downloads: { dir: string; minFreeBytes: number };
   web: {
@@ -273,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       image: e.DO_IMAGE,
       bootTimeoutMs: e.DO_BOOT_TIMEOUT_SECONDS * 1000,
     },
+    disk: { marginPercent: e.DISK_MARGIN_PERCENT, marginBytes: e.DISK_MARGIN_MB * 1024 * 1024, volumeUsdPerGibMonth: e.DO_VOLUME_USD_PER_GIB_MONTH },
     dataDir: path.resolve(e.DATA_DIR),
     downloads: {
       dir: path.resolve(e.DOWNLOAD_DIR === "" ? path.join(e.DATA_DIR, "downloads") : e.DOWNLOAD_DIR),

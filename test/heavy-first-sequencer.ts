@@ -25,6 +25,7 @@ const SLOWEST = [
   "test/e2e/torrent-ssh-faults.test.ts",
   "test/e2e/torrent-picker.test.ts",
   "test/e2e/torrent-picker-timeout.test.ts",
+  "test/e2e/torrent-disk.test.ts",
 ];
 
 export default class HeavyFirstSequencer extends BaseSequencer {

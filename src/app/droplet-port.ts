@@ -1,5 +1,5 @@
-// The torrent job's view of DigitalOcean (DropletPort), made from the cloud adapter, the bot's key and its sizes.
-import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
+// The torrent job's view of DigitalOcean (DropletPort, VolumePort), made from the cloud adapter, the bot's key and its sizes.
+import type { DropletPort, VolumePort } from "../jobs/torrent/torrent-ports.js";
 import type { BotKey } from "../remote/bot-key.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
 
@@ -21,5 +21,21 @@ export function dropletPort(cloud: CloudProvider, botKey: BotKey): DropletPort {
         name: d.name,
         createdAt: d.createdAt.toISOString(),
       })),
+  };
+}
+
+/** The job engine's view of DigitalOcean's block storage. */
+export function volumePort(cloud: CloudProvider, attachPollTimeoutMs = 120_000): VolumePort {
+  return {
+    create: async (spec, o = {}) => {
+      const v = await cloud.createVolume(spec, o);
+      return { id: v.id, createdAt: v.createdAt.getTime() };
+    },
+    find: async (name, region) => {
+      const v = await cloud.findVolume(name, region);
+      return v ? { id: v.id, createdAt: v.createdAt.getTime() } : null;
+    },
+    attach: (volumeId, dropletId, region, o) => cloud.attachVolume(volumeId, dropletId, region, { timeoutMs: Math.min(o.timeoutMs, attachPollTimeoutMs), signal: o.signal }),
+    delete: (volumeId) => cloud.deleteVolume(volumeId),
   };
 }

@@ -11,6 +11,7 @@ import type { HostAccess } from "../hosts/host-access.js";
 import type { HostRegistry } from "../hosts/host-registry.js";
 import type { JobStore } from "../jobs/job-store.js";
 import type { PlaybookRunner } from "../jobs/playbook/playbook-runner.js";
+import type { VolumeLedger } from "../jobs/torrent/volume-ledger.js";
 import type { DropletLedger } from "../jobs/torrent/droplet-ledger.js";
 import type { DropletReaper, SweepRetry } from "../jobs/torrent/droplet-reaper.js";
 import type { RetryPolicy } from "../cloud/digitalocean-client.js";
@@ -31,6 +32,8 @@ export interface App {
   db: Db;
   jobs: JobStore;
   ledger: DropletLedger;
+  /** Block storage volumes the torrent jobs attached for room. */
+  volumes: VolumeLedger;
   runner: TorrentJobRunner;
   presenter: TorrentPresenter;
   bot: DropshipBot;
@@ -132,6 +135,7 @@ async function startLocked(config: Config, options: AppOptions, logger: Logger, 
     db: storage.db,
     jobs: storage.jobs,
     ledger: storage.ledger,
+    volumes: storage.volumes,
     runner: torrents.runner,
     presenter: torrents.presenter,
     bot,

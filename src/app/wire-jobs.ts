@@ -16,6 +16,7 @@ import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
 import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
 import { TorrentBudget } from "../jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
+import { JobVolumes } from "../jobs/torrent/job-volumes.js";
 import { createDropletSsh } from "../remote/droplet-ssh.js";
 import { sshHostConnector } from "../remote/ssh-host.js";
 import type { Logger } from "../shared/logger.js";
@@ -52,7 +53,7 @@ export function wireTorrentJobs(
   const quoter = new TorrentQuoter({
     sizes: s.cloud.cloud,
     store: jobs,
-    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond },
+    settings: { size: config.digitalOcean.size, region: config.digitalOcean.region, speedBytesPerSecond: config.torrent.speedBytesPerSecond, disk: config.disk },
     budget,
   });
   const runner = new TorrentJobRunner({
@@ -81,12 +82,22 @@ export function wireTorrentJobs(
       perJobBudgetUsd: config.budget.perJobUsd,
       minFreeBytes: config.downloads.minFreeBytes,
       pickerTimeoutMs: config.torrent.pickerTimeoutSeconds * 1000,
+      disk: config.disk,
+    },
+    volumes: new JobVolumes({ volumes: s.cloud.volumes, ledger: storage.volumes }),
+    // A volume's cost joins the job's reservation; a monthly cap the owner already chose to pass no longer stops it.
+    checkDiskCaps: (jobId, ownerId, usd, capsAccepted) => {
+      const over = budget.resize(jobId, ownerId, usd);
+      return over && capsAccepted && usd <= config.budget.perJobUsd ? null : over;
     },
     logger,
     onEvent: (e) => presenter.handle(e),
     // A magnet's real size: the estimate again, as a .torrent of that size would get it, and the caps re-checked.
+    // On the droplet it already has: a disk too small for the real size gets a volume after this (disk-fit.ts).
     checkRealSize: async (jobId, ownerId, realBytes) => {
-      const q = await quoter.quote({ sizeBytes: realBytes, hasTorrentFile: true }, ownerId);
+      const size = jobs.get<unknown, { size?: string }>(jobId)?.data.size ?? config.digitalOcean.size;
+      const q = await quoter.quote({ sizeBytes: realBytes, hasTorrentFile: true, size }, ownerId);
+      jobs.patchData(jobId, { estimateSeconds: q.seconds });
       return { estimateUsd: q.usd, estimateSeconds: q.seconds, overCap: budget.resize(jobId, ownerId, q.usd) };
     },
     // The same estimate, without touching the reservation: the card after the metadata and the picker's running total.
@@ -96,7 +107,14 @@ export function wireTorrentJobs(
     },
     filePreferences: (ownerId) => storage.userSettings.fileChoice(ownerId),
   });
-  const reaper = new DropletReaper({ cloud: s.cloud.cloud, ledger: storage.ledger, store: jobs, runningJobIds: () => runner.runningJobIds(), logger });
+  const reaper = new DropletReaper({
+    cloud: s.cloud.cloud,
+    ledger: storage.ledger,
+    volumes: storage.volumes,
+    store: jobs,
+    runningJobIds: () => runner.runningJobIds(),
+    logger,
+  });
   return { runner, presenter, quoter, reaper };
 }
 

@@ -7,7 +7,7 @@ import type { Config } from "../config.js";
 import { createDigitalOceanClient, type RetryPolicy } from "../cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../cloud/cloud-provider.js";
-import type { DropletPort } from "../jobs/torrent/torrent-ports.js";
+import type { DropletPort, VolumePort } from "../jobs/torrent/torrent-ports.js";
 import type { HostRegistry } from "../hosts/host-registry.js";
 import { LocalHost } from "../remote/local-host.js";
 import type { Logger } from "../shared/logger.js";
@@ -17,13 +17,15 @@ import { LOCAL_HOST_NAME } from "../venv/host-venvs.js";
 import { VenvCollector } from "../venv/venv-collector.js";
 import { VenvManager } from "../venv/venv-manager.js";
 import { createDownloadServer, createRetentionSweeper, type DownloadServer, type RetentionSweeper } from "../web/index.js";
-import { dropletPort } from "./droplet-port.js";
+import { dropletPort, volumePort } from "./droplet-port.js";
 import type { Storage } from "./wire-storage.js";
 
 export interface CloudServices {
   cloud: CloudProvider;
   /** The torrent job's narrow view of it, with the bot's key. */
   droplets: DropletPort;
+  /** Its block storage, for a droplet whose disk is too small. */
+  volumes: VolumePort;
 }
 
 export function wireCloud(config: Config, storage: Storage, logger: Logger, retry?: Partial<RetryPolicy>): CloudServices {
@@ -31,7 +33,7 @@ export function wireCloud(config: Config, storage: Storage, logger: Logger, retr
     client: createDigitalOceanClient({ token: config.digitalOcean.token, apiUrl: config.digitalOcean.apiUrl, logger, retry }),
     logger,
   });
-  return { cloud, droplets: dropletPort(cloud, storage.botKey) };
+  return { cloud, droplets: dropletPort(cloud, storage.botKey), volumes: volumePort(cloud) };
 }
 
 export interface VenvServices {

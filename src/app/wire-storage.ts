@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import { JobStore } from "../jobs/job-store.js";
 import { playbookMayMove } from "../jobs/playbook/playbook-states.js";
 import { DropletLedger } from "../jobs/torrent/droplet-ledger.js";
+import { VolumeLedger } from "../jobs/torrent/volume-ledger.js";
 import { torrentMayMove } from "../jobs/torrent/torrent-states.js";
 import { UserSettings } from "../jobs/user-settings.js";
 import { loadOrCreateBotKey, type BotKey } from "../remote/bot-key.js";
@@ -16,6 +17,8 @@ export interface Storage {
   db: Db;
   jobs: JobStore;
   ledger: DropletLedger;
+  /** Block storage volumes the torrent jobs attached, recorded like droplets. */
+  volumes: VolumeLedger;
   userSettings: UserSettings;
   botKey: BotKey;
   /** Finished torrents' files, served by the download server. */
@@ -42,6 +45,7 @@ export function wireStorage(config: Config, logger: Logger): Storage {
     db,
     jobs,
     ledger: new DropletLedger(db),
+    volumes: new VolumeLedger(db),
     userSettings: new UserSettings(db, { sendFiles: config.web.sendFilesToTelegram }),
     botKey: loadOrCreateBotKey(path.join(config.dataDir, "keys")),
     downloadsDir: config.downloads.dir,

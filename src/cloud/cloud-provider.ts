@@ -1,5 +1,6 @@
-// What the job engine needs from a cloud: sizes and prices, an SSH key, and droplets it can create, wait
-// for, find by tag and destroy. One implementation (DigitalOcean); tests aim it at the fake API.
+// What the job engine needs from a cloud: sizes and prices, an SSH key, droplets it can create, wait for, find by
+// tag and destroy, and block storage volumes for a disk that is too small. One implementation (DigitalOcean); tests
+// aim it at the fake API.
 import type { DropletSpec } from "../jobs/torrent/torrent-ports.js";
 
 export interface CloudSize {
@@ -32,6 +33,29 @@ export interface CloudDroplet {
 
 /** The domain's DropletSpec: what a droplet is created with. */
 export type CreateDropletRequest = DropletSpec;
+
+/** A block storage volume (sizes in GiB, 1024^3 bytes). */
+export interface CloudVolume {
+  /** DigitalOcean's volume id (a UUID). */
+  id: string;
+  name: string;
+  sizeGib: number;
+  region: string;
+  /** The droplet it is attached to (at most one), else empty. */
+  dropletIds: number[];
+  tags: string[];
+  createdAt: Date;
+}
+
+export interface CreateVolumeRequest {
+  /** Lowercase letters, digits and "-", starting with a letter, at most 64; unique in its region. */
+  name: string;
+  region: string;
+  sizeGib: number;
+  /** The LAST one is unique to the job (dropship-job-<id>), as for droplets. */
+  tags: string[];
+  description?: string;
+}
 
 export interface WaitOptions {
   timeoutMs: number;
@@ -67,4 +91,20 @@ export interface CloudProvider {
   listDropletsByTag(tag: string, opts?: { settleSince?: Date }): Promise<CloudDroplet[]>;
   /** Destroys every droplet with the tag, confirms none is left, and returns the ids that were there. */
   destroyByTag(tag: string, opts?: { timeoutMs?: number }): Promise<number[]>;
+  /**
+   * Creates the volume (ext4-formatted) once: after an attempt whose answer was lost, or a refusal because the name is
+   * taken, it looks for the volume by name and takes it if it carries the request's last tag.
+   */
+  createVolume(req: CreateVolumeRequest, opts?: { signal?: AbortSignal }): Promise<CloudVolume>;
+  /** The volume called `name` in `region`, or null. */
+  findVolume(name: string, region: string): Promise<CloudVolume | null>;
+  /** Attaches the volume to the droplet and waits until the attach action has completed. Already attached is fine. */
+  attachVolume(volumeId: string, dropletId: number, region: string, opts: WaitOptions): Promise<void>;
+  /**
+   * Deletes the volume; already gone is fine. While it is still attached (a destroyed droplet releases its volumes a
+   * few seconds later) DigitalOcean refuses with a 409: it tries again until `timeoutMs` (default 60 s).
+   */
+  deleteVolume(volumeId: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Every volume carrying the tag (the API cannot filter volumes by tag: all are listed). */
+  listVolumesByTag(tag: string): Promise<CloudVolume[]>;
 }

@@ -8,6 +8,7 @@ export type CloudErrorKind =
   | "not_found"
   | "rate_limited"
   | "unprocessable"
+  | "conflict"
   | "server"
   | "network"
   | "timeout"
@@ -163,6 +164,8 @@ export function toCloudError(err: unknown, operation: string, apiUrl: string, at
     );
   }
   if (s === 422) return new CloudError(`DigitalOcean refused ${operation}${said}${ref}.`, "unprocessable", d);
+  // E.g. deleting a volume that is still attached: "A volume that's attached to a Droplet cannot be deleted."
+  if (s === 409) return new CloudError(`DigitalOcean refused ${operation} for now (409${said})${ref}.`, "conflict", d);
   if (s >= 500) {
     return new CloudError(
       `DigitalOcean had a server error (${s}${said}) while ${operation}${tried}${ref}: try again in a few minutes ` +

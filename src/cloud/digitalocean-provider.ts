@@ -1,6 +1,6 @@
 // CloudProvider on DigitalOcean: sizes cached with a TTL, the bot's SSH key registered once, droplets
 // created (not twice after an ambiguous failure), polled quickly at first within one shared budget of requests
-// (status-polls.ts), and destroyed until gone.
+// (status-polls.ts), and destroyed until gone; volumes in digitalocean-volumes.ts.
 import type { modules } from "dots-wrapper";
 import type { Logger } from "../shared/logger.js";
 import { abortableSleep } from "../shared/abortable-sleep.js";
@@ -8,6 +8,7 @@ import type { CloudDroplet, CloudProvider, CloudSize, CreateDropletRequest, Drop
 import type { DigitalOceanClient } from "./digitalocean-client.js";
 import { CloudError } from "./digitalocean-errors.js";
 import { sizeProblem } from "./size-advice.js";
+import { createVolumeOperations } from "./digitalocean-volumes.js";
 import { md5Fingerprint } from "./ssh-key-fingerprint.js";
 import { createPollPacer, DEFAULT_BOOT_POLLS, nextBootPollMs, type BootPollSchedule, type PollPacer } from "./status-polls.js";
 
@@ -239,6 +240,7 @@ export function createDigitalOceanProvider(opts: DigitalOceanProviderOptions): C
   }
 
   return {
+    ...createVolumeOperations({ client, logger: opts.logger, pacer, now }),
     async describeAccount() {
       const { account } = await client.call("reading the account", (api) => api.account.getAccount());
       return { email: account.email, status: account.status, dropletLimit: account.droplet_limit };

@@ -140,4 +140,28 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE users ADD COLUMN picker_timeout TEXT CHECK (picker_timeout IN ('all', 'cancel'));
     `,
   },
+  {
+    version: 6,
+    name: "block storage volumes, recorded like droplets before they are created",
+    // do_id is DigitalOcean's volume id (a UUID), NULL until the create answered; the cost runs created_at → deleted_at.
+    sql: `
+      CREATE TABLE volumes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER REFERENCES jobs (id),
+        do_id TEXT UNIQUE,
+        name TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        region TEXT NOT NULL,
+        size_gib INTEGER NOT NULL,
+        price_hourly REAL NOT NULL,
+        droplet_do_id INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('requested', 'created', 'attached', 'deleting', 'deleted', 'failed')),
+        requested_at INTEGER NOT NULL,
+        created_at INTEGER,
+        deleted_at INTEGER
+      );
+      CREATE INDEX volumes_state ON volumes (state);
+      CREATE INDEX volumes_job ON volumes (job_id);
+    `,
+  },
 ];

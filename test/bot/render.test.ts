@@ -245,6 +245,11 @@ describe("torrent progress", () => {
     );
   });
 
+  it("shows an attached volume and its price under the phases", () => {
+    const { text } = renderTorrentProgress({ phase: "downloading", name: "n", costSoFarUsd: 0.02, elapsedSeconds: 90, volume: { sizeGib: 120, priceHourly: 12 / 672 } });
+    expect(text).toContain("▫️ Cleaning up\n\n💾 120 GiB volume attached ($0.0179/h, in the cost); it goes with the droplet.\n\nElapsed");
+  });
+
   it("shows bytes without a bar while the total is unknown", () => {
     const { text } = renderTorrentProgress({
       phase: "downloading",
@@ -289,6 +294,11 @@ describe("torrent done", () => {
       ].join("\n"),
     );
     expectBalancedHtml(text);
+  });
+
+  it("splits the cost into droplet and volume when a volume was attached", () => {
+    const { text } = renderTorrentDone({ name: "x", indexUrl: "https://i", usd: 0.0215, seconds: 60, files: [file(1)], volume: { sizeGib: 2, usd: 0.01 } });
+    expect(text).toContain("1 file, 1 GiB · took 1m 00s · cost <b>$0.0215</b> (droplet $0.0115 + 2 GiB volume $0.01)");
   });
 
   it("says why files are only linked: over the upload limit, or the user chose links (then nothing)", () => {

@@ -47,7 +47,15 @@ export interface World {
  * and `cloudInitPackagesMs` fix the fake droplets' other delays (benchmarks: a known floor, or DigitalOcean-like times).
  */
 export async function startWorld(
-  opts: { activeDelayMs?: number; sshDelayMs?: number; cloudInitPackagesMs?: number; telegramLimits?: FakeTelegramLimits; telegramLocalMode?: boolean } = {},
+  opts: {
+    activeDelayMs?: number;
+    sshDelayMs?: number;
+    cloudInitPackagesMs?: number;
+    telegramLimits?: FakeTelegramLimits;
+    telegramLocalMode?: boolean;
+    /** A droplet's disk per GiB of its size (the fake's default: 16 MiB, 400 MiB for s-1vcpu-1gb's 25 GiB). */
+    dropletDiskBytesPerGib?: number;
+  } = {},
 ): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-e2e-"));
   const started: { stop(): Promise<void> }[] = [];
@@ -64,6 +72,7 @@ export async function startWorld(
       activeDelayMs: opts.activeDelayMs ?? 500,
       sshDelayMs: opts.sshDelayMs,
       cloudInitPackagesMs: opts.cloudInitPackagesMs,
+      diskBytesPerGib: opts.dropletDiskBytesPerGib,
     });
     started.push(digitalOcean);
     const swarm = await startSwarm({ dir, listenAddress: net.gateway });

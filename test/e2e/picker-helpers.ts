@@ -80,7 +80,9 @@ export async function dropletDiskBeforeDestroy(world: World, jobId: number, time
   try {
     await pollFor(() => rule.hits > 0, timeoutMs, "the droplet's destroy");
     expect(droplet.destroyed).toBe(false);
-    return filesOnDisk(path.join(droplet.dir, "host", "root", "dropship", `job-${jobId}`));
+    const root = droplet.host?.rootfs();
+    if (!root) throw new Error(`droplet ${droplet.id} has no running host to read its disk from`);
+    return filesOnDisk(path.join(root, "root", "dropship", `job-${jobId}`));
   } finally {
     release();
   }

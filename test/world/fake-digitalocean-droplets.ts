@@ -46,6 +46,8 @@ export interface FakeDroplet {
   dir: string;
   userData: string | undefined;
   cloudInit: CloudInitRequest;
+  /** Its disk's size as the droplet sees it (the size's GiB, scaled down); null: this machine's disk, unlimited. */
+  diskBytes: number | null;
   /** The host public key the droplet presents (from user_data, or generated when none was given). */
   hostPublicKey: string;
   authorizedKeys: string[];
@@ -76,6 +78,8 @@ export interface DropletWorldOptions {
   /** How long a destroyed droplet stays visible (status "off") before it is gone (404). */
   destroyDelayMs: number;
   dropletLimit: number;
+  /** Bytes of a droplet's disk per GiB of its size (the catalog's `disk`); null: no limit. */
+  diskBytesPerGib: number | null;
   images: { id: number; slug: string; name: string; distribution: string }[];
   log: (msg: string) => void;
   /** Told when a droplet is powered off for good (its destroy began). */
@@ -162,6 +166,11 @@ export class DropletWorld {
     return d;
   }
 
+  /** A fresh action id (droplet and volume actions share one sequence, as on DigitalOcean). */
+  newActionId(): number {
+    return this.nextActionId++;
+  }
+
   action(id: number): FakeAction {
     for (const d of this.droplets.values()) {
       const a = d.actions.find((x) => x.id === id);
@@ -206,6 +215,7 @@ export class DropletWorld {
       region: req.region,
       image: req.image,
       createdAt: now,
+      diskBytes: this.opts.diskBytesPerGib === null ? null : req.size.disk * this.opts.diskBytesPerGib,
       ip,
       netns,
       dir,
@@ -258,7 +268,7 @@ export class DropletWorld {
         hostPrivateKey,
         authorizedKeys: d.authorizedKeys,
         netnsPath: d.netns.nsPath,
-        prepare: dropletImagePrepare(),
+        prepare: dropletImagePrepare({ diskBytes: d.diskBytes }),
       });
       // Destroyed while sshd was starting: stop it at once.
       if (d.destroyed) return void (await host.stop());

@@ -11,6 +11,7 @@ import ssh2 from "ssh2";
 import { startWorldNet, type WorldNet } from "./world-net.js";
 import { defaultSizes, regionsFor, DEFAULT_IMAGES, type FakeRegion, type FakeSize } from "./fake-digitalocean-catalog.js";
 import { DropletWorld, iso, validateCreate, type FakeDroplet, type RegisteredKey } from "./fake-digitalocean-droplets.js";
+import { releaseLeftoverVolumeLoops, volumeActionJson, volumeJson, VolumeWorld, type FakeVolume, type VolumeHistoryEntry } from "./fake-digitalocean-volumes.js";
 import {
   ApiError,
   faultError,
@@ -28,7 +29,8 @@ import {
   type FaultRule,
 } from "./fake-digitalocean-http.js";
 
-export type { FakeDroplet, FakeFault, FakeSize, FakeRegion, FaultPattern, FaultRequest, FaultRule };
+export type { FakeDroplet, FakeFault, FakeSize, FakeRegion, FakeVolume, FaultPattern, FaultRequest, FaultRule };
+export { volumeDevicePath } from "./fake-digitalocean-volumes.js";
 
 /** A droplet the fake ever created, kept after it is forgotten: what a test checks against the bot's ledger. */
 export interface DropletHistoryEntry {
@@ -55,6 +57,16 @@ export interface FakeDigitalOceanOptions {
   cloudInitPackagesMs?: number;
   /** The world's network (shared with the swarm, so droplets reach it); default: one of its own, stopped with it. */
   net?: WorldNet;
+  /**
+   * Each droplet's disk: this many bytes per GiB of its size (s-1vcpu-1gb has 25), a size-limited tmpfs where torrents
+   * download, so a full disk happens as on DigitalOcean (default 16 MiB: 400 MiB for 25 GiB); null: no limit.
+   * Volumes are not scaled: a volume is a sparse file of its full size, costing only what is written to it.
+   */
+  diskBytesPerGib?: number | null;
+  /** A volume's attach or detach action completes after this long (default 500 ms). */
+  volumeAttachDelayMs?: number;
+  /** A destroyed droplet's volumes are detached this long after (default 1000 ms; DELETE answers 409 until then). */
+  volumeDetachDelayMs?: number;
   sizes?: FakeSize[];
   regions?: FakeRegion[];
   dropletLimit?: number;
@@ -79,6 +91,10 @@ export interface FakeDigitalOcean {
   readonly url: string;
   droplets(): FakeDroplet[];
   droplet(id: number): FakeDroplet | undefined;
+  /** Block storage volumes that exist now. */
+  volumes(): FakeVolume[];
+  /** Every volume created since the start, deleted ones included, oldest first. */
+  volumeHistory(): VolumeHistoryEntry[];
   /** Resolves when the droplet's sshd listens; rejects if it failed or did not start in time. */
   whenSshReady(id: number, timeoutMs?: number): Promise<FakeDroplet>;
   /** Every droplet created since the start, destroyed and forgotten ones included, oldest first. */
@@ -113,12 +129,24 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     cloudInitPackagesMs: opts.cloudInitPackagesMs ?? 1500,
     destroyDelayMs: opts.destroyDelayMs ?? 1000,
     dropletLimit: opts.dropletLimit ?? 25,
+    diskBytesPerGib: opts.diskBytesPerGib === undefined ? 16 * 1024 * 1024 : opts.diskBytesPerGib,
     images: DEFAULT_IMAGES,
     log,
     onDestroyed: (d) => {
       const h = history.find((x) => x.id === d.id);
       if (h && h.destroyedAt === null) h.destroyedAt = new Date();
+      volumes.dropletDestroyed(d);
     },
+  });
+  await releaseLeftoverVolumeLoops();
+  const volumes = new VolumeWorld({
+    dir: opts.dir,
+    regions,
+    attachDelayMs: opts.volumeAttachDelayMs ?? 500,
+    detachAfterDestroyMs: opts.volumeDetachDelayMs ?? 1000,
+    droplet: (id) => world.all().find((d) => d.id === id),
+    nextActionId: () => world.newActionId(),
+    log,
   });
   let base = "";
   let nextKeyId = 41_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -153,8 +181,40 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
       }
       if (seg.length === 3 && seg[2] === "actions" && method === "GET") return [200, paginate("actions", d.actions, url, base)];
     }
+    if (p === "/v2/volumes" || seg[0] === "volumes") return volumeRoute(method, url, seg, body);
     if (method === "GET" && p === "/v2/actions") return [200, paginate("actions", world.all().flatMap((d) => d.actions), url, base)];
-    if (method === "GET" && seg[0] === "actions" && seg.length === 2) return [200, { action: world.action(numericId(seg[1]!)) }];
+    if (method === "GET" && seg[0] === "actions" && seg.length === 2) {
+      const id = numericId(seg[1]!);
+      const volumeAction = volumes.action(id);
+      return [200, { action: volumeAction ?? world.action(id) }];
+    }
+    throw notFound();
+  }
+
+  /** /v2/volumes (list by name and region, create), /v2/volumes/{id} (get, delete), its actions (attach, detach). */
+  async function volumeRoute(method: string, url: URL, seg: string[], body: unknown): Promise<[number, unknown]> {
+    if (seg.length === 1) {
+      if (method === "GET") {
+        const name = url.searchParams.get("name");
+        const region = url.searchParams.get("region");
+        const items = volumes.all().filter((v) => (name === null || v.name === name) && (region === null || v.region.slug === region));
+        return [200, paginate("volumes", items.map(volumeJson), url, base)];
+      }
+      if (method === "POST") return [201, { volume: volumeJson(await volumes.create(body)) }];
+      throw notFound();
+    }
+    const v = volumes.get(decodeURIComponent(seg[1]!));
+    if (seg.length === 2 && method === "GET") return [200, { volume: volumeJson(v) }];
+    if (seg.length === 2 && method === "DELETE") return (await volumes.delete(v.id), [204, undefined]);
+    if (seg.length === 3 && seg[2] === "actions") {
+      if (method === "POST") return [202, { action: volumeActionJson(volumes.startAction(v.id, body), v.region) }];
+      if (method === "GET") return [200, paginate("actions", v.actions.map((a) => volumeActionJson(a, v.region)), url, base)];
+    }
+    if (seg.length === 4 && seg[2] === "actions" && method === "GET") {
+      const a = v.actions.find((x) => String(x.id) === seg[3]);
+      if (!a) throw notFound();
+      return [200, { action: volumeActionJson(a, v.region) }];
+    }
     throw notFound();
   }
 
@@ -278,6 +338,8 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     url: base,
     droplets: () => world.all(),
     droplet: (id) => world.all().find((d) => d.id === id),
+    volumes: () => volumes.all(),
+    volumeHistory: () => volumes.history.map((h) => ({ ...h, tags: [...h.tags] })),
     async whenSshReady(id, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -301,6 +363,7 @@ export async function startFakeDigitalOcean(opts: FakeDigitalOceanOptions): Prom
     net,
     async stop() {
       await world.stopAll();
+      await volumes.stopAll();
       if (!opts.net) await net.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -23,10 +23,17 @@ export interface DropletImageTimings {
   packagesMs: number;
 }
 
-/** Shell run in the droplet's mount namespace before its sshd starts; $HOST_DIR is the droplet's own directory. */
-export function dropletImagePrepare(): string {
+/**
+ * Shell run in the droplet's mount namespace before its sshd starts; $HOST_DIR is the droplet's own directory.
+ * `diskBytes`: the droplet's disk, scaled down, as a size-limited tmpfs on /root (where torrents download), so a full
+ * disk fails a write with ENOSPC as on DigitalOcean; null leaves /root on this machine's disk.
+ */
+export function dropletImagePrepare(opts: { diskBytes: number | null } = { diskBytes: null }): string {
   const img = "$HOST_DIR/image";
   const lines = [
+    ...(opts.diskBytes === null ? [] : [`mount -t tmpfs -o size=${Math.max(4096, Math.floor(opts.diskBytes))},mode=700 dropship-disk /root`]),
+    // The droplet's own /dev/disk: attached volumes appear in by-id/ there (this machine's /dev is shared).
+    `mkdir -p /dev/disk && mount -t tmpfs -o mode=755,size=1m dropship-dev-disk /dev/disk && mkdir -p /dev/disk/by-id`,
     // tmpfs: an overlay's upper dir must not itself be on overlayfs (containers' root filesystems are).
     `mkdir -p ${img} && mount -t tmpfs -o mode=755 dropship-image ${img}`,
     `mkdir -p ${img}/usr-bin ${img}/usr-bin.work ${img}/dpkg ${img}/dpkg.work ${img}/pool /run/cloud-init`,

@@ -33,6 +33,11 @@ export interface SshHost {
   readonly tmp: string;
   /** Kills the SSH sessions (and what they run) but keeps the listening sshd: a dropped connection. */
   killSessions(): void;
+  /**
+   * The host's own view of the filesystem, from outside (`/proc/<its sshd>/root`): what it mounted privately (a
+   * droplet's disk, an attached volume) shows there and nowhere else. Null once it is not running.
+   */
+  rootfs(): string | null;
   /** Starts `sh -c script` inside the host (its mount, network and PID namespaces), as its console would. */
   spawnInside(script: string, logFile: string): ChildProcess;
   stop(): Promise<void>;
@@ -110,6 +115,10 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     tmp,
     get stopped() {
       return stopped;
+    },
+    rootfs() {
+      const sshd = exited ? null : nsInitPid(child.pid!);
+      return sshd === null ? null : `/proc/${sshd}/root`;
     },
     spawnInside(script, logFile) {
       const sshd = nsInitPid(child.pid!);

@@ -50,7 +50,7 @@ function ipSync(...args: string[]): string {
   return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-function processStart(pid: number): string | null {
+export function processStart(pid: number): string | null {
   try {
     // Field 22 (starttime) tells a live owner from a new process that reused its pid.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -120,6 +120,7 @@ export class TorrentPresenter {
       question: e.question ?? null,
       summary: a.summary,
       picker: e.picker ?? null,
+      volume: e.volume ?? null,
     }).text;
     const cancel = { text: "Cancel", data: torrentCardButton.pack({ action: "cancel", jobId: e.jobId }) };
     if (e.picker) {
@@ -193,6 +194,7 @@ export class TorrentPresenter {
       expiresAt: links.expiresAt,
       documentLimitBytes: sendsDocuments ? this.deps.uploadLimitBytes : null,
       warning: result.warning,
+      volume: result.volume ?? null,
     });
     await this.replaceCard(jobId, a, done.text, renderCardPointer("done", job.name).text);
     for (const i of documents) {

@@ -22,6 +22,8 @@ export interface TorrentCardInput {
     secondsPerGb?: number | null;
     breakdown: { label: string; seconds: number }[];
   };
+  /** How the droplet's disk holds the torrent (a bigger size, a volume), plain text; null when the size is unknown. */
+  disk?: string | null;
   /** Where the assumed download speed comes from, plain text, e.g. "at 12 MiB/s, the median of your last 5 downloads". */
   speedNote?: string | null;
   /** What arrives in the chat besides the links (Telegram HTML, from renderDeliveryLine). */
@@ -43,6 +45,7 @@ export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
   lines.push(sizeLine(input));
   const price = input.priceHourlyUsd === null ? "price unknown" : `${formatUsd(input.priceHourlyUsd)}/h`;
   lines.push(`Droplet: ${code(input.sizeSlug)} in ${code(input.region)} · ${price}`);
+  if (input.disk) lines.push(`💾 ${escapeHtml(input.disk)}`);
   lines.push(estimateLine(input));
   const breakdown = input.estimate.breakdown.filter((b) => b.seconds > 0);
   if (breakdown.length > 0) {

@@ -19,6 +19,8 @@ export interface TorrentDoneInput {
   documentLimitBytes?: number | null;
   /** Something went wrong after the files were saved (the droplet is not destroyed yet, a late Cancel); plain text. */
   warning?: string | null;
+  /** A volume was attached for room: its size and its share of `usd`. */
+  volume?: { sizeGib: number; usd: number } | null;
 }
 
 const FILE_NAME_MAX = 90;
@@ -28,7 +30,8 @@ export function renderTorrentDone(input: TorrentDoneInput, limit = TELEGRAM_MESS
   const count = `${input.files.length} file${input.files.length === 1 ? "" : "s"}`;
   const head = [
     `✅ <b>${escapeHtml(shortenMiddle(input.name ?? "Unnamed torrent", 200))}</b>`,
-    `${count}, ${formatBytes(total)} · took ${formatDuration(input.seconds)} · cost <b>${formatUsd(input.usd)}</b>`,
+    `${count}, ${formatBytes(total)} · took ${formatDuration(input.seconds)} · cost <b>${formatUsd(input.usd)}</b>` +
+      (input.volume ? ` (droplet ${formatUsd(input.usd - input.volume.usd)} + ${input.volume.sizeGib} GiB volume ${formatUsd(input.volume.usd)})` : ""),
     "",
     `📁 <a href="${escapeHtml(input.indexUrl)}">All files</a>`,
   ];

@@ -35,6 +35,8 @@ export interface TorrentProgressInput {
   detail?: string | null;
   /** The job was picked up after the bot restarted. */
   resumed?: boolean;
+  /** A volume attached to the droplet for room. */
+  volume?: { sizeGib: number; priceHourly: number } | null;
   /** The job waits for its owner: the real size breaks a cap. */
   question?: {
     realBytes: number;
@@ -80,6 +82,9 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
   });
+  if (input.volume) {
+    lines.push("", `💾 ${input.volume.sizeGib} GiB volume attached (${formatUsd(input.volume.priceHourly)}/h, in the cost); it goes with the droplet.`);
+  }
   if (input.picker) lines.push("", ...renderPickerSection(input.picker));
   if (input.question) lines.push("", ...questionLines(input.question));
   if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");

@@ -3,7 +3,7 @@
 import type { TorrentQuote } from "../../jobs/torrent/torrent-quote.js";
 import type { TorrentFileEntry } from "../../jobs/torrent/torrent-request.js";
 import type { RequestedTorrent } from "../../jobs/torrent/torrent-use-cases.js";
-import { formatDuration, formatSpeed } from "./format.js";
+import { formatBytes, formatDuration, formatSpeed, formatUsd } from "./format.js";
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
 import { renderDeliveryLine, type DocumentRule } from "./torrent-delivery.js";
 import { renderPickerSection } from "./file-picker.js";
@@ -25,12 +25,25 @@ export function renderRequestedTorrentCard(t: RequestedTorrent, delivery: CardDe
     region: quote.region,
     priceHourlyUsd: quote.priceHourly,
     estimate: cardEstimate(quote),
+    disk: diskLine(quote),
     speedNote: learnedNote(quote),
     delivery: renderDeliveryLine({ files: delivery.files, totalBytes: t.sizeBytes }, delivery.rule),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
     // The card's own estimate line prices the chosen files: the picker needs no second one.
     picker: t.picker ? renderPickerSection({ view: t.picker, estimateUsd: null, estimateSeconds: null }) : null,
   });
+}
+
+/** Where the files go: the droplet's own disk, a bigger size's, or a volume (which one the quote chose, and why). */
+function diskLine(q: TorrentQuote): string | null {
+  const d = q.disk;
+  if (!d) return null;
+  const need = formatBytes(d.needBytes);
+  if (d.volumeGib !== null) {
+    return `Disk: ${d.diskGb} GiB is too small for ${need} (files and margin), so a ${d.volumeGib} GiB volume is attached (about ${formatUsd(d.volumeUsd)}, in the estimate) and deleted with the droplet.`;
+  }
+  if (d.insteadOf) return `Disk: ${q.size} instead of ${d.insteadOf}, for its ${d.diskGb} GiB disk: the files and margin need ${need}.`;
+  return `Disk: ${need} of the droplet's ${d.diskGb} GiB.`;
 }
 
 /** What the estimate learned from finished jobs (boot, download speed), in one line; null while it knows nothing yet. */

@@ -1,9 +1,11 @@
 // One torrent job's droplet from intent to destruction: each step written to the ledger before DigitalOcean is
-// called, so a crash leaves nothing the reaper cannot find; and what the droplet has cost so far.
+// called, so a crash leaves nothing the reaper cannot find; and what the droplet (and any volume attached to it for
+// room, which goes with it) has cost so far.
 import { abortableSleep } from "../../shared/abortable-sleep.js";
 import { billDropletSeconds } from "./pricing.js";
 import { DROPSHIP_TAG, jobTag, type DropletLedger, type DropletRecord } from "./droplet-ledger.js";
 import type { CloudInitPort, DropletPort } from "./torrent-ports.js";
+import type { JobVolumes } from "./job-volumes.js";
 
 /** The droplet a torrent runs on, as configured (DO_REGION, DO_SIZE, DO_IMAGE, DO_BOOT_TIMEOUT_SECONDS). */
 export interface DropletSettings {
@@ -18,6 +20,8 @@ export interface DropletLifecycleDeps {
   cloudInit: CloudInitPort;
   ledger: DropletLedger;
   settings: DropletSettings;
+  /** The job's block storage volumes, deleted once its droplets are gone (absent: the job never has any). */
+  volumes?: JobVolumes;
 }
 
 /** How long a resumed job looks for a droplet whose create answer was lost (DigitalOcean lists new droplets late). */
@@ -45,21 +49,23 @@ export class DropletLifecycle {
     jobId: number,
     signal: AbortSignal,
     hooks: { onRequested(priceHourly: number): void; onCreated(dropletId: number): void },
+    /** The size the job's card chose for its disk (default: DO_SIZE). */
+    size: string = this.deps.settings.size,
   ): Promise<{ ip: string; hostKeyPublic: string }> {
     const { cloud, cloudInit, ledger, settings } = this.deps;
-    const priceHourly = await cloud.priceHourly(settings.size);
+    const priceHourly = await cloud.priceHourly(size);
     const hostKey = cloudInit.generateHostKey();
     const sshKeyId = await cloud.ensureSshKey();
     signal.throwIfAborted();
     const name = `dropship-job-${jobId}`;
     // Intent first: if the process dies during the create call, the reaper finds the droplet by its job tag.
-    this.record = ledger.recordIntent({ jobId, name, region: settings.region, size: settings.size, priceHourly, hostKeyPublic: hostKey.publicKey });
+    this.record = ledger.recordIntent({ jobId, name, region: settings.region, size, priceHourly, hostKeyPublic: hostKey.publicKey });
     hooks.onRequested(priceHourly);
     this.mayHaveStrays = true;
     const spec = {
       name,
       region: settings.region,
-      size: settings.size,
+      size,
       image: settings.image,
       tags: [DROPSHIP_TAG, jobTag(jobId)],
       sshKeyIds: [sshKeyId],
@@ -151,7 +157,8 @@ export class DropletLifecycle {
    */
   async destroy(): Promise<void> {
     const rec = this.record;
-    if (!rec || rec.state === "destroyed") return;
+    if (!rec) return;
+    if (rec.state === "destroyed") return this.deleteVolumes(rec);
     const { ledger, cloud } = this.deps;
     ledger.markDestroying(rec.id);
     try {
@@ -174,6 +181,17 @@ export class DropletLifecycle {
     } finally {
       this.record = ledger.get(rec.id)!;
     }
+    await this.deleteVolumes(rec);
+  }
+
+  /** The droplet is gone: its volumes go too (DigitalOcean releases them a few seconds after the droplet). */
+  private async deleteVolumes(rec: DropletRecord): Promise<void> {
+    if (this.deps.volumes && rec.jobId !== null) await this.deps.volumes.deleteAll(rec.jobId);
+  }
+
+  /** The droplet's id at DigitalOcean, once the create answered. */
+  get dropletDoId(): number | null {
+    return this.record?.doId ?? null;
   }
 
   /** A droplet of this job the ledger has no id for: the job's own (its create's answer was lost), or a duplicate. */
@@ -195,21 +213,38 @@ export class DropletLifecycle {
     return this.rows().some((r) => r.createdAt !== null);
   }
 
-  /** Whether all are confirmed gone (or none was ever asked for). */
+  /** Whether all are confirmed gone, their volumes too (or none was ever asked for). */
   get destroyed(): boolean {
-    return this.record === null || this.rows().every((r) => r.state === "destroyed");
+    if (this.record === null) return true;
+    const volumesGone = !this.deps.volumes || this.record.jobId === null || this.deps.volumes.allDeleted(this.record.jobId);
+    return volumesGone && this.rows().every((r) => r.state === "destroyed");
   }
 
   lifetimeSeconds(): number {
     return this.record ? this.deps.ledger.lifetimeSeconds(this.record) : 0;
   }
 
-  /** DigitalOcean's per-second bill for the job's droplets (a duplicate's too) so far; 0 before one exists. */
+  /** DigitalOcean's per-second bill for the job's droplets (a duplicate's too) and volumes so far; 0 before one exists. */
   costUsd(): number {
-    const { ledger } = this.deps;
-    return this.rows()
+    const { ledger, volumes } = this.deps;
+    const droplets = this.rows()
       .filter((r) => r.createdAt !== null)
       .reduce((n, r) => n + billDropletSeconds(ledger.lifetimeSeconds(r), r.priceHourly), 0);
+    const jobId = this.record?.jobId;
+    return droplets + (volumes && jobId != null ? volumes.costUsd(jobId) : 0);
+  }
+
+  /** The job's volumes' share of costUsd(). */
+  volumeCostUsd(): number {
+    const jobId = this.record?.jobId;
+    return this.deps.volumes && jobId != null ? this.deps.volumes.costUsd(jobId) : 0;
+  }
+
+  /** For the spend ledger: "droplet 120 s" and each volume's size and lifetime. */
+  describeCost(): string {
+    const jobId = this.record?.jobId;
+    const volumes = this.deps.volumes && jobId != null ? this.deps.volumes.describe(jobId) : null;
+    return [`droplet ${this.lifetimeSeconds().toFixed(0)} s`, ...(volumes ? [volumes] : [])].join(", ");
   }
 
   /** The ledger's rows for this job's droplets: its own and any duplicate found by its tag. */

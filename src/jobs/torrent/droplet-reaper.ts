@@ -1,10 +1,12 @@
-// Never a droplet left running: at start and on a schedule, destroy every Dropship droplet no running job owns.
+// Never a droplet left running: at start and on a schedule, destroy every Dropship droplet no running job owns, and
+// delete every Dropship volume no running job owns.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "../../shared/logger.js";
 import { DROPSHIP_TAG, jobIdOfTags, type DropletLedger, type DropletRecord } from "./droplet-ledger.js";
 import pRetry from "p-retry";
 import { FINAL_STATES, type JobStore } from "../job-store.js";
-import { billDropletSeconds } from "./pricing.js";
+import { billDropletSeconds, billVolumeSeconds } from "./pricing.js";
+import type { VolumeLedger, VolumeRecord } from "./volume-ledger.js";
 import type { DropletFleet } from "./torrent-ports.js";
 import { reapOrphanDroplets, type TaggedDroplet } from "./orphan-droplets.js";
 
@@ -16,10 +18,14 @@ export interface ReaperDeps {
   runningJobIds: () => number[];
   logger: Logger;
   now?: () => number;
+  /** Volumes the jobs attached for room; with it the reaper deletes Dropship's volumes too. */
+  volumes?: VolumeLedger;
 }
 
 export interface ReapReport {
   destroyed: number[];
+  /** Volumes deleted (when the reaper has the volume ledger). */
+  volumesDeleted?: string[];
 }
 
 /** How the start-up sweep retries while DigitalOcean is unreachable or refuses a destroy. */
@@ -62,8 +68,10 @@ export class DropletReaper {
     const now = this.deps.now ?? Date.now;
     const listingBegan = now();
     const runningThen = new Set(this.deps.runningJobIds());
+    const askedSince = (jobId: number) =>
+      ledger.forJob(jobId).some((r) => r.requestedAt >= listingBegan) || (this.deps.volumes?.forJob(jobId).some((r) => r.requestedAt >= listingBegan) ?? false);
     const ownedNow = (jobId: number | null) =>
-      jobId !== null && (runningThen.has(jobId) || this.deps.runningJobIds().includes(jobId) || ledger.forJob(jobId).some((r) => r.requestedAt >= listingBegan));
+      jobId !== null && (runningThen.has(jobId) || this.deps.runningJobIds().includes(jobId) || askedSince(jobId));
     // By the job's tag, which a droplet carries from its create call on: no age guesswork. A job that started during the
     // listing is running by the time its droplet could be destroyed, or (if it ended already) has asked for it since.
     const spared = (d: TaggedDroplet) => ownedNow(jobIdOfTags(d.tags));
@@ -88,10 +96,67 @@ export class DropletReaper {
       const left = await cloud.listDropletsByTag(rec.tag);
       if (left.length === 0 && !ownedNow(rec.jobId)) this.settle(rec.id);
     }
-    if (result.failed.length > 0) {
-      throw new Error(`could not destroy droplet${result.failed.length === 1 ? "" : "s"} ${result.failed.map((f) => `${f.id} (${f.error})`).join(", ")}`);
+    // After the droplets: a destroyed droplet's volumes are free to go a few seconds later.
+    const volumes = this.deps.volumes ? await this.reapVolumes(this.deps.volumes, ownedNow) : null;
+    const failures = [
+      ...result.failed.map((f) => `droplet ${f.id} (${f.error})`),
+      ...(volumes?.failed ?? []).map((f) => `volume ${f.id} (${f.error})`),
+    ];
+    if (failures.length > 0) throw new Error(`could not destroy ${failures.join(", ")}`);
+    return volumes ? { destroyed: result.destroyed, volumesDeleted: volumes.deleted } : { destroyed: result.destroyed };
+  }
+
+  /**
+   * Deletes every volume tagged `dropship` whose job is not running (or asking for one), settles the ledger and books
+   * the cost — also of a volume the ledger has no id for (found by its name, or recorded against the job its tag names).
+   */
+  private async reapVolumes(
+    vledger: VolumeLedger,
+    ownedNow: (jobId: number | null) => boolean,
+  ): Promise<{ deleted: string[]; failed: { id: string; error: string }[] }> {
+    const { cloud, logger } = this.deps;
+    let listed;
+    try {
+      listed = await cloud.listVolumesByTag(DROPSHIP_TAG);
+    } catch (err) {
+      throw new Error(`could not list Dropship's volumes at DigitalOcean: ${(err as Error).message}`, { cause: err });
     }
-    return { destroyed: result.destroyed };
+    const deleted: string[] = [];
+    const failed: { id: string; error: string }[] = [];
+    for (const v of listed) {
+      const jobId = jobIdOfTags(v.tags);
+      if (ownedNow(jobId)) continue;
+      try {
+        await cloud.deleteVolume(v.id);
+      } catch (err) {
+        failed.push({ id: v.id, error: (err as Error).message });
+        logger.error({ volumeId: v.id, err: (err as Error).message }, "could not delete an orphan volume");
+        continue;
+      }
+      deleted.push(v.id);
+      logger.warn({ volumeId: v.id, name: v.name, tags: v.tags }, "deleted a volume no running job owns");
+      const rec = vledger.byDoId(v.id) ?? vledger.byName(v.name, v.region);
+      if (!rec) {
+        logger.warn({ volumeId: v.id, tags: v.tags }, "deleted a volume no job of this bot recorded; its cost is booked to no job");
+        continue;
+      }
+      if (rec.doId === null) vledger.markCreated(rec.id, v.id, Math.min(Date.now(), Math.max(rec.requestedAt, v.createdAt.getTime())));
+      this.settleVolume(vledger, rec.id);
+    }
+    // Rows of ended jobs whose volume is not at DigitalOcean (any more): deleted before, or never created.
+    for (const rec of vledger.live()) {
+      if (ownedNow(rec.jobId)) continue;
+      if (listed.some((v) => v.id === rec.doId || (v.name === rec.name && v.region === rec.region))) continue;
+      if (rec.createdAt === null) vledger.markFailed(rec.id);
+      else this.settleVolume(vledger, rec.id);
+    }
+    return { deleted, failed };
+  }
+
+  private settleVolume(vledger: VolumeLedger, recordId: number): void {
+    vledger.markDeleted(recordId);
+    const jobId = vledger.get(recordId)!.jobId;
+    if (jobId !== null) this.bookRest(jobId);
   }
 
   /**
@@ -136,20 +201,33 @@ export class DropletReaper {
    * cost until then. The job's bill is every droplet it had (a duplicate too).
    */
   private settle(recordId: number): void {
-    const { ledger, store } = this.deps;
+    const { ledger } = this.deps;
     ledger.markDestroyed(recordId);
     const rec = ledger.get(recordId)!;
     if (rec.jobId === null || rec.createdAt === null) return;
-    const job = store.get(rec.jobId);
+    this.bookRest(rec.jobId);
+  }
+
+  /** Books what an ended job has not paid for yet: its droplets' and volumes' full bill less what is booked. */
+  private bookRest(jobId: number): void {
+    const { ledger, store } = this.deps;
+    const job = store.get(jobId);
     if (!job || !FINAL_STATES.has(job.state)) return;
-    const full = ledger
-      .forJob(rec.jobId)
-      .filter((r) => r.createdAt !== null)
-      .reduce((n, r) => n + billDropletSeconds(ledger.lifetimeSeconds(r), r.priceHourly), 0);
-    const booked = store.spendForJob(rec.jobId).actual ?? 0;
+    const full = jobBillUsd(ledger, this.deps.volumes, jobId);
+    const booked = store.spendForJob(jobId).actual ?? 0;
     const rest = Math.round((full - booked) * 1e6) / 1e6;
     if (rest <= 0) return;
-    const detail = booked > 0 ? "the rest of the job's droplets, destroyed late by the reaper" : "droplet destroyed by the reaper after its job ended";
-    store.recordSpend({ jobId: rec.jobId, userId: job.ownerId, kind: "actual", usd: rest, detail });
+    const detail = booked > 0 ? "the rest of the job's droplets and volumes, removed late by the reaper" : "removed by the reaper after its job ended";
+    store.recordSpend({ jobId, userId: job.ownerId, kind: "actual", usd: rest, detail });
   }
+}
+
+/** A job's whole bill so far: every droplet it had (a duplicate too) and every volume, by the second. */
+function jobBillUsd(ledger: DropletLedger, volumes: VolumeLedger | undefined, jobId: number): number {
+  const droplets = ledger
+    .forJob(jobId)
+    .filter((r) => r.createdAt !== null)
+    .reduce((n, r) => n + billDropletSeconds(ledger.lifetimeSeconds(r), r.priceHourly), 0);
+  const made = (volumes?.forJob(jobId) ?? []).filter((r: VolumeRecord) => r.createdAt !== null);
+  return droplets + made.reduce((n, r) => n + billVolumeSeconds(volumes!.lifetimeSeconds(r), r.priceHourly), 0);
 }

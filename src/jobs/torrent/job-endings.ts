@@ -71,12 +71,14 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   const totalBytes = files.reduce((n, f) => n + f.size, 0);
   const warning = warnings.length > 0 ? warnings.join("; ") : undefined;
   store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
+  const attached = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.volume;
+  const volume = attached ? { sizeGib: attached.sizeGib, usd: entry.droplet.volumeCostUsd() } : undefined;
   ctx.notify({
     jobId,
     state: "done",
     costSoFarUsd: actualUsd,
     elapsedSeconds: durationSeconds,
-    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning },
+    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning, volume },
   });
   log.info({ actualUsd, durationSeconds, files: files.length, warning }, "torrent job done");
 }
@@ -122,6 +124,6 @@ export async function finishBadly(ctx: EndingContext, jobId: number, entry: Runn
 
 /** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */
 function recordDropletSpend(ctx: EndingContext, jobId: number, ownerId: number, usd: number, droplet: DropletLifecycle): void {
-  const detail = `droplet ${droplet.lifetimeSeconds().toFixed(0)} s`;
+  const detail = droplet.describeCost();
   ctx.deps.store.recordSpend({ jobId, userId: ownerId, kind: "actual", usd, detail });
 }

@@ -25,6 +25,24 @@ export function billDropletSeconds(seconds: number, priceHourly: number, priceMo
   return roundUsd(usd);
 }
 
+/**
+ * A block storage volume's hourly price: DigitalOcean lists volumes at $0.10 per GiB and month (VOLUME_USD_PER_GIB_MONTH,
+ * the default of DO_VOLUME_USD_PER_GIB_MONTH) and, like droplets, bills a month as 672 hours.
+ */
+export function volumePriceHourly(sizeGib: number, usdPerGibMonth: number): number {
+  return (sizeGib * usdPerGibMonth) / HOURS_PER_BILLING_MONTH;
+}
+
+export const VOLUME_USD_PER_GIB_MONTH = 0.1;
+
+/**
+ * DigitalOcean's charge for a volume that existed `seconds`. FACTS.md has no rule for volumes; the droplet's rule is
+ * taken (per second, at least 60 s or $0.01, at most the monthly price), which errs high for a short-lived volume.
+ */
+export function billVolumeSeconds(seconds: number, priceHourly: number): number {
+  return billDropletSeconds(seconds, priceHourly, priceHourly * HOURS_PER_BILLING_MONTH);
+}
+
 /** Outbound allowance a droplet of this size accrues while it exists (it accrues per hour, pooled per account). */
 export function accruedEgressAllowanceBytes(transferTb: number, seconds: number): number {
   const hours = Math.min(seconds / SECONDS_PER_HOUR, HOURS_PER_BILLING_MONTH);

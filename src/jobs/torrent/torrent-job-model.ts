@@ -7,6 +7,8 @@ import type { RealSizeChecker, SizeQuestion } from "./metadata-check.js";
 import type { FilePreferences, PickerShown, SelectionEstimator, TorrentSummary } from "./after-metadata.js";
 import type { PickerFile, PickerState } from "./file-picker.js";
 import type { DropletSettings } from "./droplet-lifecycle.js";
+import type { DiskSettings } from "./disk-fit.js";
+import type { JobVolumes } from "./job-volumes.js";
 import type { FreeSpaceProbe } from "./download-room.js";
 import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
 import type { CloudInitPort, DropletPort, ProvisionPort, SshPort, TorrentClientPort, TorrentProgress } from "./torrent-ports.js";
@@ -55,6 +57,12 @@ export interface TorrentJobData {
   selectFiles?: string | null;
   /** The chosen files' size, once decided. */
   selectedBytes?: number;
+  /** The droplet size the card chose for the disk (default DO_SIZE), its estimate and expected seconds. */
+  size?: string;
+  estimateUsd?: number | null;
+  estimateSeconds?: number | null;
+  /** A block storage volume attached for room (disk-fit.ts). */
+  volume?: { name: string; sizeGib: number; priceHourly: number };
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -75,6 +83,8 @@ export interface TorrentJobEvent {
     overheadSeconds: number;
     /** The files are safe, but something after the transfer went wrong (the droplet is not destroyed yet, a late Cancel). */
     warning?: string;
+    /** A volume was attached for room: its size and its share of actualUsd. */
+    volume?: { sizeGib: number; usd: number };
   };
   error?: string;
   /** For a failed or cancelled job: what its clean-up did, so the chat says what is true. */
@@ -89,6 +99,8 @@ export interface TorrentJobEvent {
   summary?: TorrentSummary;
   /** The job waits for its owner to choose files. */
   picker?: PickerShown;
+  /** A volume attached to the droplet for room: its size and price (its cost is in costSoFarUsd). */
+  volume?: { sizeGib: number; priceHourly: number };
 }
 
 /** What a failed or cancelled job's clean-up did. Partial files are always removed. */
@@ -112,6 +124,8 @@ export interface TorrentJobSettings extends DropletSettings {
   sizeQuestionTimeoutMs?: number;
   /** How long the file picker waits after the last press before the owner's default applies (default 3 minutes). */
   pickerTimeoutMs?: number;
+  /** Room kept on the droplet on top of the files, and the volumes' price (disk-fit.ts); absent: no disk check. */
+  disk?: DiskSettings;
 }
 
 export interface TorrentJobDeps {
@@ -134,6 +148,9 @@ export interface TorrentJobDeps {
   estimateSelection?: SelectionEstimator;
   /** A user's /settings about choosing files (default: ask, and download all when the picker times out). */
   filePreferences?: (ownerId: number) => FilePreferences;
+  /** Block storage for a droplet whose disk is too small, and how its cost is checked against the caps (disk-fit.ts). */
+  volumes?: JobVolumes;
+  checkDiskCaps?: (jobId: number, ownerId: number, usd: number, capsAccepted: boolean) => string | null;
 }
 
 /** A shutdown with ON_SHUTDOWN=detach: the job is left running on its droplet for the next start. */

@@ -19,9 +19,10 @@ import {
   type TorrentJobInput,
 } from "./torrent-job-model.js";
 import { SizeQuestions, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import { DEFAULT_FILE_PREFERENCES, FilePickers, settleMetadata, type MetadataDeps, type PickOutcome } from "./after-metadata.js";
+import { DEFAULT_FILE_PREFERENCES, FilePickers, settleMetadata, type FileChoice, type MetadataDeps, type PickOutcome } from "./after-metadata.js";
+import { fitDisk } from "./disk-fit.js";
 import type { PickAction } from "./file-picker.js";
-import type { FileSelection, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
+import type { DropletSession, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
@@ -84,8 +85,8 @@ export class TorrentJobRunner {
 
   private launch(jobId: number, resumed: boolean): void {
     if (this.running.has(jobId)) return;
-    const { cloud, cloudInit, ledger, settings, store } = this.deps;
-    const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings });
+    const { cloud, cloudInit, ledger, settings, store, volumes } = this.deps;
+    const droplet = new DropletLifecycle({ cloud, cloudInit, ledger, settings, volumes });
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
     const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
     if (!resumed) store.patchData(jobId, { startedAt });
@@ -223,6 +224,10 @@ export class TorrentJobRunner {
     }
     let remote: { name: string | null; files: { path: string; size: number }[]; downloadSeconds: number };
     if (!past("downloaded")) {
+      // Room before aria2 writes: a .torrent's size is known now, a magnet's once its metadata is in (again after a restart).
+      // Of the files chosen, when a choice was made (the card's picker, or the one after the metadata before a restart).
+      const knownBytes = job.data.selectedBytes ?? (job.input.torrentFile ? job.input.sizeBytes : (job.data.realSizeBytes ?? null));
+      if (knownBytes !== null) await this.fitDisk(jobId, entry, session, remoteDir, knownBytes, log);
       if (!past("downloading")) this.step(jobId, "downloading", entry);
       const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
       let lastProgress: TorrentProgress | undefined;
@@ -234,7 +239,12 @@ export class TorrentJobRunner {
         resume: entry.reattach && past("provisioned"),
         // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
         selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
-        onMetadata: (meta) => this.onMetadata(jobId, entry, meta, log),
+        onMetadata: async (meta) => {
+          const choice = await this.onMetadata(jobId, entry, meta, log);
+          // Room for the chosen files before aria2 writes them.
+          await this.fitDisk(jobId, entry, session, remoteDir, choice.bytes, log);
+          return choice;
+        },
         onProgress: (p) => {
           lastProgress = p;
           this.emit(jobId, "downloading", entry, { progress: p });
@@ -261,16 +271,38 @@ export class TorrentJobRunner {
   }
 
   /** The one step after a magnet's metadata: the real torrent on the card, the files chosen, the caps re-checked. */
-  private onMetadata(jobId: number, entry: Running, meta: TorrentMetadata, log: Logger): Promise<FileSelection> {
+  private onMetadata(jobId: number, entry: Running, meta: TorrentMetadata, log: Logger): Promise<FileChoice> {
     return settleMetadata(this.afterMetadata, { jobId, meta, abort: entry.abort, log, show: (extra) => this.emit(jobId, "downloading", entry, extra) });
   }
 
   private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
     const { store, settings } = this.deps;
-    return entry.droplet.create(jobId, signal, {
-      onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
-      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
-    });
+    // The card may have chosen a bigger size for the torrent's disk (disk-fit.ts).
+    const size = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.size ?? settings.size;
+    return entry.droplet.create(
+      jobId,
+      signal,
+      {
+        onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size, region: settings.region, priceHourly } }),
+        onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+      },
+      size,
+    );
+  }
+
+  /** Room on the droplet for `bytes` before aria2 writes them: a volume when its disk is too small (disk-fit.ts). */
+  private async fitDisk(jobId: number, entry: Running, session: DropletSession, dir: string, bytes: number, log: Logger): Promise<void> {
+    const { volumes, settings, store } = this.deps;
+    const dropletDoId = entry.droplet.dropletDoId;
+    if (!volumes || !settings.disk || dropletDoId === null) return;
+    const deps = {
+      jobs: store,
+      volumes,
+      settings: { ...settings.disk, region: settings.region, attachTimeoutMs: settings.bootTimeoutMs },
+      checkCaps: this.deps.checkDiskCaps ?? (() => null),
+    };
+    const say = (detail: string) => this.emit(jobId, store.get(jobId)!.state as TorrentState, entry, { detail });
+    await fitDisk(deps, { jobId, bytes, session, dir, dropletDoId, signal: entry.abort.signal, log, say });
   }
 
   /** Shutdown with ON_SHUTDOWN=detach: the job stays in its state, its droplet and aria2 keep going until the next start. */
@@ -306,12 +338,14 @@ export class TorrentJobRunner {
   }
 
   private emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void {
+    const volume = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)?.data.volume;
     this.notify({
       jobId,
       state,
       costSoFarUsd: entry.droplet.costUsd(),
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
       ...(entry.resumed ? { resumed: true } : {}),
+      ...(volume ? { volume: { sizeGib: volume.sizeGib, priceHourly: volume.priceHourly } } : {}),
       ...extra,
     });
   }

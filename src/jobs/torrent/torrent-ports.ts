@@ -25,11 +25,36 @@ export interface DropletSize {
   transferTb: number;
 }
 
-/** Droplets as the reaper sees them: everything carrying a tag, and destroying one. */
+/** Droplets and volumes as the reaper sees them: everything carrying a tag, and destroying one. */
 export interface DropletFleet {
   listDropletsByTag(tag: string): Promise<{ id: number; name: string; tags: string[]; createdAt: Date }[]>;
   /** Destroys and confirms the droplet is gone (a missing droplet counts as gone). */
   destroyDroplet(id: number): Promise<void>;
+  listVolumesByTag(tag: string): Promise<{ id: string; name: string; region: string; tags: string[]; createdAt: Date }[]>;
+  /** Deletes the volume, waiting while a destroyed droplet still holds it (a missing volume counts as gone). */
+  deleteVolume(id: string): Promise<void>;
+}
+
+/** What a block storage volume is created with. */
+export interface VolumeSpec {
+  /** Lowercase letters, digits and "-", starting with a letter, at most 64; unique in its region. */
+  name: string;
+  region: string;
+  sizeGib: number;
+  /** The LAST one is unique to the job (dropship-job-<id>). */
+  tags: string[];
+}
+
+/** DigitalOcean's block storage, narrowed to what a job whose droplet's disk is too small does with it. */
+export interface VolumePort {
+  /** Creates it (formatted ext4) once, though an attempt's answer may be lost; returns its id. */
+  create(spec: VolumeSpec, opts?: { signal?: AbortSignal }): Promise<{ id: string; createdAt: number }>;
+  /** The volume of that name in the region (a create whose answer never reached the ledger), or null. */
+  find(name: string, region: string): Promise<{ id: string; createdAt: number } | null>;
+  /** Attaches it and waits until the attach has completed. */
+  attach(volumeId: string, dropletId: number, region: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
+  /** Deletes it once its (destroyed) droplet has let go of it; a missing volume counts as gone. */
+  delete(volumeId: string): Promise<void>;
 }
 
 /** DigitalOcean, narrowed to what one torrent job does with it. */

@@ -1,5 +1,7 @@
-// The card's numbers: what a torrent should cost and take on the configured droplet, and whether budgets allow it.
+// The card's numbers: what a torrent should cost and take on the droplet chosen for it (DO_SIZE, or a size or volume
+// whose disk holds a torrent of known size: disk-fit.ts), and whether budgets allow it.
 import { estimateTorrentCost, type PerGibCostEstimate, type TorrentCostEstimate } from "./pricing.js";
+import { planDisk, volumeEstimateUsd, type DiskSettings, type SizeOption } from "./disk-fit.js";
 import type { DropletSize } from "./torrent-ports.js";
 import type { JobStore } from "../job-store.js";
 import type { Admission, TorrentBudget } from "./torrent-budget.js";
@@ -8,11 +10,28 @@ export interface QuoteSettings {
   size: string;
   region: string;
   speedBytesPerSecond: number;
+  /** With it, a torrent of known size gets a droplet whose disk holds it (or a volume); without, always DO_SIZE. */
+  disk?: DiskSettings;
 }
 
 export interface SizeCatalog {
   getSize(slug: string): Promise<DropletSize | null>;
   sizeProblem(size: string, region: string): Promise<string | null>;
+  /** Every size, for choosing one whose disk holds the torrent (only asked when QuoteSettings.disk is set). */
+  listSizes?(): Promise<SizeOption[]>;
+}
+
+/** Where the torrent's files go on the droplet, when their size is known. */
+export interface DiskChoice {
+  /** The chosen size's disk, in GiB. */
+  diskGb: number;
+  /** DO_SIZE, when a bigger size was chosen instead for its disk. */
+  insteadOf: string | null;
+  /** A volume to attach (GiB) and its share of the estimate, or null: the droplet's disk holds the files. */
+  volumeGib: number | null;
+  volumeUsd: number;
+  /** The room the files need, margin included. */
+  needBytes: number;
 }
 
 export interface TorrentQuote {
@@ -29,6 +48,8 @@ export interface TorrentQuote {
   speed: { bytesPerSecond: number; source: "history" | "config"; samples: number };
   /** Droplet request → provisioned, as the estimate assumed it, and where it came from. */
   boot: { seconds: number; source: "history" | "default"; samples: number };
+  /** How the disk holds a torrent of known size; null when the size is unknown or no choice was made. */
+  disk: DiskChoice | null;
 }
 
 /** The card cannot be priced now (DigitalOcean did not answer for its sizes): nothing was recorded, the link can be sent again. */
@@ -57,9 +78,13 @@ export class TorrentQuoter {
     },
   ) {}
 
-  /** The card for a torrent `userId` sent: what it should cost and take, and whether Start would be refused now. */
-  async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean }, userId: number): Promise<TorrentQuote> {
-    const { size, region, speedBytesPerSecond } = this.deps.settings;
+  /**
+   * The card for a torrent `userId` sent: what it should cost and take, and whether Start would be refused now. `size`
+   * fixes the droplet size (a running job's), with no choice of disk.
+   */
+  async quote(req: { sizeBytes: number | null; hasTorrentFile: boolean; size?: string }, userId: number): Promise<TorrentQuote> {
+    const { region, disk } = this.deps.settings;
+    const size = req.size ?? this.deps.settings.size;
     const speed = this.downloadSpeed();
     const boot = this.bootTime();
     let problem: string | null;
@@ -72,21 +97,52 @@ export class TorrentQuoter {
     }
     if (!info || problem) {
       const blocker = problem ?? `the size ${size} is unknown to DigitalOcean; set DO_SIZE to one it offers`;
-      return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker, speed, boot };
+      return { size, region, priceHourly: info?.priceHourly ?? null, estimate: null, usd: null, seconds: null, blocker, speed, boot, disk: null };
     }
-    const estimate = estimateTorrentCost({
-      sizeBytes: req.sizeBytes,
-      priceHourly: info.priceHourly,
-      priceMonthly: info.priceMonthly,
-      transferTb: info.transferTb,
-      downloadBytesPerSecond: speed.bytesPerSecond,
-      transferBytesPerSecond: speedBytesPerSecond,
-      bootSeconds: boot.seconds,
-      metadataSeconds: req.hasTorrentFile ? 0 : MAGNET_METADATA_SECONDS,
-    });
+    const estimateOn = (s: DropletSize) => this.estimate(s, req, speed.bytesPerSecond, boot.seconds);
+    const sizes = req.size === undefined && req.sizeBytes !== null && disk && this.deps.sizes.listSizes ? await this.deps.sizes.listSizes() : null;
+    const base = sizes?.find((s) => s.slug === size);
+    if (sizes && base && disk && req.sizeBytes !== null) {
+      const usdFor = (s: SizeOption, gib: number | null) => {
+        const e = estimateOn(s);
+        return e.known ? roundUsd(e.usd.total + (gib === null ? 0 : volumeEstimateUsd(gib, e.seconds.total, disk.volumeUsdPerGibMonth))) : 0;
+      };
+      const choice = planDisk({ bytes: req.sizeBytes, base, sizes, region, settings: disk, usdFor });
+      if ("refused" in choice) {
+        const e = estimateOn(base);
+        return { size, region, priceHourly: base.priceHourly, estimate: e, usd: null, seconds: null, blocker: choice.refused, speed, boot, disk: null };
+      }
+      const { plan } = choice;
+      const estimate = estimateOn(plan.size);
+      const seconds = estimate.known ? estimate.seconds.total : null;
+      const volumeUsd = plan.volumeGib === null || seconds === null ? 0 : volumeEstimateUsd(plan.volumeGib, seconds, disk.volumeUsdPerGibMonth);
+      const diskChoice: DiskChoice = {
+        diskGb: plan.size.diskGb,
+        insteadOf: plan.size.slug === size ? null : size,
+        volumeGib: plan.volumeGib,
+        volumeUsd,
+        needBytes: plan.needBytes,
+      };
+      const usd = plan.usd;
+      return { size: plan.size.slug, region, priceHourly: plan.size.priceHourly, estimate, usd, seconds, blocker: this.deps.budget.blocker(userId, usd), speed, boot, disk: diskChoice };
+    }
+    const estimate = estimateOn(info);
     const usd = estimate.known ? estimate.usd.total : null;
     const seconds = estimate.known ? estimate.seconds.total : null;
-    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.deps.budget.blocker(userId, usd), speed, boot };
+    return { size, region, priceHourly: info.priceHourly, estimate, usd, seconds, blocker: this.deps.budget.blocker(userId, usd), speed, boot, disk: null };
+  }
+
+  private estimate(s: DropletSize, req: { sizeBytes: number | null; hasTorrentFile: boolean }, downloadBytesPerSecond: number, bootSeconds: number) {
+    return estimateTorrentCost({
+      sizeBytes: req.sizeBytes,
+      priceHourly: s.priceHourly,
+      priceMonthly: s.priceMonthly,
+      transferTb: s.transferTb,
+      downloadBytesPerSecond,
+      transferBytesPerSecond: this.deps.settings.speedBytesPerSecond,
+      bootSeconds,
+      metadataSeconds: req.hasTorrentFile ? 0 : MAGNET_METADATA_SECONDS,
+    });
   }
 
   /** The median speed of the last finished downloads of a useful size; TORRENT_SPEED_MBPS until there are enough. */
@@ -119,6 +175,10 @@ export class TorrentQuoter {
   admit(jobId: number, userId: number, estimateUsd: number | null): Admission {
     return this.deps.budget.admit(jobId, userId, estimateUsd);
   }
+}
+
+function roundUsd(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
 }
 
 /** The middle value; of an even count the mean of the two middle ones. */

@@ -8,6 +8,8 @@ import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
 import { DropletLedger, jobTag } from "../../../src/jobs/torrent/droplet-ledger.js";
 import { DropletReaper } from "../../../src/jobs/torrent/droplet-reaper.js";
+import { VolumeLedger } from "../../../src/jobs/torrent/volume-ledger.js";
+import { JobVolumes } from "../../../src/jobs/torrent/job-volumes.js";
 import { createDigitalOceanClient } from "../../../src/cloud/digitalocean-client.js";
 import { createDigitalOceanProvider } from "../../../src/cloud/digitalocean-provider.js";
 import type { CloudProvider } from "../../../src/cloud/cloud-provider.js";
@@ -104,6 +106,95 @@ describe("DropletReaper", () => {
   });
 });
 
+describe("volumes never outlive their job", () => {
+  const volumePort = (c: CloudProvider) => ({
+    create: async (spec: Parameters<CloudProvider["createVolume"]>[0]) => {
+      const v = await c.createVolume(spec);
+      return { id: v.id, createdAt: v.createdAt.getTime() };
+    },
+    find: async (name: string, region: string) => {
+      const v = await c.findVolume(name, region);
+      return v ? { id: v.id, createdAt: v.createdAt.getTime() } : null;
+    },
+    attach: (id: string, droplet: number, region: string, o: { timeoutMs: number }) => c.attachVolume(id, droplet, region, o),
+    delete: (id: string) => c.deleteVolume(id),
+  });
+  const volumesOf = (jobId: number) => fake.volumes().filter((v) => v.tags.includes(jobTag(jobId)));
+
+  it("a restarted job carries on with the volume its lost create made, and the job's destroy deletes it after the droplet", async () => {
+    const jobs = new JobStore(db);
+    const vledger = new VolumeLedger(db);
+    const job = jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state: "downloading", input: {} });
+    const droplet = await createTagged(job.id);
+    await cloud.waitUntilActive(droplet.id, { timeoutMs: 10_000 });
+    // The earlier process recorded the intent and sent the create, whose answer never reached the ledger.
+    const rec = vledger.recordIntent({ jobId: job.id, name: `dropship-job-${job.id}-lost01`, region: "fra1", sizeGib: 1, priceHourly: 0.1 / 672 });
+    await cloud.createVolume({ name: rec.name, region: "fra1", sizeGib: 1, tags: ["dropship", jobTag(job.id)] });
+    const volumes = new JobVolumes({ volumes: volumePort(cloud), ledger: vledger });
+    const got = await volumes.provide(job.id, { sizeGib: 1, region: "fra1", priceHourly: 0.1 / 672, dropletDoId: droplet.id, timeoutMs: 10_000 });
+    expect(got).toMatchObject({ id: rec.id, state: "attached", dropletDoId: droplet.id });
+    expect(volumesOf(job.id).map((v) => [v.name, v.dropletIds])).toEqual([[rec.name, [droplet.id]]]);
+    // Asked again (a restart after the attach): nothing new is made.
+    expect((await volumes.provide(job.id, { sizeGib: 1, region: "fra1", priceHourly: 0.1 / 672, dropletDoId: droplet.id, timeoutMs: 10_000 })).id).toBe(rec.id);
+    expect(volumesOf(job.id)).toHaveLength(1);
+    await cloud.destroyDroplet(droplet.id);
+    await volumes.deleteAll(job.id);
+    expect(volumesOf(job.id)).toEqual([]);
+    expect(vledger.get(rec.id)!.state).toBe("deleted");
+    expect(volumes.allDeleted(job.id)).toBe(true);
+    expect(volumes.costUsd(job.id)).toBe(0.01);
+  });
+
+  it("the reaper deletes ended jobs' volumes (one whose create never answered, found by name), books them, and spares a running job's", async () => {
+    const jobs = new JobStore(db);
+    const ledger = new DropletLedger(db);
+    const vledger = new VolumeLedger(db);
+    const mk = (state: string) => jobs.create({ kind: "torrent", ownerId: 1, chatId: 1, state, input: {} });
+    const price = 0.1 / 672;
+    // Job A failed and could not destroy its droplet; its volume is still attached to it.
+    const a = mk("downloading");
+    const dropletA = await createTagged(a.id);
+    const recA = ledger.recordIntent({ jobId: a.id, name: `dropship-job-${a.id}`, region: "fra1", size: "s-1vcpu-1gb", priceHourly: 0.00893, hostKeyPublic: "k" });
+    ledger.markCreated(recA.id, dropletA.id);
+    await cloud.waitUntilActive(dropletA.id, { timeoutMs: 10_000 });
+    const volA = vledger.recordIntent({ jobId: a.id, name: `dropship-job-${a.id}-aaaaaa`, region: "fra1", sizeGib: 1, priceHourly: price });
+    const madeA = await cloud.createVolume({ name: volA.name, region: "fra1", sizeGib: 1, tags: ["dropship", jobTag(a.id)] });
+    vledger.markCreated(volA.id, madeA.id);
+    await cloud.attachVolume(madeA.id, dropletA.id, "fra1", { timeoutMs: 10_000 });
+    vledger.markAttached(volA.id, dropletA.id);
+    jobs.transition(a.id, "failed", { error: "x" });
+    jobs.recordSpend({ jobId: a.id, userId: 1, kind: "actual", usd: 0.01 });
+    // Job B ended while its volume's create was unanswered: the ledger has the name, DigitalOcean the volume.
+    const b = mk("downloading");
+    const volB = vledger.recordIntent({ jobId: b.id, name: `dropship-job-${b.id}-bbbbbb`, region: "fra1", sizeGib: 2, priceHourly: 2 * price });
+    await cloud.createVolume({ name: volB.name, region: "fra1", sizeGib: 2, tags: ["dropship", jobTag(b.id)] });
+    jobs.transition(b.id, "failed", { error: "x" });
+    // Job C runs: its volume stays. Job D ended with a create that made nothing.
+    const c = mk("downloading");
+    await cloud.createVolume({ name: `dropship-job-${c.id}-cccccc`, region: "fra1", sizeGib: 1, tags: ["dropship", jobTag(c.id)] });
+    const d = mk("downloading");
+    const volD = vledger.recordIntent({ jobId: d.id, name: `dropship-job-${d.id}-dddddd`, region: "fra1", sizeGib: 1, priceHourly: price });
+    jobs.transition(d.id, "failed", { error: "x" });
+
+    const reaper = new DropletReaper({ cloud, ledger, volumes: vledger, store: jobs, runningJobIds: () => [c.id], logger });
+    const report = await reaper.reap();
+    expect(report.destroyed).toContain(dropletA.id);
+    expect(report.volumesDeleted).toHaveLength(2);
+    expect(volumesOf(a.id)).toEqual([]);
+    expect(volumesOf(b.id)).toEqual([]);
+    expect(volumesOf(c.id)).toHaveLength(1);
+    expect(vledger.get(volA.id)!.state).toBe("deleted");
+    expect(vledger.get(volB.id)).toMatchObject({ state: "deleted", doId: expect.any(String) });
+    expect(vledger.get(volD.id)!.state).toBe("failed");
+    expect(vledger.live().filter((r) => r.jobId !== c.id)).toEqual([]);
+    // A: its droplet was booked at $0.01 already; the volume's minimum comes on top. B: its volume's minimum. D: nothing.
+    expect(jobs.spendForJob(a.id).actual).toBeCloseTo(0.02, 6);
+    expect(jobs.spendForJob(b.id).actual).toBeCloseTo(0.01, 6);
+    expect(jobs.spendForJob(d.id).actual).toBeNull();
+    for (const v of volumesOf(c.id)) await cloud.deleteVolume(v.id);
+  });
+});
+
 /** Promise.withResolvers (Node 22) for Node 20. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -135,6 +226,12 @@ class SlowFleet {
     // What the listing returns is read at its end, as a later page (or a retry) sees droplets made meanwhile.
     return this.droplets.filter((d) => d.tags.includes(tag));
   }
+
+  async listVolumesByTag() {
+    return [];
+  }
+
+  async deleteVolume(): Promise<void> {}
 
   async destroyDroplet(id: number): Promise<void> {
     this.destroying.resolve();

@@ -10,6 +10,7 @@ import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
 import { QuoteUnavailable, TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
 import { renderRequestedTorrentCard } from "../../../src/bot/render/torrent-quote-card.js";
+import { defaultSizes } from "../../world/fake-digitalocean-catalog.js";
 
 const SIZE: CloudSize = {
   slug: "s-1vcpu-1gb", priceHourly: 0.00893, priceMonthly: 6, transferTb: 1, regions: ["fra1"], available: true,
@@ -134,5 +135,54 @@ describe("TorrentQuoter", () => {
     expect(quote.usd).toBeNull();
     expect(quote.estimate!.known).toBe(false);
     expect(!quote.estimate!.known && quote.estimate!.perGib.usd).toBeGreaterThan(0);
+  });
+});
+
+describe("TorrentQuoter: a disk that fits a torrent of known size", () => {
+  const GIB = 1024 ** 3;
+  function diskQuoter() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "quote-disk-"));
+    const db = openDatabase(path.join(dir, "q.sqlite"));
+    dbs.push(db);
+    const store = new JobStore(db);
+    const all: CloudSize[] = defaultSizes().map((s) => ({
+      slug: s.slug, priceHourly: s.price_hourly, priceMonthly: s.price_monthly, transferTb: s.transfer, regions: s.regions,
+      available: s.available, vcpus: s.vcpus, memoryMb: s.memory, diskGb: s.disk, description: s.description,
+    }));
+    return new TorrentQuoter({
+      sizes: { getSize: async (slug) => all.find((s) => s.slug === slug) ?? null, sizeProblem: async () => null, listSizes: async () => all },
+      store,
+      settings: { size: "s-1vcpu-1gb", region: "fra1", speedBytesPerSecond: 50 * MB, disk: { marginPercent: 5, marginBytes: 64 * 1024 * 1024, volumeUsdPerGibMonth: 0.1 } },
+      budget: new TorrentBudget({ db, jobs: store, settings: { perJobUsd: 100, monthlyUsd: 200, monthlyPerUserUsd: null, maxDroplets: 3, maxDropletsPerUser: 2 } }),
+    });
+  }
+  const card = (quote: Awaited<ReturnType<TorrentQuoter["quote"]>>, sizeBytes: number) =>
+    renderRequestedTorrentCard({ jobId: 1, quote, name: "x", sizeBytes, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
+
+  it("keeps DO_SIZE when its disk holds the files and says how much they need", async () => {
+    const quote = await diskQuoter().quote({ sizeBytes: 10 * GIB, hasTorrentFile: true }, 1);
+    expect(quote).toMatchObject({ size: "s-1vcpu-1gb", disk: { diskGb: 25, insteadOf: null, volumeGib: null } });
+    expect(card(quote, 10 * GIB)).toContain("💾 Disk: 10.6 GiB of the droplet's 25 GiB.");
+  });
+
+  it("takes a bigger size for its disk, priced in the estimate, and says so on the card", async () => {
+    const q = diskQuoter();
+    const quote = await q.quote({ sizeBytes: 40 * GIB, hasTorrentFile: true }, 1);
+    expect(quote.size).not.toBe("s-1vcpu-1gb");
+    expect(quote.disk).toMatchObject({ insteadOf: "s-1vcpu-1gb", volumeGib: null });
+    expect(quote.disk!.diskGb).toBeGreaterThanOrEqual(45);
+    expect(card(quote, 40 * GIB)).toContain(`💾 Disk: ${quote.size} instead of s-1vcpu-1gb, for its ${quote.disk!.diskGb} GiB disk: the files and margin need 42.1 GiB.`);
+    // A running job's size is fixed: the real-size check quotes on it, with no choice of disk.
+    expect(await q.quote({ sizeBytes: 40 * GIB, hasTorrentFile: true, size: "s-1vcpu-1gb" }, 1)).toMatchObject({ size: "s-1vcpu-1gb", disk: null });
+  });
+
+  it("plans a volume when no size's disk holds the files, with its cost in the estimate", async () => {
+    const quote = await diskQuoter().quote({ sizeBytes: 3000 * GIB, hasTorrentFile: true }, 1);
+    expect(quote.size).toBe("s-1vcpu-1gb");
+    expect(quote.disk!.volumeGib).toBe(3580); // 3150.06 GiB available on ext4 at 88%
+    const droplet = quote.estimate!.known ? quote.estimate!.usd.total : NaN;
+    expect(quote.disk!.volumeUsd).toBeGreaterThan(0.01);
+    expect(quote.usd).toBeCloseTo(droplet + quote.disk!.volumeUsd, 6);
+    expect(card(quote, 3000 * GIB)).toMatch(/💾 Disk: 25 GiB is too small for 3\.08 TiB \(files and margin\), so a 3580 GiB volume is attached \(about \$[\d.]+, in the estimate\) and deleted with the droplet\./);
   });
 });
