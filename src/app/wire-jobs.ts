@@ -13,7 +13,7 @@ import { HostAccess } from "../hosts/host-access.js";
 import { HostRegistry } from "../hosts/host-registry.js";
 import { PlaybookRunner, defaultCallbackPluginFile } from "../jobs/playbook/playbook-runner.js";
 import { DropletReaper } from "../jobs/torrent/droplet-reaper.js";
-import { TorrentJobRunner } from "../jobs/torrent/torrent-job.js";
+import { TorrentJobRunner, type TorrentJobDeps } from "../jobs/torrent/torrent-job.js";
 import { TorrentBudget } from "../jobs/torrent/torrent-budget.js";
 import { TorrentQuoter } from "../jobs/torrent/torrent-quote.js";
 import { JobVolumes } from "../jobs/torrent/job-volumes.js";
@@ -85,13 +85,38 @@ export function wireTorrentJobs(
       disk: config.disk,
     },
     volumes: new JobVolumes({ volumes: s.cloud.volumes, ledger: storage.volumes }),
+    logger,
+    onEvent: (e) => presenter.handle(e),
+    ...torrentMoneyChecks(config, jobs, quoter, budget),
+    filePreferences: (ownerId) => storage.userSettings.fileChoice(ownerId),
+  });
+  const reaper = new DropletReaper({
+    cloud: s.cloud.cloud,
+    ledger: storage.ledger,
+    volumes: storage.volumes,
+    store: jobs,
+    runningJobIds: () => runner.runningJobIds(),
+    logger,
+  });
+  return { runner, presenter, quoter, reaper };
+}
+
+/**
+ * How a running torrent job's money is re-checked once its real size, its choice of files or its volume is known:
+ * the estimate again, as a .torrent of that size would get it, and the job's reservation resized against the caps.
+ */
+function torrentMoneyChecks(
+  config: Config,
+  jobs: Storage["jobs"],
+  quoter: TorrentQuoter,
+  budget: TorrentBudget,
+): Pick<TorrentJobDeps, "checkDiskCaps" | "checkRealSize" | "estimateSelection"> {
+  return {
     // A volume's cost joins the job's reservation; a monthly cap the owner already chose to pass no longer stops it.
     checkDiskCaps: (jobId, ownerId, usd, capsAccepted) => {
       const over = budget.resize(jobId, ownerId, usd);
       return over && capsAccepted && usd <= config.budget.perJobUsd ? null : over;
     },
-    logger,
-    onEvent: (e) => presenter.handle(e),
     // A magnet's real size: the estimate again, as a .torrent of that size would get it, and the caps re-checked.
     // On the droplet it already has: a disk too small for the real size gets a volume after this (disk-fit.ts).
     checkRealSize: async (jobId, ownerId, realBytes) => {
@@ -105,17 +130,7 @@ export function wireTorrentJobs(
       const q = await quoter.quote({ sizeBytes: bytes, hasTorrentFile: true }, ownerId);
       return { usd: q.usd, seconds: q.seconds };
     },
-    filePreferences: (ownerId) => storage.userSettings.fileChoice(ownerId),
-  });
-  const reaper = new DropletReaper({
-    cloud: s.cloud.cloud,
-    ledger: storage.ledger,
-    volumes: storage.volumes,
-    store: jobs,
-    runningJobIds: () => runner.runningJobIds(),
-    logger,
-  });
-  return { runner, presenter, quoter, reaper };
+  };
 }
 
 export interface PlaybookJobs {
