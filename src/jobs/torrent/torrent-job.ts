@@ -8,7 +8,7 @@ import type { Logger } from "../../shared/logger.js";
 import { DropletLifecycle } from "./droplet-lifecycle.js";
 import { finishBadly, finishDelivered, type Delivered, type EndingContext, type RunningJob } from "./job-endings.js";
 import { downloadRoomProblem } from "./download-room.js";
-import { pullDownloadedFiles } from "./pull-downloaded-files.js";
+import { downloadAndPull, type StepOptions } from "./download-and-pull.js";
 import {
   JobCancelled,
   JobDetached,
@@ -18,11 +18,12 @@ import {
   type TorrentJobEvent,
   type TorrentJobInput,
 } from "./torrent-job-model.js";
-import { SizeQuestions, settleRealSize, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import type { TorrentProgress } from "./torrent-ports.js";
+import { SizeQuestions, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
+import { startEarlyProvisioning } from "./early-provisioning.js";
+import type { DropletSession } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
-export type { DeliveredFile } from "./pull-downloaded-files.js";
+export type { DeliveredFile, PulledFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
 export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
 
@@ -182,65 +183,64 @@ export class TorrentJobRunner {
    * fresh job is "approved"). Throws on failure, Cancel, shutdown or the budget.
    */
   private async fetchFiles(jobId: number, entry: Running, from: TorrentState, jobDir: string, log: Logger): Promise<Delivered> {
-    const { store, settings } = this.deps;
-    const signal = entry.abort.signal;
-    const job = store.get<TorrentJobInput, TorrentJobData>(jobId)!;
+    const job = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!;
     const past = (state: TorrentState) => torrentStateReached(from, state);
-    // Known sizes are checked before paying for a droplet; every torrent again before its pull.
+    // Known sizes are checked before paying for a droplet; every torrent again before its first pull.
     if (!past("droplet_requested") && job.input.sizeBytes !== null) await this.checkRoom(job.input.sizeBytes);
-    const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
-    if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
-    const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
-      if (!entry.reattach || signal.aborted) throw err;
-      throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
-    });
-    entry.session = session;
-    if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
     const remoteDir = `/root/dropship/job-${jobId}`;
-    if (!past("provisioned")) {
-      // Re-running the playbook after a restart is safe: every task is idempotent.
-      await this.deps.provisioner.provision(
-        { ip, hostKeyPublic, downloadDir: remoteDir },
-        { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
-      );
+    const session = await this.bootAndProvision(jobId, entry, past, remoteDir);
+    return downloadAndPull(
+      { jobId, past, session, remoteDir, jobDir, log, abort: entry.abort, resume: entry.reattach && past("provisioned") },
+      {
+        store: this.deps.store,
+        torrents: this.deps.torrents,
+        sizeChecks: this.sizeChecks,
+        now: this.now,
+        checkRoom: (needBytes) => this.checkRoom(needBytes),
+        step: (state, opts) => this.step(jobId, state, entry, opts),
+        emit: (state, extra) => this.emit(jobId, state, entry, extra),
+      },
+    );
+  }
+
+  /**
+   * The droplet (created, or the recorded one after a restart) up to "provisioned", with an open SSH session.
+   * ansible-playbook starts first and does its slow start while the droplet is created and boots; it connects once
+   * our own SSH session has found sshd answering (recorded as ssh_ready).
+   */
+  private async bootAndProvision(jobId: number, entry: Running, past: (s: TorrentState) => boolean, remoteDir: string): Promise<DropletSession> {
+    const { settings } = this.deps;
+    // Re-running the playbook after a restart is safe: every task is idempotent.
+    const provisioning = past("provisioned")
+      ? null
+      : startEarlyProvisioning(this.deps.provisioner, {
+          downloadDir: remoteDir,
+          signal: entry.abort.signal,
+          onTask: (detail) => this.emit(jobId, this.deps.store.get(jobId)!.state as TorrentState, entry, { detail }),
+        });
+    // A provisioning run that fails early (a broken venv) stops the boot at once instead of after it.
+    const signal = provisioning ? AbortSignal.any([entry.abort.signal, provisioning.failed]) : entry.abort.signal;
+    let session: DropletSession;
+    try {
+      const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
+      if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
+      session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
+        if (!entry.reattach || signal.aborted) throw err;
+        throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
+      });
+      entry.session = session;
+      if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
+      provisioning?.reachable({ ip, hostKeyPublic });
+    } catch (err) {
+      if (!provisioning) throw err;
+      await provisioning.stop(err);
+      throw provisioning.failed.aborted && !entry.abort.signal.aborted ? provisioning.failed.reason : err;
+    }
+    if (provisioning) {
+      await provisioning.done;
       this.step(jobId, "provisioned", entry);
     }
-    let remote: { name: string | null; files: { path: string; size: number }[]; downloadSeconds: number };
-    if (!past("downloaded")) {
-      if (!past("downloading")) this.step(jobId, "downloading", entry);
-      const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
-      let lastProgress: TorrentProgress | undefined;
-      const downloaded = await this.deps.torrents.download(session, {
-        dir: remoteDir,
-        source,
-        signal,
-        // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
-        resume: entry.reattach && past("provisioned"),
-        onMetadata: (meta) =>
-          settleRealSize(this.sizeChecks, { jobId, meta, abort: entry.abort, log, show: (question) => this.emit(jobId, "downloading", entry, { question }) }),
-        onProgress: (p) => {
-          lastProgress = p;
-          this.emit(jobId, "downloading", entry, { progress: p });
-        },
-      });
-      remote = { name: downloaded.name, files: downloaded.files, downloadSeconds: downloaded.transferSeconds };
-      this.step(jobId, "downloaded", entry, {
-        data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds },
-        progress: lastProgress,
-      });
-    } else {
-      remote = { name: job.data.name ?? null, files: job.data.remoteFiles ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 };
-    }
-    // A pull resumed after a restart needs room only for what is not on disk yet; checking for all of it is simpler and safe.
-    await this.checkRoom(remote.files.reduce((n, f) => n + f.size, 0));
-    if (!past("transferring")) this.step(jobId, "transferring", entry);
-    const files = await pullDownloadedFiles(
-      session,
-      { remoteDir, remoteFiles: remote.files, localDir: jobDir },
-      { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
-    );
-    this.step(jobId, "transferred", entry, { data: { files } });
-    return { files, downloadSeconds: remote.downloadSeconds };
+    return session;
   }
 
   private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
@@ -276,11 +276,11 @@ export class TorrentJobRunner {
     jobId: number,
     state: TorrentState,
     entry: Running,
-    opts: { data?: Record<string, unknown>; progress?: TorrentProgress } = {},
+    opts: StepOptions = {},
   ): void {
     entry.abort.signal.throwIfAborted();
     this.deps.store.transition(jobId, state, { data: opts.data });
-    this.emit(jobId, state, entry, { progress: opts.progress });
+    this.emit(jobId, state, entry, { progress: opts.progress, transfer: opts.transfer });
   }
 
   private emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void {
