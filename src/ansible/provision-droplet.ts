@@ -31,6 +31,7 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
       const venv = await untilAborted(opts.venvPath((message) => onTask?.(`Preparing Ansible: ${message}`)), runSignal);
       const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-prov-"));
       let timer: NodeJS.Timeout | undefined;
+      let ended = false;
       try {
         const controlDir = path.join(work, "cp");
         const answer = path.join(work, "droplet.json");
@@ -39,11 +40,16 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
         // Fed once the droplet answers SSH; until then ansible-playbook has started and waits in its inventory.
         void target.then(
           (t) => {
-            if (runSignal.aborted) return;
-            const knownHosts = path.join(work, "known_hosts");
-            // Pin the key the bot generated for this droplet: the first connection is already verified.
-            fs.writeFileSync(knownHosts, `${knownHostsLine(t.ip, t.hostKeyPublic)}\n`);
-            writeAtomically(answer, JSON.stringify(dropletInventory(t.ip, { privateKeyFile: opts.privateKeyFile, knownHosts, controlDir })));
+            if (ended || runSignal.aborted) return;
+            try {
+              const knownHosts = path.join(work, "known_hosts");
+              // Pin the key the bot generated for this droplet: the first connection is already verified.
+              fs.writeFileSync(knownHosts, `${knownHostsLine(t.ip, t.hostKeyPublic)}\n`);
+              writeAtomically(answer, JSON.stringify(dropletInventory(t.ip, { privateKeyFile: opts.privateKeyFile, knownHosts, controlDir })));
+            } catch (err) {
+              stop.abort(new Error(`could not write the provisioning inventory: ${(err as Error).message}`));
+              return;
+            }
             timer = setTimeout(() => stop.abort(new Error(`provisioning the droplet took longer than ${Math.round(timeoutMs / 1000)} s; it was stopped`)), timeoutMs);
           },
           () => undefined,
@@ -60,6 +66,7 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
         });
         if (outcome.code !== 0) throw new Error(`provisioning the droplet failed: ${describeFailedRun(firstFailedTask(outcome.events), { code: outcome.code, signal: null, output: outcome.output })}`);
       } finally {
+        ended = true;
         clearTimeout(timer);
         await stopSshMasters(path.join(work, "cp"));
         fs.rmSync(work, { recursive: true, force: true });
