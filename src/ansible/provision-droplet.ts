@@ -7,7 +7,6 @@ import os from "node:os";
 import path from "node:path";
 import type { ProvisionPort } from "../jobs/torrent/torrent-ports.js";
 import { describeFailedRun, firstFailedTask } from "../shared/ansible-events.js";
-import { quote } from "shell-quote";
 import { knownHostsLine } from "../shared/ssh-keys.js";
 import { PLAYBOOKS_DIR, runPlaybook } from "./run-playbook.js";
 
@@ -28,14 +27,17 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
       const runSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       target.catch((err: unknown) => stop.abort(err));
       // A boot that fails (or a Cancel) during the venv check ends the run at once; the check finishes by itself.
-      const venv = await untilAborted(opts.venvPath((message) => onTask?.(`Preparing Ansible: ${message}`)), runSignal);
+      // The check may outlive this run (it is shared, and finishes by itself): an ended run reports nothing more.
+      const venv = await untilAborted(opts.venvPath((message) => {
+          if (!runSignal.aborted) onTask?.(`Preparing Ansible: ${message}`);
+        }), runSignal);
       const work = fs.mkdtempSync(path.join(os.tmpdir(), "dropship-prov-"));
       let timer: NodeJS.Timeout | undefined;
       let ended = false;
       try {
         const controlDir = path.join(work, "cp");
         const answer = path.join(work, "droplet.json");
-        const inventory = path.join(work, "inventory.sh");
+        const inventory = path.join(work, "inventory.py");
         fs.writeFileSync(inventory, waitingInventoryScript(answer), { mode: 0o700 });
         // Fed once the droplet answers SSH; until then ansible-playbook has started and waits in its inventory.
         void target.then(
@@ -77,11 +79,22 @@ export function createDropletProvisioner(opts: DropletProvisionerOptions): Provi
 
 /**
  * An inventory script (Ansible runs it with --list once it has started) that waits until `answer` exists and prints
- * it: ansible-playbook's Python start and loading happen before the droplet's address is known.
+ * it: ansible-playbook's Python start and loading happen before the droplet's address is known. Python from the venv
+ * (first on ansible-playbook's PATH), polling in its own process: a shell loop would start a `sleep` twenty times a
+ * second for every job waiting on a boot.
  */
 function waitingInventoryScript(answer: string): string {
-  const f = quote([answer]);
-  return `#!/bin/sh\nwhile [ ! -e ${f} ]; do sleep 0.05; done\nexec cat ${f}\n`;
+  // A JSON string is a valid Python string literal.
+  return [
+    "#!/usr/bin/env python3",
+    "import os, sys, time",
+    `answer = ${JSON.stringify(answer)}`,
+    "while not os.path.exists(answer):",
+    "    time.sleep(0.02)",
+    "with open(answer) as f:",
+    "    sys.stdout.write(f.read())",
+    "",
+  ].join("\n");
 }
 
 /** The one droplet, as inventory-script JSON (group "droplet", host vars in _meta). */

@@ -123,7 +123,7 @@ describe("provisioning a torrent droplet", () => {
   }, 120_000);
 });
 
-/** PIDs of inventory scripts (sh …/inventory.sh --list) among the descendants of `root`. */
+/** PIDs of inventory scripts (python3 …/inventory.py --list) among the descendants of `root`. */
 function inventoryScriptsOf(root: number): number[] {
   const parent = new Map<number, number>();
   const cmd = new Map<number, string>();
@@ -141,7 +141,7 @@ function inventoryScriptsOf(root: number): number[] {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
     return false;
   };
-  return [...cmd].filter(([pid, c]) => /inventory\.sh --list/.test(c) && descends(pid)).map(([pid]) => pid);
+  return [...cmd].filter(([pid, c]) => /inventory\.py --list/.test(c) && descends(pid)).map(([pid]) => pid);
 }
 
 async function pollFor(check: () => boolean, timeoutMs: number): Promise<boolean> {

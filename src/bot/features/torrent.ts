@@ -21,6 +21,7 @@ import type { BotFeature } from "../deps.js";
 import { escapeHtml, renderCancelled, renderRequestedTorrentCard } from "../render/index.js";
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
 import { torrentCardButton } from "../callback-data.js";
+import { answerPress } from "../press-answer.js";
 
 /** Magnet links answered from one message; more is refused as a whole, nothing recorded. */
 export const MAX_LINKS_PER_MESSAGE = 10;
@@ -146,10 +147,11 @@ async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void>
       await ctx.answerCallbackQuery({ text: `Not started: ${outcome.reason}`, show_alert: true });
       return;
     case "started":
-      await ctx.answerCallbackQuery({ text: "Starting…" });
-      // The card becomes the progress message before the runner's first event.
+      // The job is admitted: it runs whatever becomes of the answer (a slow or refused answer once left it approved
+      // and never started). The card becomes the progress message before the runner's first event.
       w.deps.presenter.attach(jobId, ctx.chat!.id, ctx.callbackQuery!.message!.message_id);
       w.deps.runner.start(jobId);
+      await answerPress(ctx, { text: "Starting…" });
       return;
   }
 }

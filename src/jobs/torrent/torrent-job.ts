@@ -19,7 +19,7 @@ import {
   type TorrentJobInput,
 } from "./torrent-job-model.js";
 import { SizeQuestions, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
-import { startEarlyProvisioning } from "./early-provisioning.js";
+import { earlyProvisioning } from "./early-provisioning.js";
 import type { DropletSession } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 
@@ -205,15 +205,15 @@ export class TorrentJobRunner {
 
   /**
    * The droplet (created, or the recorded one after a restart) up to "provisioned", with an open SSH session.
-   * ansible-playbook starts first and does its slow start while the droplet is created and boots; it connects once
-   * our own SSH session has found sshd answering (recorded as ssh_ready).
+   * ansible-playbook starts as soon as DigitalOcean has made the droplet and does its slow start while the droplet
+   * boots; it connects once our own SSH session has found sshd answering (recorded as ssh_ready).
    */
   private async bootAndProvision(jobId: number, entry: Running, past: (s: TorrentState) => boolean, remoteDir: string): Promise<DropletSession> {
     const { settings } = this.deps;
     // Re-running the playbook after a restart is safe: every task is idempotent.
     const provisioning = past("provisioned")
       ? null
-      : startEarlyProvisioning(this.deps.provisioner, {
+      : earlyProvisioning(this.deps.provisioner, {
           downloadDir: remoteDir,
           signal: entry.abort.signal,
           onTask: (detail) => this.emit(jobId, this.deps.store.get(jobId)!.state as TorrentState, entry, { detail }),
@@ -222,8 +222,11 @@ export class TorrentJobRunner {
     const signal = provisioning ? AbortSignal.any([entry.abort.signal, provisioning.failed]) : entry.abort.signal;
     let session: DropletSession;
     try {
-      const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
+      const { ip, hostKeyPublic } = past("droplet_requested")
+        ? await entry.droplet.resumeActive(signal)
+        : await this.newDroplet(jobId, entry, signal, () => provisioning?.start());
       if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
+      provisioning?.start();
       session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
         if (!entry.reattach || signal.aborted) throw err;
         throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
@@ -233,21 +236,26 @@ export class TorrentJobRunner {
       provisioning?.reachable({ ip, hostKeyPublic });
     } catch (err) {
       if (!provisioning) throw err;
+      // The run's own failure (it ended the boot) is the reason, unless the job was stopped for another.
+      const failedFirst = provisioning.failed.aborted && !entry.abort.signal.aborted;
       await provisioning.stop(err);
-      throw provisioning.failed.aborted && !entry.abort.signal.aborted ? provisioning.failed.reason : err;
+      throw failedFirst ? provisioning.failed.reason : err;
     }
     if (provisioning) {
-      await provisioning.done;
+      await provisioning.finished();
       this.step(jobId, "provisioned", entry);
     }
     return session;
   }
 
-  private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
+  private async newDroplet(jobId: number, entry: Running, signal: AbortSignal, created: () => void): Promise<{ ip: string; hostKeyPublic: string }> {
     const { store, settings } = this.deps;
     return entry.droplet.create(jobId, signal, {
       onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size: settings.size, region: settings.region, priceHourly } }),
-      onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+      onCreated: (dropletId) => {
+        store.patchData(jobId, { dropletId });
+        created();
+      },
     });
   }
 
