@@ -25,7 +25,9 @@ beforeAll(async () => {
   // file is about what the playbook does on the droplet, and the playbook needs only ansible.builtin.
   fs.mkdirSync(path.join(dir, "venv", "bin"), { recursive: true });
   fs.symlinkSync("/usr/bin/ansible-playbook", path.join(dir, "venv", "bin", "ansible-playbook"));
-  fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do") });
+  // cloud-init's package step holds apt's lock for 6 s: longer than ansible-playbook takes to reach the droplet, so
+  // that a playbook racing it would be seen running apt-get.
+  fake = await startFakeDigitalOcean({ token: TOKEN, dir: path.join(dir, "do"), cloudInitPackagesMs: 6000 });
 });
 
 afterAll(async () => {
@@ -59,6 +61,11 @@ async function boot(packages: string[]) {
   return { d, hostKey, run, close: () => c.client.end() };
 }
 
+/** Replaces the droplet's apt-get (its own /usr/bin, an overlay) by one that logs each run to /root/apt-get-runs. */
+const loggedAptGet =
+  "mv /usr/bin/apt-get /usr/bin/apt-get.real && " +
+  `printf '%s\\n' '#!/bin/sh' 'echo "$*" >> /root/apt-get-runs' 'exec /usr/bin/apt-get.real "$@"' > /usr/bin/apt-get && chmod 755 /usr/bin/apt-get`;
+
 const provisioner = () => createDropletProvisioner({ venvPath: async () => path.join(dir, "venv"), privateKeyFile: keyFile, timeoutMs: 120_000 });
 
 describe("provisioning a torrent droplet", () => {
@@ -68,9 +75,10 @@ describe("provisioning a torrent droplet", () => {
       // The droplet answers SSH while cloud-init still installs: aria2 is not there yet, apt is locked.
       expect((await run("command -v aria2c")).code).not.toBe(0);
       expect((await run("apt-get install -y aria2")).stderr).toContain("Could not get lock");
-      const tasks: string[] = [];
-      await provisioner().provision({ target: Promise.resolve({ ip: d.ip, hostKeyPublic: hostKey.publicKey }), downloadDir: "/root/dl" }, { onTask: (t) => tasks.push(t) });
-      expect(tasks).toContain("Let cloud-init finish installing packages");
+      // From now on every apt-get run is logged (cloud-init's own is already running): the playbook must not need one.
+      await run(loggedAptGet);
+      await provisioner().provision({ target: Promise.resolve({ ip: d.ip, hostKeyPublic: hostKey.publicKey }), downloadDir: "/root/dl" }, {});
+      expect((await run("cat /root/apt-get-runs 2>/dev/null")).stdout).toBe("");
       expect((await run("aria2c --version")).stdout).toMatch(/^aria2 version/);
       expect((await run("test -d /root/dl && echo yes")).stdout.trim()).toBe("yes");
       expect(fs.readFileSync(path.join(d.dir, "cloud-init.log"), "utf8")).toContain("Setting up aria2");
@@ -83,8 +91,11 @@ describe("provisioning a torrent droplet", () => {
     const { d, hostKey, run, close } = await boot([]);
     try {
       expect((await run("command -v aria2c")).code).not.toBe(0);
+      await run(loggedAptGet);
       await provisioner().provision({ target: Promise.resolve({ ip: d.ip, hostKeyPublic: hostKey.publicKey }), downloadDir: "/root/dl" }, {});
+      expect((await run("cat /root/apt-get-runs")).stdout).toMatch(/install aria2/);
       expect((await run("aria2c --version")).stdout).toMatch(/^aria2 version/);
+      expect((await run("stat -c %a /root/dl")).stdout.trim()).toBe("700");
       expect(fs.readFileSync(path.join(d.dir, "cloud-init.log"), "utf8")).not.toContain("Setting up aria2");
     } finally {
       close();
@@ -104,7 +115,7 @@ describe("provisioning a torrent droplet", () => {
     try {
       reachable({ ip: d.ip, hostKeyPublic: hostKey.publicKey });
       await run;
-      expect(tasks[0]).toBe("Wait for the droplet to answer");
+      expect(tasks).toEqual(["Install aria2 and make the download directory"]);
       expect((await sh("test -d /root/early && echo yes")).stdout.trim()).toBe("yes");
     } finally {
       close();
