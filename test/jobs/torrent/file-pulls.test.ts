@@ -46,10 +46,10 @@ function writeRemote(rel: string, content: Buffer): string {
   return remote;
 }
 
-function pulls(o: { pulled?: PulledFile[]; checkRoom?: (n: number) => Promise<void> } = {}) {
+function pulls(o: { pulled?: PulledFile[]; checkRoom?: (n: number) => Promise<void>; session?: DropletSession } = {}) {
   const record: { pulled: PulledFile[]; progress: TransferProgress[]; failures: unknown[]; roomAsked: number[] } = { pulled: [], progress: [], failures: [], roomAsked: [] };
   const p = new FilePulls({
-    session,
+    session: o.session ?? session,
     remoteDir,
     localDir,
     signal: new AbortController().signal,
@@ -109,6 +109,33 @@ describe("FilePulls", () => {
     expect(record.pulled.map((f) => f.path)).toEqual(["album/01 first.bin", "album/02 second.bin", "album/empty.txt"]);
     expect(record.pulled[0]!.verifiedAt).toBeLessThanOrEqual(record.pulled[1]!.verifiedAt);
     expect(record.failures).toEqual([]);
+  });
+
+  it("pulls two files at a time, each verified, and records them in the torrent's order", async () => {
+    const contents = [1, 2, 3, 4, 5].map((i) => bytes(400_000 + i * 50_000, 10 + i));
+    const list = contents.map((c, i) => ({ path: writeRemote(`p/${i + 1}.bin`, c), size: c.length }));
+    let now = 0;
+    let most = 0;
+    // The real session, counting the pulls in flight.
+    const counting: DropletSession = {
+      ...session,
+      download: async (...args) => {
+        most = Math.max(most, ++now);
+        try {
+          return await session.download(...args);
+        } finally {
+          now--;
+        }
+      },
+    };
+    const { p, record } = pulls({ session: counting });
+    p.offer(list.map((f) => ({ ...f, completedBytes: f.size })));
+    const files = await p.finish(list);
+    expect(most).toBe(2);
+    expect(files.map((f) => [f.path, f.sha256])).toEqual(contents.map((c, i) => [`p/${i + 1}.bin`, sha256(c)]));
+    expect(record.pulled.map((f) => f.path)).toEqual(["p/1.bin", "p/2.bin", "p/3.bin", "p/4.bin", "p/5.bin"]);
+    expect(record.roomAsked).toHaveLength(1);
+    expect(record.progress.at(-1)).toMatchObject({ doneBytes: contents.reduce((n, c) => n + c.length, 0), filesDone: 5, filesTotal: 5 });
   });
 
   it("names a file the same whichever file finishes first", async () => {
