@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, buttonData, isCard, lastMessageId, linksMessageOf, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import { ALICE, buttonData, fetchEveryFile, isCard, lastMessageId, linksMessageOf, linksOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import { DROPLET_SWARM_ARIA2_OPTIONS } from "../world/swarm.js";
 import type { PulledFile, TorrentJobData } from "../../src/jobs/torrent/torrent-job.js";
 
@@ -18,6 +18,8 @@ let world: World;
 beforeAll(async () => {
   world = await startWorld();
   await world.startApp({ ARIA2_EXTRA_OPTIONS: [...DROPLET_SWARM_ARIA2_OPTIONS, "--bt-prioritize-piece=head=1M"].join(" ") });
+  // Both files, without the file picker's pause after the metadata.
+  await fetchEveryFile(world);
 }, 180_000);
 
 afterAll(async () => {
@@ -54,7 +56,8 @@ describe("a multi-file magnet", () => {
     }, "the small file pulled and verified");
     // …while the job is still downloading and the big file on the droplet is not whole yet.
     const atThatMoment = app.jobs.get(jobId)!.state;
-    const bigOnDroplet = readIfThere(path.join(droplet.host!.home, "dropship", `job-${jobId}`, big!.aria2Path));
+    // The droplet's disk is its own tmpfs on /root: read it through the droplet's namespace.
+    const bigOnDroplet = readIfThere(path.join(droplet.host!.rootfs()!, "root", "dropship", `job-${jobId}`, big!.aria2Path));
     expect(atThatMoment).toBe("downloading");
     expect(bigOnDroplet === null || sha256(bigOnDroplet) !== big!.sha256).toBe(true);
     const localSmall = path.join(world.dir, "data", "downloads", String(jobId), ...small!.path.split("/"));
