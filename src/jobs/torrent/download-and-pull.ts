@@ -80,8 +80,12 @@ export async function downloadAndPull(run: DownloadRun, deps: DownloadRunDeps): 
         source,
         signal: AbortSignal.any([signal, pullFailed.signal]),
         resume: run.resume,
-        onMetadata: (meta) =>
-          settleRealSize(deps.sizeChecks, { jobId, meta, abort: run.abort, log, show: (question) => deps.emit("downloading", { question }) }),
+        onMetadata: async (meta) => {
+          // The size is known now: a disk without room stops the job here, not after the download (a magnet without xl).
+          const pulledBytes = (job.data.pulled ?? []).reduce((n, f) => n + f.size, 0);
+          await deps.checkRoom(Math.max(0, meta.totalBytes - pulledBytes));
+          await settleRealSize(deps.sizeChecks, { jobId, meta, abort: run.abort, log, show: (question) => deps.emit("downloading", { question }) });
+        },
         onProgress: (p) => {
           lastProgress = p;
           deps.emit("downloading", { progress: p, transfer: lastTransfer });
