@@ -178,7 +178,7 @@ export class VenvManager {
   private async verdict(t: VenvTarget, signal?: AbortSignal): Promise<ReuseVerdict> {
     const row = this.store.get(t.host.label, t.name);
     const recorded = row?.status === "ready" ? row.contentDigest : null;
-    const seen = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: recorded?.total ?? null }, signal);
+    const seen = await inspectVenv(t.host, probedPython(t, this.python), { path: t.path, root: t.probe.root, expected: recorded?.total ?? null }, signal);
     if (seen.state === "missing") return { marker: null, reason: null };
     if (seen.state === "broken") return { marker: null, reason: "its python no longer starts" };
     if (!recorded) return this.adopt(t, seen, signal);
@@ -195,7 +195,7 @@ export class VenvManager {
     if (!key || !sealMatches(key, t.name, seen.digest.total, seen.seal)) return noRecord;
     if (!seen.marker || JSON.stringify(seen.marker.spec) !== t.specJson) return { marker: null, reason: "it was built for another set of requirements" };
     // Sealed and unchanged: now its python may start (a second look, as expected content).
-    const again = await inspectVenv(t.host, this.python, { path: t.path, root: t.probe.root, expected: seen.digest.total }, signal);
+    const again = await inspectVenv(t.host, probedPython(t, this.python), { path: t.path, root: t.probe.root, expected: seen.digest.total }, signal);
     if (again.state === "broken") return { marker: null, reason: "its python no longer starts" };
     if (again.state !== "present" || again.digest.total !== seen.digest.total) return { marker: null, reason: "it changed while it was being checked" };
     this.store.upsert({ host: t.host.label, name: t.name, path: t.path, spec: t.specJson, status: "ready", contentDigest: seen.digest }, this.now());
@@ -259,4 +259,13 @@ export class VenvManager {
     await removeVenv(host, row.path);
     this.store.setStatus(host.label, name, "removed");
   }
+}
+
+/**
+ * The interpreter the probe ran as, by its real path: the same python, without finding it again. A version manager's
+ * shim (pyenv's python3 is a shell script that runs `pyenv exec`) costs ~0.6 s per start here, and every torrent job
+ * checks the venv.
+ */
+function probedPython(t: VenvTarget, asked: string): string {
+  return t.probe.pythonExecutable || asked;
 }

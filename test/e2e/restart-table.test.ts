@@ -2,7 +2,9 @@
 // moment a torrent job reaches each state, then started again on the same data. From droplet_active on, every job
 // must end done with the seed's exact bytes; before that, done or failed with the owner told. Never a droplet left,
 // always the cost booked. Then the same with SIGTERM: ON_SHUTDOWN=detach (exit ≤ 5 s, the job resumes and completes)
-// and ON_SHUTDOWN=destroy (exit ≤ 5 s, droplet gone). Prints the table.
+// and ON_SHUTDOWN=destroy (exit ≤ 5 s, droplet gone). One more row kills it while downloading a two-file torrent once
+// its first file was pulled early: the resumed job keeps that file (recorded with when it was verified) and pulls only
+// the other. Prints the table.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -14,8 +16,11 @@ import type { SwarmTorrent } from "../world/swarm.js";
 import { BotProcesses, expectGone, killGroup, waitForOutput, type BotProcess } from "./bot-process.js";
 import { startFakeDigitalOcean } from "../world/fake-digitalocean.js";
 import { ALICE, BOT_TOKEN, DO_TOKEN, buttonData, isCard, startWorld, type World } from "./harness.js";
+import { DROPLET_SWARM_ARIA2_OPTIONS } from "../world/swarm.js";
+import type { TorrentJobData } from "../../src/jobs/torrent/torrent-job.js";
 
-const FILE_SIZE = 16 * 1024 * 1024;
+const MIB = 1024 * 1024;
+const FILE_SIZE = 16 * MIB;
 // Slow enough that downloading lasts a few seconds; every other state lasts as long as the world makes it.
 const SEED_RATE = 6 * 1024 * 1024;
 const FINAL = new Set(["done", "failed", "cancelled"]);
@@ -26,6 +31,11 @@ type How = "none" | "SIGKILL" | "SIGTERM detach" | "SIGTERM destroy";
 interface Row {
   how: How;
   target: TorrentState | null;
+  /** Killed while downloading the two-file torrent, once its first file was pulled early. */
+  afterEarlyPull?: true;
+  /** Files verified before the kill (path → verifiedAt), and whether the resumed job kept each as it was. */
+  pulledAtKill?: Record<string, number>;
+  earlyPullsKept?: boolean;
   stateAtKill?: string;
   outcome?: string;
   error?: string | null;
@@ -42,6 +52,8 @@ interface Row {
 const bots = new BotProcesses();
 let world: World;
 let torrent: SwarmTorrent;
+/** A small file aria2 finishes early (the first MiB of each file comes first) and a big one the seeder makes last. */
+let twoFiles: SwarmTorrent;
 
 beforeAll(async () => {
   world = await startWorld();
@@ -49,6 +61,14 @@ beforeAll(async () => {
     name: "restart.bin",
     files: [{ path: "restart.bin", size: FILE_SIZE }],
     uploadLimitBytesPerSecond: SEED_RATE,
+  });
+  twoFiles = await world.swarm.addTorrent({
+    name: "restart two",
+    files: [
+      { path: "01 small.bin", size: 512 * 1024 },
+      { path: "02 big.bin", size: 24 * MIB },
+    ],
+    uploadLimitBytesPerSecond: 2 * MIB,
   });
 }, 180_000);
 
@@ -103,11 +123,13 @@ async function runRow(row: Row, label: string): Promise<void> {
       DO_API_URL: digitalOcean.url,
       ON_SHUTDOWN: onShutdown,
       LOG_LEVEL: "info",
+      ...(row.afterEarlyPull ? { ARIA2_EXTRA_OPTIONS: [...DROPLET_SWARM_ARIA2_OPTIONS, "--bt-prioritize-piece=head=1M"].join(" ") } : {}),
     });
+    const rowTorrent = row.afterEarlyPull ? twoFiles : torrent;
     const dataDir = env.DATA_DIR!;
     let bot: BotProcess = bots.start(env);
     await waitForOutput(bot, /Dropship started/);
-    telegram.sendText(ALICE, torrent.magnet);
+    telegram.sendText(ALICE, rowTorrent.magnet);
     const card = await telegram.waitFor(() => telegram.messages(ALICE.id).find(isCard), 30_000, "the card");
     const jobId = Number(buttonData(card, /Start/).split(":").pop());
     const started = Date.now();
@@ -117,8 +139,9 @@ async function runRow(row: Row, label: string): Promise<void> {
 
     if (row.how !== "none") {
       const target = row.target!;
-      await pollUntil(`job ${jobId} to reach ${target}`, () => {
-        const { state } = jobState(dataDir, jobId);
+      await pollUntil(`job ${jobId} to reach ${target}${row.afterEarlyPull ? " with a file pulled" : ""}`, () => {
+        const { state, data } = jobState(dataDir, jobId);
+        if (row.afterEarlyPull) return FINAL.has(state) || (state === target && ((JSON.parse(data) as TorrentJobData).pulled ?? []).length > 0);
         return FINAL.has(state) || flowIndex(state) >= flowIndex(target);
       }, 120_000);
       if (row.how === "SIGKILL") {
@@ -131,7 +154,9 @@ async function runRow(row: Row, label: string): Promise<void> {
         row.exitMs = Date.now() - t0;
       }
       expectGone(bot);
-      row.stateAtKill = jobState(dataDir, jobId).state;
+      const atKill = jobState(dataDir, jobId);
+      row.stateAtKill = atKill.state;
+      row.pulledAtKill = Object.fromEntries(((JSON.parse(atKill.data) as TorrentJobData).pulled ?? []).map((f) => [f.path, f.verifiedAt]));
       if (row.how === "SIGTERM destroy") {
         // The droplet is gone by the time the process is (DigitalOcean has the delete; the ledger says destroyed).
         row.dropletsLeft = live().length;
@@ -157,14 +182,17 @@ async function runRow(row: Row, label: string): Promise<void> {
     // From the fake's request log (a destroyed droplet drops out of its list): each row has an account of its own.
     row.dropletsCreated = digitalOcean.requests.filter((r) => r.method === "POST" && /\/droplets$/.test(r.path) && r.status < 300).length;
     if (row.how === "SIGTERM destroy") row.dropletsLeft = Math.max(row.dropletsLeft, live().length);
-    const data = JSON.parse(end.data) as { files?: { path: string; sha256: string }[] };
+    const data = JSON.parse(end.data) as TorrentJobData;
     if (end.state === "done") {
-      row.filesVerified = (data.files ?? []).length === torrent.files.length && (data.files ?? []).every((f) => {
+      row.filesVerified = (data.files ?? []).length === rowTorrent.files.length && (data.files ?? []).every((f) => {
         const local = path.join(dataDir, "downloads", String(jobId), ...f.path.split("/"));
-        const want = torrent.files.find((t) => path.posix.basename(t.path) === path.posix.basename(f.path))?.sha256;
+        const want = rowTorrent.files.find((t) => path.posix.basename(t.path) === path.posix.basename(f.path))?.sha256;
         return fs.existsSync(local) && createHash("sha256").update(fs.readFileSync(local)).digest("hex") === want;
       });
     }
+    // A file verified before the kill is kept as it was (same verifiedAt), not pulled a second time.
+    const kept = new Map((data.pulled ?? []).map((f) => [f.path, f.verifiedAt]));
+    row.earlyPullsKept = Object.entries(row.pulledAtKill ?? {}).every(([p, at]) => kept.get(p) === at);
     readDb(dataDir, (db) => {
       row.costBooked = db.prepare<[number], { usd: number | null }>("SELECT SUM(usd) AS usd FROM spend WHERE job_id = ? AND kind = 'actual'").get(jobId)!.usd ?? 0;
       const unsettled = db.prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM droplets WHERE job_id = ? AND state != 'destroyed'").get(jobId)!.n;
@@ -178,6 +206,8 @@ async function runRow(row: Row, label: string): Promise<void> {
 
 const rows: Row[] = [
   { how: "none", target: null },
+  // Early, so that its longer download overlaps the other rows.
+  { how: "SIGKILL", target: "downloading", afterEarlyPull: true },
   ...(["droplet_requested", "droplet_active", "ssh_ready", "provisioned", "downloading", "downloaded", "transferring", "transferred", "droplet_destroyed"] as const).map(
     (target): Row => ({ how: "SIGKILL", target }),
   ),
@@ -197,10 +227,11 @@ describe("the bot killed at every state of a torrent job, then started again", (
     await Promise.all(Array.from({ length: ROWS_AT_ONCE }, worker));
     const baseline = rows[0]!.totalSeconds ?? 0;
     const table = rows.map((r) => ({
-      kill: r.how === "none" ? "(no kill)" : `${r.how} at ${r.target}`,
+      kill: r.how === "none" ? "(no kill)" : `${r.how} at ${r.target}${r.afterEarlyPull ? " (a file pulled early)" : ""}`,
       "state at kill": r.stateAtKill ?? "",
       outcome: r.outcome ?? "?",
       "files verified": r.filesVerified ?? false,
+      "early pulls kept": Object.keys(r.pulledAtKill ?? {}).length > 0 ? (r.earlyPullsKept ?? false) : "",
       "droplets made": r.dropletsCreated ?? "?",
       "droplets left": r.dropletsLeft ?? "?",
       "cost booked $": (r.costBooked ?? 0).toFixed(4),
@@ -212,12 +243,16 @@ describe("the bot killed at every state of a torrent job, then started again", (
     console.table(table);
     expect(failures).toEqual([]);
     for (const r of rows) {
-      const name = `${r.how} at ${r.target} (state at kill ${r.stateAtKill}; error ${r.error})`;
+      const name = `${r.how} at ${r.target}${r.afterEarlyPull ? " after an early pull" : ""} (state at kill ${r.stateAtKill}; error ${r.error})`;
       expect(r.dropletsLeft, name).toBe(0);
       expect(r.ownerTold, name).toBe(true);
+      if (r.outcome === "done") expect(r.earlyPullsKept, name).toBe(true);
+      if (r.afterEarlyPull) expect(Object.keys(r.pulledAtKill ?? {}), name).toEqual(["restart two/01 small.bin"]);
       // Never a second droplet for one job; a cost booked exactly when DigitalOcean made one.
       expect(r.dropletsCreated, name).toBeLessThanOrEqual(1);
-      if (r.dropletsCreated === 1) expect(r.costBooked, name).toBeGreaterThan(0);
+      // Booked once: each droplet here lives under an hour, so DigitalOcean's minimum of $0.01 (a resume at
+      // droplet_destroyed once booked it twice).
+      if (r.dropletsCreated === 1) expect(r.costBooked, name).toBeCloseTo(0.01, 6);
       else expect(r.costBooked, name).toBe(0);
       if (r.how === "SIGTERM destroy") {
         expect(r.exitMs, name).toBeLessThanOrEqual(5000);

@@ -91,7 +91,10 @@ export async function downloadAndPull(run: DownloadRun, deps: DownloadRunDeps): 
         selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
         onMetadata: async (meta) => {
           const choice = await deps.onMetadata(meta);
-          // Room for the chosen files before aria2 writes them.
+          // The size of the files chosen is known now: a bot's disk without room stops the job here, not after the
+          // download (a magnet without xl=); then room on the droplet before aria2 writes them.
+          const pulledBytes = (job.data.pulled ?? []).reduce((n, f) => n + f.size, 0);
+          await deps.checkRoom(Math.max(0, choice.bytes - pulledBytes));
           await deps.fitDisk(choice.bytes);
           return choice;
         },

@@ -122,8 +122,14 @@ export async function finishBadly(ctx: EndingContext, jobId: number, entry: Runn
   });
 }
 
-/** What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy). */
+/**
+ * What the droplet has cost so far, in the spend ledger the budgets read (the reaper books the rest of a late destroy).
+ * Only what is not booked yet: an ending a restart interrupted after its booking (at droplet_destroyed) runs again.
+ */
 function recordDropletSpend(ctx: EndingContext, jobId: number, ownerId: number, usd: number, droplet: DropletLifecycle): void {
+  const booked = ctx.deps.store.spendForJob(jobId).actual ?? 0;
+  const rest = Math.round((usd - booked) * 1e6) / 1e6;
+  if (rest <= 0) return;
   const detail = droplet.describeCost();
-  ctx.deps.store.recordSpend({ jobId, userId: ownerId, kind: "actual", usd, detail });
+  ctx.deps.store.recordSpend({ jobId, userId: ownerId, kind: "actual", usd: rest, detail });
 }
