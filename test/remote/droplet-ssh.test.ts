@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDropletSsh } from "../../src/remote/droplet-ssh.js";
 import { loadOrCreateBotKey } from "../../src/remote/bot-key.js";
+import { PULL_DEFAULTS } from "../../src/remote/sftp-transfer.js";
 import { generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";
@@ -38,6 +39,17 @@ describe("createDropletSsh", () => {
     cleanup.push(() => session.close());
     const r = await session.exec(["echo", "it's up"]);
     expect(r.stdout).toBe("it's up\n");
+  });
+
+  it("opens the pull's SFTP sessions as soon as the connection is made, before any file is asked for", async () => {
+    const s = await setting();
+    const host = await s.boot();
+    const ssh = createDropletSsh({ privateKey: s.botKey.privateKey, retryDelayMs: 50 });
+    const session = await ssh.connect(s.address, s.hostKey.public, { timeoutMs: 20_000 });
+    cleanup.push(() => session.close());
+    // sshd logs each SFTP subsystem request (LogLevel INFO); nothing but the warm-up asked for one.
+    const sftpRequests = () => (fs.readFileSync(path.join(host.dir, "sshd.log"), "utf8").match(/subsystem request for sftp/g) ?? []).length;
+    await expect.poll(sftpRequests, { timeout: 10_000 }).toBe(PULL_DEFAULTS.sessions);
   });
 
   it("refuses a droplet that presents another host key, at once", async () => {
