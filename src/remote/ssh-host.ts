@@ -10,7 +10,6 @@ import { OutputCollector } from "./output-collector.js";
 import { openSshConnection, type SshConnectOptions } from "./ssh-connect.js";
 import type { PublicKeyInfo } from "../shared/ssh-keys.js";
 import { streamAgent } from "../shared/stream-agent.js";
-import { readRepliesInPlace } from "./sftp-direct-read.js";
 import { SftpSessionPool } from "./sftp-session-pool.js";
 import { downloadOverSftp, listRemoteFiles, type DownloadOptions, type DownloadResult, type RemoteFile } from "./sftp-transfer.js";
 
@@ -188,11 +187,7 @@ export class SshHost implements Host {
 
   /** Up to `count` SFTP sessions kept open for pulls on the live connection (fewer if the server refuses more). */
   sftpSessions(count: number): Promise<ssh2.SFTPWrapper[]> {
-    this.pullSessions ??= new SftpSessionPool(async () => {
-      const sftp = await this.openSftp();
-      readRepliesInPlace(sftp); // one copy less per byte; without it (ssh2 changed) a pull is slower, not wrong
-      return sftp;
-    });
+    this.pullSessions ??= new SftpSessionPool(() => this.openSftp());
     return this.pullSessions.get(count);
   }
 
