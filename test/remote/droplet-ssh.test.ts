@@ -43,13 +43,13 @@ describe("createDropletSsh", () => {
 
   it("opens the pull's SFTP sessions as soon as the connection is made, before any file is asked for", async () => {
     const s = await setting();
-    const host = await s.boot();
+    await s.boot();
     const ssh = createDropletSsh({ privateKey: s.botKey.privateKey, retryDelayMs: 50 });
     const session = await ssh.connect(s.address, s.hostKey.public, { timeoutMs: 20_000 });
     cleanup.push(() => session.close());
-    // sshd logs each SFTP subsystem request (LogLevel INFO); nothing but the warm-up asked for one.
-    const sftpRequests = () => (fs.readFileSync(path.join(host.dir, "sshd.log"), "utf8").match(/subsystem request for sftp/g) ?? []).length;
-    await expect.poll(sftpRequests, { timeout: 10_000 }).toBe(PULL_DEFAULTS.sessions);
+    // sshd runs each SFTP session as a process of its own; nothing but the warm-up asked for one.
+    const sftpSessions = async () => (await session.exec(["ps", "-e", "-o", "args="])).stdout.split("\n").filter((l) => l.includes("@internal-sftp")).length;
+    await expect.poll(sftpSessions, { timeout: 10_000 }).toBe(PULL_DEFAULTS.sessions);
   });
 
   it("refuses a droplet that presents another host key, at once", async () => {
