@@ -2,6 +2,7 @@
 import pRetry, { AbortError } from "p-retry";
 import type { DropletSession, SshPort } from "../jobs/torrent/torrent-ports.js";
 import { SshConnectError, connectSsh, type SshHost } from "./ssh-host.js";
+import { PULL_DEFAULTS } from "./sftp-transfer.js";
 
 export function createDropletSsh(opts: { privateKey: string; username?: string; retryDelayMs?: number }): SshPort {
   return {
@@ -35,6 +36,10 @@ export function createDropletSsh(opts: { privateKey: string; username?: string; 
         maxRetryTime: timeoutMs,
         signal,
       });
+      // The pull's SFTP sessions are opened now, minutes before the first file is pulled: opening them costs four
+      // round trips each, which the first file's pull would otherwise spend at the link's start. If they cannot be
+      // opened now, the pull opens them itself and reports what fails then.
+      host.sftpSessions(PULL_DEFAULTS.sessions).catch(() => {});
       return sessionOf(host);
     },
   };

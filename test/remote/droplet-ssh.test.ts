@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createDropletSsh } from "../../src/remote/droplet-ssh.js";
 import { loadOrCreateBotKey } from "../../src/remote/bot-key.js";
+import { PULL_DEFAULTS } from "../../src/remote/sftp-transfer.js";
 import { generateEd25519 } from "../../src/shared/ssh-keys.js";
 import { freeLoopbackAddress } from "../world/loopback.js";
 import { startSshHost, type SshHost } from "../world/sshd-host.js";
@@ -51,6 +52,17 @@ describe("createDropletSsh", () => {
     expect(bootedAt).toBeGreaterThan(0);
     // Retries doubling up to 5 s would next try 3.75 s after the start, then 7.75 s: over 3 s late.
     expect(connectedAt - bootedAt).toBeLessThan(2000);
+  });
+
+  it("opens the pull's SFTP sessions as soon as the connection is made, before any file is asked for", async () => {
+    const s = await setting();
+    await s.boot();
+    const ssh = createDropletSsh({ privateKey: s.botKey.privateKey, retryDelayMs: 50 });
+    const session = await ssh.connect(s.address, s.hostKey.public, { timeoutMs: 20_000 });
+    cleanup.push(() => session.close());
+    // sshd runs each SFTP session as a process of its own; nothing but the warm-up asked for one.
+    const sftpSessions = async () => (await session.exec(["ps", "-e", "-o", "args="])).stdout.split("\n").filter((l) => l.includes("@internal-sftp")).length;
+    await expect.poll(sftpSessions, { timeout: 10_000 }).toBe(PULL_DEFAULTS.sessions);
   });
 
   it("refuses a droplet that presents another host key, at once", async () => {
