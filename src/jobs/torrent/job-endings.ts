@@ -8,6 +8,7 @@ import type { DeliveredFile } from "./pull-downloaded-files.js";
 import { JobCancelled, errorMessage, type JobCleanup, type TorrentJobData, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
 import type { DropletSession } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
+import type { SeedingSummary } from "./seed-after-download.js";
 
 /** A job as the runner holds it while it runs. */
 export interface RunningJob {
@@ -26,6 +27,8 @@ export interface Delivered {
   downloadSeconds: number;
   /** Said under the links (a restart the job lived through). */
   note?: string;
+  /** What seeding reached, when the job seeded. */
+  seeding?: SeedingSummary;
 }
 
 /** What the endings need from the runner. */
@@ -63,7 +66,8 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   const actualUsd = entry.droplet.costUsd();
   const durationSeconds = (ctx.now() - entry.startedAt) / 1000;
   recordDropletSpend(ctx, jobId, ownerId, actualUsd, entry.droplet);
-  if (entry.droplet.destroyed && store.get(jobId)!.state === "transferred") {
+  const state = store.get(jobId)!.state;
+  if (entry.droplet.destroyed && (state === "transferred" || state === "seeding")) {
     store.transition(jobId, "droplet_destroyed");
     ctx.emit(jobId, "droplet_destroyed", entry, {});
   }
@@ -73,12 +77,14 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
   const attached = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.volume;
   const volume = attached ? { sizeGib: attached.sizeGib, usd: entry.droplet.volumeCostUsd() } : undefined;
+  const atTransfer = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.costAtTransferUsd;
+  const seeding = delivered.seeding ? { ...delivered.seeding, usd: Math.max(0, actualUsd - (atTransfer ?? actualUsd)) } : undefined;
   ctx.notify({
     jobId,
     state: "done",
     costSoFarUsd: actualUsd,
     elapsedSeconds: durationSeconds,
-    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning, volume },
+    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning, volume, seeding },
   });
   log.info({ actualUsd, durationSeconds, files: files.length, warning }, "torrent job done");
 }

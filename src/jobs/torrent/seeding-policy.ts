@@ -87,13 +87,19 @@ export function estimateWithSeeding(baseUsd: number | null, cost: SeedingCost): 
 }
 
 /**
- * Per-download aria2 options for a policy. aria2 stops seeding by itself when its own rule is met (status
- * "complete"), so a droplet whose bot is away still stops giving. `seed-ratio` 0.0 means "regardless of ratio", so a
- * time policy names both; a ratio policy leaves `seed-time` unset (the command line sets no global one).
+ * A ratio policy's `seed-time`: aria2 stops at whichever of the two is met first, and an option once given cannot be
+ * unset by changeOption (a job that first said "none" has seed-time 0). A year: the per-job budget stops it long before.
+ */
+const UNBOUNDED_SEED_MINUTES = 525_600;
+
+/**
+ * Per-download aria2 options for a policy, both named so a change replaces the earlier ones. aria2 stops seeding by
+ * itself when its rule is met (status "complete"), so a droplet whose bot is away still stops giving. `seed-ratio`
+ * 0.0 means "regardless of ratio".
  */
 export function aria2SeedOptions(p: SeedPolicy): Record<string, string> {
-  if (p.kind === "none") return { "seed-time": "0" };
-  if (p.kind === "ratio") return { "seed-ratio": p.ratio.toFixed(1) };
+  if (p.kind === "none") return { "seed-time": "0", "seed-ratio": "0.0" };
+  if (p.kind === "ratio") return { "seed-time": String(UNBOUNDED_SEED_MINUTES), "seed-ratio": p.ratio.toFixed(1) };
   return { "seed-time": String(p.minutes), "seed-ratio": "0.0" };
 }
 

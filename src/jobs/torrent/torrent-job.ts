@@ -24,6 +24,8 @@ import { fitDisk } from "./disk-fit.js";
 import type { PickAction } from "./file-picker.js";
 import type { DropletSession, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
+import { SeedingStopped, seedAfterDownload, type SeedingRun } from "./seed-after-download.js";
+import { encodeSeedPolicy, seedPolicyOf } from "./seeding-policy.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
@@ -36,6 +38,8 @@ interface Running extends RunningJob {
   done: Promise<void>;
   /** aria2 may already run on the droplet for this job (a resume, or a reconnect after a dropped connection). */
   reattach: boolean;
+  /** While the files are home and the droplet seeds: stops the seeding only (the budget, "Stop seeding"). */
+  seeding: AbortController | null;
 }
 
 
@@ -90,7 +94,7 @@ export class TorrentJobRunner {
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
     const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
     if (!resumed) store.patchData(jobId, { startedAt });
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed, reattach: resumed };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed, reattach: resumed, seeding: null };
     this.running.set(jobId, entry);
     // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
     entry.done = this.run(jobId, entry)
@@ -149,7 +153,10 @@ export class TorrentJobRunner {
       }
       if (torrentStateReached(job.state, "transferred")) {
         const note = "the bot restarted after your files were saved and verified: they are kept";
-        await finishDelivered(this.endings, jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note }, log);
+        const delivered: Delivered = { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note };
+        // A droplet left seeding carries on seeding (same aria2) until the policy is met.
+        if (this.seedsNow(jobId) && !torrentStateReached(job.state, "droplet_destroyed") && !(await this.seedWithBudget(jobId, entry, log))) return;
+        await finishDelivered(this.endings, jobId, entry, { ...delivered, seeding: this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seeded }, log);
         return;
       }
     }
@@ -171,7 +178,63 @@ export class TorrentJobRunner {
     }
     clearInterval(budgetWatch);
     const note = entry.resumed ? "the bot restarted while this job ran; it carried on where it was and nothing was lost" : undefined;
-    await finishDelivered(this.endings, jobId, entry, { ...delivered, note }, log);
+    if (this.seedsNow(jobId) && !(await this.seedWithBudget(jobId, entry, log))) return;
+    const seeding = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seeded;
+    await finishDelivered(this.endings, jobId, entry, { ...delivered, note, seeding }, log);
+  }
+
+  /** Whether the job gives to the swarm after its files are home: its policy, and an aria2 left seeding for it. */
+  private seedsNow(jobId: number): boolean {
+    const data = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data;
+    return seedPolicyOf(data.seedPolicy).kind !== "none" && data.allBytesAt !== undefined && data.seeded === undefined;
+  }
+
+  /**
+   * The files are home; the droplet seeds until the policy is met, "Stop seeding", or the per-job budget (all three
+   * end the job done, the droplet destroyed). Returns false when a detaching shutdown left it seeding for the next start.
+   */
+  private async seedWithBudget(jobId: number, entry: Running, log: Logger): Promise<boolean> {
+    entry.seeding = new AbortController();
+    const budgetWatch = setInterval(() => this.checkBudget(entry), this.deps.settings.budgetCheckMs ?? 1000);
+    try {
+      const run: SeedingRun = { jobId, entry, log, session: entry.session, signal: AbortSignal.any([entry.abort.signal, entry.seeding.signal]) };
+      await seedAfterDownload(run, {
+        store: this.deps.store,
+        torrents: this.deps.torrents,
+        ssh: this.deps.ssh,
+        bootTimeoutMs: this.deps.settings.bootTimeoutMs,
+        now: this.now,
+        step: (state, data) => this.step(jobId, state, entry, { data }),
+        emit: (state, extra) => this.emit(jobId, state, entry, extra),
+      });
+    } finally {
+      clearInterval(budgetWatch);
+    }
+    if (entry.abort.signal.reason instanceof JobDetached) {
+      await entry.session?.close().catch(() => undefined);
+      this.detached(jobId, entry, log);
+      return false;
+    }
+    return true;
+  }
+
+  /** Gives job `jobId`'s recorded seeding policy to its running aria2 (a change on the card before every byte is in). */
+  async applySeedPolicy(jobId: number): Promise<void> {
+    const entry = this.running.get(jobId);
+    const job = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId);
+    if (!entry?.session || !job || job.state !== "downloading") return; // not started yet: aria2 starts with it
+    const policy = seedPolicyOf(job.data.seedPolicy);
+    await this.deps.torrents.applySeedPolicy(entry.session, `/root/dropship/job-${jobId}`, policy, entry.abort.signal).catch((err: unknown) => {
+      this.deps.logger.warn({ err, job: jobId }, "could not give the new seeding policy to aria2; it applies when aria2 starts again");
+    });
+  }
+
+  /** "Stop seeding" on a job whose files are home: the droplet is destroyed now. False if it is not seeding. */
+  stopSeeding(jobId: number): boolean {
+    const entry = this.running.get(jobId);
+    if (!entry?.seeding || entry.seeding.signal.aborted) return false;
+    entry.seeding.abort(new SeedingStopped("stopped by you"));
+    return true;
   }
 
   /**
@@ -239,6 +302,8 @@ export class TorrentJobRunner {
         resume: entry.reattach && past("provisioned"),
         // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
         selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
+        // Re-read each time: the owner may change it on the card until aria2 has every byte.
+        seedPolicy: () => seedPolicyOf(store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seedPolicy),
         onMetadata: async (meta) => {
           const choice = await this.onMetadata(jobId, entry, meta, log);
           // Room for the chosen files before aria2 writes them.
@@ -252,7 +317,8 @@ export class TorrentJobRunner {
       });
       remote = { name: downloaded.name, files: downloaded.files, downloadSeconds: downloaded.transferSeconds };
       this.step(jobId, "downloaded", entry, {
-        data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds },
+        // allBytesAt: aria2 seeds from here (the policy's minutes count from it); absent when it does not seed.
+        data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds, ...(downloaded.seeding ? { allBytesAt: this.now() } : {}) },
         progress: lastProgress,
       });
     } else {
@@ -266,7 +332,8 @@ export class TorrentJobRunner {
       { remoteDir, remoteFiles: remote.files, localDir: jobDir },
       { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
     );
-    this.step(jobId, "transferred", entry, { data: { files } });
+    // What the droplet had cost when the files were home: the rest is what seeding added.
+    this.step(jobId, "transferred", entry, { data: { files, costAtTransferUsd: entry.droplet.costUsd() } });
     return { files, downloadSeconds: remote.downloadSeconds };
   }
 
@@ -321,7 +388,12 @@ export class TorrentJobRunner {
   private checkBudget(entry: Running): void {
     const cost = entry.droplet.costUsd();
     const cap = this.deps.settings.perJobBudgetUsd;
-    if (cost > cap && !entry.abort.signal.aborted) {
+    // Seeding stops at the budget, the files already home: the job ends done, not failed.
+    if (cost > cap && entry.seeding && !entry.seeding.signal.aborted) {
+      entry.seeding.abort(new SeedingStopped(`the droplet reached the job's budget of $${cap.toFixed(2)} (BUDGET_PER_JOB_USD)`));
+      return;
+    }
+    if (cost > cap && !entry.abort.signal.aborted && !entry.seeding) {
       entry.abort.abort(new Error(`stopped: the droplet has cost $${cost.toFixed(4)}, over the job's budget of $${cap.toFixed(2)} (BUDGET_PER_JOB_USD)`));
     }
   }
@@ -346,6 +418,7 @@ export class TorrentJobRunner {
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
       ...(entry.resumed ? { resumed: true } : {}),
       ...(volume ? { volume: { sizeGib: volume.sizeGib, priceHourly: volume.priceHourly } } : {}),
+      seedPolicy: encodeSeedPolicy(seedPolicyOf(this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)?.data.seedPolicy)),
       ...extra,
     });
   }
