@@ -1,7 +1,6 @@
 // Per-user choices, in the users table: whether finished files also arrive as Telegram documents (/files), and how a
 // torrent's files are chosen after its metadata (/settings).
 import type { Db } from "../storage/database.js";
-import { encodeSeedPolicy, seedPolicyOf, type SeedPolicy } from "./torrent/seeding-policy.js";
 
 /** How a user wants a torrent's files chosen (the torrent job reads this through its FilePreferences port). */
 export interface FileChoiceSettings {
@@ -60,18 +59,21 @@ export class UserSettings {
       .run(userId, role, this.now(), choice.afterMetadata ?? null, choice.onPickerTimeout ?? null);
   }
 
-  /** How long this user's torrents seed after their download unless the card says otherwise (default: not at all). */
-  seedPolicy(userId: number): SeedPolicy {
+  /**
+   * How long this user's torrents seed after their download unless the card says otherwise, as the torrent job's
+   * policy code ("r1.0", "t30"); null: the default, not at all.
+   */
+  seedPolicyCode(userId: number): string | null {
     const row = this.db.prepare<[number], { seed_policy: string | null }>("SELECT seed_policy FROM users WHERE telegram_id = ?").get(userId);
-    return seedPolicyOf(row?.seed_policy ?? null);
+    return row?.seed_policy ?? null;
   }
 
-  setSeedPolicy(userId: number, role: "owner" | "user", policy: SeedPolicy): void {
+  setSeedPolicyCode(userId: number, role: "owner" | "user", code: string): void {
     this.db
       .prepare(
         `INSERT INTO users (telegram_id, role, created_at, seed_policy) VALUES (?, ?, ?, ?)
          ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role, seed_policy = excluded.seed_policy`,
       )
-      .run(userId, role, this.now(), encodeSeedPolicy(policy));
+      .run(userId, role, this.now(), code);
   }
 }

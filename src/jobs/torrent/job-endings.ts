@@ -8,7 +8,6 @@ import type { DeliveredFile } from "./pull-downloaded-files.js";
 import { JobCancelled, errorMessage, type JobCleanup, type TorrentJobData, type TorrentJobDeps, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
 import type { DropletSession } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
-import type { SeedingSummary } from "./seed-after-download.js";
 
 /** A job as the runner holds it while it runs. */
 export interface RunningJob {
@@ -27,13 +26,11 @@ export interface Delivered {
   downloadSeconds: number;
   /** Said under the links (a restart the job lived through). */
   note?: string;
-  /** What seeding reached, when the job seeded. */
-  seeding?: SeedingSummary;
 }
 
 /** What the endings need from the runner. */
 export interface EndingContext {
-  deps: Pick<TorrentJobDeps, "store">;
+  deps: Pick<TorrentJobDeps, "store" | "logger">;
   now: () => number;
   emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void;
   notify(e: TorrentJobEvent): void;
@@ -77,8 +74,9 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
   const attached = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.volume;
   const volume = attached ? { sizeGib: attached.sizeGib, usd: entry.droplet.volumeCostUsd() } : undefined;
-  const atTransfer = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.costAtTransferUsd;
-  const seeding = delivered.seeding ? { ...delivered.seeding, usd: Math.max(0, actualUsd - (atTransfer ?? actualUsd)) } : undefined;
+  // What seeding reached (seed-after-download.ts), and what it added: the droplet's bill after the files were home.
+  const { seeded, costAtTransferUsd } = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data;
+  const seeding = seeded ? { ...seeded, usd: Math.max(0, actualUsd - (costAtTransferUsd ?? actualUsd)) } : undefined;
   ctx.notify({
     jobId,
     state: "done",

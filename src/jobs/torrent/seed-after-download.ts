@@ -4,9 +4,9 @@
 // seeding reached (ratio, time) is recorded for the summary. A restart picks it up here, on the same aria2.
 import type { Logger } from "../../shared/logger.js";
 import type { JobStore } from "../job-store.js";
-import type { RunningJob } from "./job-endings.js";
+import type { EndingContext, RunningJob } from "./job-endings.js";
 import { JobCancelled, JobDetached, errorMessage, type TorrentJobData, type TorrentJobEvent, type TorrentJobInput } from "./torrent-job-model.js";
-import { encodeSeedPolicy, seedPolicyMet, seedPolicyOf, shareRatio } from "./seeding-policy.js";
+import { encodeSeedPolicy, seedPolicyMet, seedPolicyOf, shareRatio, type SeedPolicy } from "./seeding-policy.js";
 import type { DropletSession, SeedingProgress, SshPort, TorrentClientPort } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
 
@@ -50,12 +50,26 @@ export interface SeedingRun {
   signal: AbortSignal;
 }
 
-export interface SeedingDeps {
+/** What seeding needs from the runner: the endings' context, aria2 and SSH, and the per-job budget's check. */
+export interface SeedingContext extends EndingContext {
+  store: JobStore;
+  torrents: TorrentClientPort;
+  ssh: SshPort;
+  bootTimeoutMs: number;
+  /** The per-job budget is checked this often while seeding (it stops the seeding, not the job). */
+  budgetCheckMs: number;
+  perJobBudgetUsd: number;
+}
+
+/** The same, for one job. */
+interface SeedingDeps {
   store: JobStore;
   torrents: TorrentClientPort;
   ssh: SshPort;
   bootTimeoutMs: number;
   now: () => number;
+  budgetCheckMs: number;
+  checkBudget(): void;
   step(state: TorrentState, data?: Record<string, unknown>): void;
   emit(state: TorrentState, extra: Partial<TorrentJobEvent>): void;
 }
@@ -63,7 +77,79 @@ export interface SeedingDeps {
 /** How often the upload so far is written to the job (a restart shows it until aria2 answers again). */
 const RECORD_EVERY_MS = 5000;
 
-export async function seedAfterDownload(run: SeedingRun, deps: SeedingDeps): Promise<void> {
+/** The job's seeding policy as recorded now (the card may change it until aria2 has every byte). */
+export function jobSeedPolicy(store: Pick<JobStore, "get">, jobId: number): SeedPolicy {
+  return seedPolicyOf(store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seedPolicy);
+}
+
+/** Whether a job seeds once its files are home: a policy, an aria2 left seeding for it, and no seeding ended yet. */
+export function seedsAfterDownload(data: TorrentJobData): boolean {
+  return seedPolicyOf(data.seedPolicy).kind !== "none" && data.allBytesAt !== undefined && data.seeded === undefined;
+}
+
+/**
+ * The job's recorded policy for its running aria2 (a change on the card before every byte is in). Before
+ * "downloading" aria2 is not started yet and starts with it; a failure is logged: the job still stops at the policy.
+ */
+export async function applySeedPolicy(ctx: Pick<SeedingContext, "store" | "torrents" | "deps">, entry: RunningJob | undefined, jobId: number): Promise<void> {
+  const job = ctx.store.get<TorrentJobInput, TorrentJobData>(jobId);
+  if (!entry?.session || job?.state !== "downloading") return;
+  await ctx.torrents.applySeedPolicy(entry.session, `/root/dropship/job-${jobId}`, seedPolicyOf(job.data.seedPolicy), entry.abort.signal).catch((err: unknown) => {
+    ctx.deps.logger.warn({ err, job: jobId }, "could not give the new seeding policy to aria2; the job still stops at it");
+  });
+}
+
+/** A running job as seeding sees it: its controller exists while the droplet seeds with the files home. */
+export interface SeedingJob extends RunningJob {
+  seeding: AbortController | null;
+}
+
+/**
+ * Seeds if the job is due to (a policy, aria2 seeding, not over yet). "detached" when a detaching shutdown left the
+ * droplet seeding for the next start (the job's session is closed); "done" otherwise, however seeding ended.
+ */
+export async function seedIfDue(ctx: SeedingContext, run: { jobId: number; entry: SeedingJob; log: Logger }): Promise<"done" | "detached"> {
+  const { jobId, entry, log } = run;
+  const job = ctx.store.get<TorrentJobInput, TorrentJobData>(jobId)!;
+  if (!seedsAfterDownload(job.data) || job.state === "droplet_destroyed") return "done";
+  entry.seeding = new AbortController();
+  const deps: SeedingDeps = {
+    ...ctx,
+    // The per-job budget stops the seeding, the files already home: the job ends done, not failed.
+    checkBudget: () => {
+      if (entry.droplet.costUsd() > ctx.perJobBudgetUsd) stopSeedingOf(entry, `the droplet reached the job's budget of $${ctx.perJobBudgetUsd.toFixed(2)} (BUDGET_PER_JOB_USD)`);
+    },
+    // A step is recorded, then shown; a job already being stopped (Cancel, shutdown) takes no new step.
+    step: (state, data) => {
+      entry.abort.signal.throwIfAborted();
+      ctx.store.transition(jobId, state, { data });
+      ctx.emit(jobId, state, entry, {});
+    },
+    emit: (state, extra) => ctx.emit(jobId, state, entry, extra),
+  };
+  await seedAfterDownload({ jobId, entry, log, session: entry.session, signal: AbortSignal.any([entry.abort.signal, entry.seeding.signal]) }, deps);
+  if (!(entry.abort.signal.reason instanceof JobDetached)) return "done";
+  await entry.session?.close().catch(() => undefined);
+  return "detached";
+}
+
+/** Stops a job's seeding (Stop seeding, the budget); false when it is not seeding. */
+export function stopSeedingOf(entry: SeedingJob | undefined, why: string): boolean {
+  if (!entry?.seeding || entry.seeding.signal.aborted) return false;
+  entry.seeding.abort(new SeedingStopped(why));
+  return true;
+}
+
+async function seedAfterDownload(run: SeedingRun, deps: SeedingDeps): Promise<void> {
+  const budgetWatch = setInterval(() => deps.checkBudget(), deps.budgetCheckMs);
+  try {
+    await seed(run, deps);
+  } finally {
+    clearInterval(budgetWatch);
+  }
+}
+
+async function seed(run: SeedingRun, deps: SeedingDeps): Promise<void> {
   const { store } = deps;
   const { jobId, entry, log, signal } = run;
   const data = () => store.get<TorrentJobInput, TorrentJobData>(jobId)!.data;
@@ -124,7 +210,8 @@ export async function seedAfterDownload(run: SeedingRun, deps: SeedingDeps): Pro
       endedBy = `it failed: ${errorMessage(err)}`;
     }
   }
-  const seeded: SeedingSummary = { ...shown(), endedBy };
+  const { policy, uploadedBytes, sizeBytes, ratio, seconds: secs } = shown();
+  const seeded: SeedingSummary = { policy, uploadedBytes, sizeBytes, ratio, seconds: secs, endedBy };
   log.info({ seeded }, "seeding ended");
   store.patchData(jobId, { seeded, seedingUpload: last.uploadedBytes });
 }

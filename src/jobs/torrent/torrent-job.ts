@@ -24,8 +24,7 @@ import { fitDisk } from "./disk-fit.js";
 import type { PickAction } from "./file-picker.js";
 import type { DropletSession, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
-import { SeedingStopped, seedAfterDownload, type SeedingRun } from "./seed-after-download.js";
-import { encodeSeedPolicy, seedPolicyOf } from "./seeding-policy.js";
+import { applySeedPolicy, jobSeedPolicy, seedIfDue, stopSeedingOf, type SeedingContext, type SeedingJob } from "./seed-after-download.js";
 
 export type { DeliveredFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
@@ -34,12 +33,10 @@ export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, 
 /** Dropped SSH connections a job rides over by reconnecting, before a drop fails it. */
 const MAX_RECONNECTS = 3;
 
-interface Running extends RunningJob {
+interface Running extends SeedingJob {
   done: Promise<void>;
   /** aria2 may already run on the droplet for this job (a resume, or a reconnect after a dropped connection). */
   reattach: boolean;
-  /** While the files are home and the droplet seeds: stops the seeding only (the budget, "Stop seeding"). */
-  seeding: AbortController | null;
 }
 
 
@@ -50,11 +47,14 @@ export class TorrentJobRunner {
   private readonly afterMetadata: MetadataDeps;
   private readonly now: () => number;
   private readonly endings: EndingContext;
+  private readonly seedingContext: SeedingContext;
 
   constructor(private readonly deps: TorrentJobDeps) {
     this.now = deps.now ?? Date.now;
     const timeoutMs = deps.settings.sizeQuestionTimeoutMs ?? 180_000;
     this.endings = { deps, now: this.now, emit: (...a) => this.emit(...a), notify: (e) => this.notify(e) };
+    const budgetCheckMs = deps.settings.budgetCheckMs ?? 1000;
+    this.seedingContext = { ...this.endings, ...deps, bootTimeoutMs: deps.settings.bootTimeoutMs, budgetCheckMs, perJobBudgetUsd: deps.settings.perJobBudgetUsd };
     const sizes: SizeCheckDeps = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
     this.afterMetadata = {
       sizes,
@@ -153,10 +153,8 @@ export class TorrentJobRunner {
       }
       if (torrentStateReached(job.state, "transferred")) {
         const note = "the bot restarted after your files were saved and verified: they are kept";
-        const delivered: Delivered = { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note };
         // A droplet left seeding carries on seeding (same aria2) until the policy is met.
-        if (this.seedsNow(jobId) && !torrentStateReached(job.state, "droplet_destroyed") && !(await this.seedWithBudget(jobId, entry, log))) return;
-        await finishDelivered(this.endings, jobId, entry, { ...delivered, seeding: this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seeded }, log);
+        await this.seedThenFinish(jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note }, log);
         return;
       }
     }
@@ -178,64 +176,20 @@ export class TorrentJobRunner {
     }
     clearInterval(budgetWatch);
     const note = entry.resumed ? "the bot restarted while this job ran; it carried on where it was and nothing was lost" : undefined;
-    if (this.seedsNow(jobId) && !(await this.seedWithBudget(jobId, entry, log))) return;
-    const seeding = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seeded;
-    await finishDelivered(this.endings, jobId, entry, { ...delivered, note, seeding }, log);
+    await this.seedThenFinish(jobId, entry, { ...delivered, note }, log);
   }
 
-  /** Whether the job gives to the swarm after its files are home: its policy, and an aria2 left seeding for it. */
-  private seedsNow(jobId: number): boolean {
-    const data = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!.data;
-    return seedPolicyOf(data.seedPolicy).kind !== "none" && data.allBytesAt !== undefined && data.seeded === undefined;
-  }
-
-  /**
-   * The files are home; the droplet seeds until the policy is met, "Stop seeding", or the per-job budget (all three
-   * end the job done, the droplet destroyed). Returns false when a detaching shutdown left it seeding for the next start.
-   */
-  private async seedWithBudget(jobId: number, entry: Running, log: Logger): Promise<boolean> {
-    entry.seeding = new AbortController();
-    const budgetWatch = setInterval(() => this.checkBudget(entry), this.deps.settings.budgetCheckMs ?? 1000);
-    try {
-      const run: SeedingRun = { jobId, entry, log, session: entry.session, signal: AbortSignal.any([entry.abort.signal, entry.seeding.signal]) };
-      await seedAfterDownload(run, {
-        store: this.deps.store,
-        torrents: this.deps.torrents,
-        ssh: this.deps.ssh,
-        bootTimeoutMs: this.deps.settings.bootTimeoutMs,
-        now: this.now,
-        step: (state, data) => this.step(jobId, state, entry, { data }),
-        emit: (state, extra) => this.emit(jobId, state, entry, extra),
-      });
-    } finally {
-      clearInterval(budgetWatch);
-    }
-    if (entry.abort.signal.reason instanceof JobDetached) {
-      await entry.session?.close().catch(() => undefined);
-      this.detached(jobId, entry, log);
-      return false;
-    }
-    return true;
+  /** The files are home: seeding first if the job seeds (seed-after-download.ts), then the droplet goes, the job done. */
+  private async seedThenFinish(jobId: number, entry: Running, delivered: Delivered, log: Logger): Promise<void> {
+    if ((await seedIfDue(this.seedingContext, { jobId, entry, log })) === "detached") return this.detached(jobId, entry, log);
+    await finishDelivered(this.endings, jobId, entry, delivered, log);
   }
 
   /** Gives job `jobId`'s recorded seeding policy to its running aria2 (a change on the card before every byte is in). */
-  async applySeedPolicy(jobId: number): Promise<void> {
-    const entry = this.running.get(jobId);
-    const job = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId);
-    if (!entry?.session || !job || job.state !== "downloading") return; // not started yet: aria2 starts with it
-    const policy = seedPolicyOf(job.data.seedPolicy);
-    await this.deps.torrents.applySeedPolicy(entry.session, `/root/dropship/job-${jobId}`, policy, entry.abort.signal).catch((err: unknown) => {
-      this.deps.logger.warn({ err, job: jobId }, "could not give the new seeding policy to aria2; it applies when aria2 starts again");
-    });
-  }
+  applySeedPolicy = (jobId: number): Promise<void> => applySeedPolicy(this.seedingContext, this.running.get(jobId), jobId);
 
   /** "Stop seeding" on a job whose files are home: the droplet is destroyed now. False if it is not seeding. */
-  stopSeeding(jobId: number): boolean {
-    const entry = this.running.get(jobId);
-    if (!entry?.seeding || entry.seeding.signal.aborted) return false;
-    entry.seeding.abort(new SeedingStopped("stopped by you"));
-    return true;
-  }
+  stopSeeding = (jobId: number): boolean => stopSeedingOf(this.running.get(jobId), "stopped by you");
 
   /**
    * fetchFiles, carried on from the recorded state after an SSH connection dropped under a step (a few times): the
@@ -303,7 +257,7 @@ export class TorrentJobRunner {
         // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
         selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
         // Re-read each time: the owner may change it on the card until aria2 has every byte.
-        seedPolicy: () => seedPolicyOf(store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.seedPolicy),
+        seedPolicy: () => jobSeedPolicy(store, jobId),
         onMetadata: async (meta) => {
           const choice = await this.onMetadata(jobId, entry, meta, log);
           // Room for the chosen files before aria2 writes them.
@@ -388,12 +342,7 @@ export class TorrentJobRunner {
   private checkBudget(entry: Running): void {
     const cost = entry.droplet.costUsd();
     const cap = this.deps.settings.perJobBudgetUsd;
-    // Seeding stops at the budget, the files already home: the job ends done, not failed.
-    if (cost > cap && entry.seeding && !entry.seeding.signal.aborted) {
-      entry.seeding.abort(new SeedingStopped(`the droplet reached the job's budget of $${cap.toFixed(2)} (BUDGET_PER_JOB_USD)`));
-      return;
-    }
-    if (cost > cap && !entry.abort.signal.aborted && !entry.seeding) {
+    if (cost > cap && !entry.abort.signal.aborted) {
       entry.abort.abort(new Error(`stopped: the droplet has cost $${cost.toFixed(4)}, over the job's budget of $${cap.toFixed(2)} (BUDGET_PER_JOB_USD)`));
     }
   }
@@ -418,7 +367,6 @@ export class TorrentJobRunner {
       elapsedSeconds: (this.now() - entry.startedAt) / 1000,
       ...(entry.resumed ? { resumed: true } : {}),
       ...(volume ? { volume: { sizeGib: volume.sizeGib, priceHourly: volume.priceHourly } } : {}),
-      seedPolicy: encodeSeedPolicy(seedPolicyOf(this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)?.data.seedPolicy)),
       ...extra,
     });
   }
