@@ -90,7 +90,8 @@ describe("seeding until ratio 1.0", () => {
 
     // The droplet is destroyed once the ratio is met (the fake DigitalOcean says so), and the state machine went
     // through "seeding" between the files' verification and the destroy.
-    expect(world.digitalOcean.droplets().find((d) => d.id === droplet.id)!.destroyed).toBe(true);
+    expect(droplet.destroyed).toBe(true);
+    expect(world.digitalOcean.droplets().filter((d) => !d.destroyed && d.tags.includes(`dropship-job-${jobId}`))).toEqual([]);
     expect(app.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
     expect(app.jobs.events(jobId).map((e) => e.state).slice(-5)).toEqual(["transferring", "transferred", "seeding", "droplet_destroyed", "done"]);
     expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
