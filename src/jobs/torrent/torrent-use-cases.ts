@@ -110,7 +110,7 @@ function recordSeeding(
 }
 
 /** The estimate Start admits: the download's, plus the seeding's (null, the per-job budget, for a ratio). */
-function estimateWithSeeding(data: CardFacts): number | null {
+function admittedEstimate(data: CardFacts): number | null {
   if (data.seedingUsd === null) return null;
   const base = data.estimateUsd ?? null;
   return base === null ? null : base + (data.seedingUsd ?? 0);
@@ -152,7 +152,7 @@ export function startTorrent(deps: Omit<TorrentUseCaseDeps, "canceller">, jobId:
   // Spending and running droplets may have changed since the card was shown. The check and the move out of
   // "estimated" are one transaction: of two presses only one starts the job, and of ten Starts only those that fit.
   // The estimate is the chosen files' (the card's picker re-prices every change).
-  const admission = deps.quoter.admit(jobId, userId, estimateWithSeeding(job.data));
+  const admission = deps.quoter.admit(jobId, userId, admittedEstimate(job.data));
   if (admission.kind === "blocked") return { kind: "blocked", reason: admission.reason };
   if (admission.kind === "not-waiting") return { kind: "already-started" };
   // The choice is made: the job takes `selectFiles` to aria2, and the picker takes no more presses.
