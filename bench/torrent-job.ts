@@ -16,7 +16,7 @@ import path from "node:path";
 import type { BenchResult } from "./types.js";
 import { comparison, median, roundedSpread } from "./stats.js";
 import { DO_LIKE, markdownTable, predict, SCENARIOS, SIZES_GB, type LocalOverhead } from "./torrent-time-model.js";
-import { ALICE, buttonData, DO_TOKEN, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "../test/e2e/harness.js";
+import { ALICE, buttonData, DO_TOKEN, fetchEveryFile, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "../test/e2e/harness.js";
 import { DROPLET_SWARM_ARIA2_OPTIONS, type SwarmTorrent } from "../test/world/swarm.js";
 import { buildUserData, generateHostKeyPair } from "../src/cloud/cloud-init.js";
 import { generateEd25519OpenSsh } from "../src/shared/ed25519-openssh.js";
@@ -105,18 +105,6 @@ export async function run(): Promise<BenchResult[]> {
   } finally {
     await world.stop();
   }
-}
-
-/**
- * The floor fetches every file at once: the bench's user says so on /settings, so the 20-file magnet does not wait
- * for the file picker after its metadata (a person choosing files is not the job's time).
- */
-async function fetchEveryFile(world: World): Promise<void> {
-  const before = lastMessageId(world, ALICE.id);
-  world.telegram.sendText(ALICE, "/settings");
-  const settings = await nextBotMessage(world, ALICE.id, before, (m) => m.text.includes("Your settings"));
-  const pressed = world.telegram.pressButton(ALICE, settings, buttonData(settings, /Fetch all/));
-  await world.telegram.waitFor(() => world.telegram.answeredCallbacks.some((a) => a.callback_query_id === pressed), 15_000, "the settings saved");
 }
 
 /** Tees the runner's events (they go to the presenter) so the bench sees `done`'s result. */

@@ -15,8 +15,11 @@ export interface DropletTorrentSettings {
   trackers: string[];
   dhtEntryPoint: string | null;
   extraOptions: string[];
+  /** How often aria2 is asked for progress (default 500 ms): a finished file, and the end, are seen within this. */
   pollIntervalMs?: number;
 }
+
+const DEFAULT_POLL_MS = 500;
 
 export function createDropletTorrentClient(settings: DropletTorrentSettings): TorrentClientPort {
   return {
@@ -29,7 +32,7 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
       const { aria2 } = launched;
       let gid = launched.gid;
       if ("magnetUri" in source) {
-        onProgress({ phase: "metadata", name: null, totalBytes: 0, completedBytes: 0, downloadSpeed: 0, seeders: 0, connections: 0, etaSeconds: null });
+        onProgress({ phase: "metadata", name: null, totalBytes: 0, completedBytes: 0, downloadSpeed: 0, seeders: 0, connections: 0, etaSeconds: null, files: [] });
         gid = await aria2.followDownload(gid, { timeoutSeconds: settings.metadataTimeoutSeconds, intervalMs: 250, signal });
         // --pause-metadata holds the real download until the job has seen what it is (also after a restart mid-question).
         const held = await aria2.tellStatus(gid);
@@ -48,7 +51,7 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
       }
       let firstByteAt: number | null = null;
       const final = await aria2.watchDownload(gid, {
-        intervalMs: settings.pollIntervalMs ?? 1000,
+        intervalMs: settings.pollIntervalMs ?? DEFAULT_POLL_MS,
         metadataTimeoutSeconds: "magnetUri" in source ? settings.metadataTimeoutSeconds : undefined,
         signal,
         // A job that seeds counts as downloaded once aria2 has every byte; aria2 goes on giving to the swarm. One that
@@ -56,7 +59,7 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
         untilAllBytes: () => policy().kind !== "none",
         onProgress: (p) => {
           if (firstByteAt === null && p.phase !== "metadata" && p.completedBytes > 0) firstByteAt = Date.now();
-          if (p.phase !== "error") onProgress(toJobProgress(p));
+          if (p.phase !== "error") onProgress(toJobProgress(p, dir));
         },
       });
       if (final.phase === "error") {
@@ -189,7 +192,7 @@ function clientFor(session: DropletSession, port: number, secret: string, settin
   });
 }
 
-function toJobProgress(p: TorrentProgress): JobProgress {
+function toJobProgress(p: TorrentProgress, dir: string): JobProgress {
   return {
     phase: p.phase === "complete" ? "complete" : p.phase === "metadata" ? "metadata" : "downloading",
     name: p.name,
@@ -201,5 +204,7 @@ function toJobProgress(p: TorrentProgress): JobProgress {
     etaSeconds: p.etaSeconds,
     uploadedBytes: p.uploadedBytes,
     uploadSpeed: p.uploadSpeed,
+    // Paths as on the droplet, like the download's result, so the job can pull a finished file before the rest.
+    files: p.files.filter((f) => f.selected).map((f) => ({ path: `${dir}/${f.path}`, size: f.sizeBytes, completedBytes: f.completedBytes })),
   };
 }

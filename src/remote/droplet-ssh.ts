@@ -25,10 +25,12 @@ export function createDropletSsh(opts: { privateKey: string; username?: string; 
           throw booting && Date.now() < deadline ? new Error(message) : new AbortError(message);
         }
       };
+      // Tried every half second at most: sshd is noticed within 0.5 s of answering (it came 1–4 s late with the old
+      // doubling up to 5 s, and the job waits for it). A refused connection costs next to nothing on either side.
       const host = await pRetry(attempt, {
         retries: Number.POSITIVE_INFINITY,
         minTimeout: opts.retryDelayMs ?? 250,
-        maxTimeout: 5000,
+        maxTimeout: Math.max(opts.retryDelayMs ?? 250, 500),
         factor: 2,
         maxRetryTime: timeoutMs,
         signal,

@@ -24,8 +24,9 @@ export interface SftpHost extends Host {
  * 2 MiB window and tops it up only when half is used, so one SFTP session carries about 1 MiB per round trip (measured
  * ~9 MB/s at 100 ms): seven sessions carry ~60 MB/s there. 24 MiB of reads are requested ahead, in 256 KiB reads
  * (OpenSSH's sftp-server caps reads at 255 KiB and says so through limits@openssh.com; ssh2 keeps to that).
- * OpenSSH's default MaxSessions is 10 per connection: seven, the shared SFTP session and the checksum's command leave
- * one; if the server refuses one, the pool keeps what it got.
+ * OpenSSH's default MaxSessions is 10 per connection: seven (shared by the pulls in flight), the shared SFTP session
+ * and one checksum command for each of two pulls at once (pull-downloaded-files.ts); if the server refuses one, the pool
+ * keeps what it got, and a refused checksum command is tried again.
  */
 export const PULL_DEFAULTS = { sessions: 7, windowBytes: 24 * 1024 * 1024, chunkBytes: 256 * 1024 };
 

@@ -16,20 +16,32 @@ export interface FixedVenvDeps {
 export type FixedVenv = (onProgress?: (message: string) => void) => Promise<string>;
 
 /**
- * Every call asks the manager, which reuses the venv when its content matches the digest recorded at build (~0.5 s:
- * the whole venv is hashed) and rebuilds it when it was removed, broken or changed; concurrent first calls build it
- * once (lock).
+ * Every call asks the manager, which reuses the venv when its content matches the digest recorded at build (~0.5 s of
+ * CPU: the whole venv is hashed) and rebuilds it when it was removed, broken or changed. Calls made while a check is
+ * under way share it (a burst of jobs started together hashes the venv once, not once each); each caller still hears
+ * the check's progress. Concurrent first calls build it once (the manager's lock).
  */
 function fixedVenv(deps: FixedVenvDeps, spec: VenvSpec, purpose: string): FixedVenv {
-  return async (onProgress) => {
-    const venv = await deps.manager.ensure(deps.host, spec, {
-      pin: true,
-      onProgress: (p) => {
-        deps.logger.debug({ step: p.step }, `${purpose} venv: ${p.message}`);
-        onProgress?.(p.message);
-      },
-    });
-    return venv.path;
+  let current: { path: Promise<string>; listeners: Set<(message: string) => void> } | null = null;
+  return (onProgress) => {
+    if (!current) {
+      const listeners = new Set<(message: string) => void>();
+      const check = deps.manager.ensure(deps.host, spec, {
+        pin: true,
+        onProgress: (p) => {
+          deps.logger.debug({ step: p.step }, `${purpose} venv: ${p.message}`);
+          for (const listener of listeners) listener(p.message);
+        },
+      });
+      const entry = { path: check.then((venv) => venv.path), listeners };
+      current = entry;
+      // The next call after this one settles checks again.
+      void entry.path.finally(() => {
+        if (current === entry) current = null;
+      }).catch(() => undefined);
+    }
+    if (onProgress) current.listeners.add(onProgress);
+    return current.path;
   };
 }
 

@@ -51,7 +51,7 @@ describe.concurrent("Aria2Client against a real aria2c", () => {
     expect(final.gid).toBe(meta.followedBy?.[0]);
     expect(final.gid).not.toBe(gid);
     expect(final).toMatchObject({ name: "movie.mkv", infoHash: t.infoHash, totalBytes: t.totalSize, completedBytes: t.totalSize });
-    expect(final.files).toEqual([{ path: "movie.mkv", sizeBytes: t.totalSize, completedBytes: t.totalSize, selected: true }]);
+    expect(final.files).toEqual([{ index: 1, path: "movie.mkv", sizeBytes: t.totalSize, completedBytes: t.totalSize, selected: true }]);
     // Numbers only, never aria2's strings; completed bytes never go backwards.
     for (const p of seen) for (const v of [p.totalBytes, p.completedBytes, p.downloadSpeed, p.connections]) expect(typeof v).toBe("number");
     const done = seen.map((p) => p.completedBytes);

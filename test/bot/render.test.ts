@@ -250,6 +250,15 @@ describe("torrent progress", () => {
     expect(text).toContain("▫️ Cleaning up\n\n💾 120 GiB volume attached ($0.0179/h, in the cost); it goes with the droplet.\n\nElapsed");
   });
 
+  it("counts, while downloading, the files already pulled to the bot", () => {
+    const download = { completedBytes: 3072, totalBytes: 4096, speedBytesPerSecond: 1024, etaSeconds: 1, seeders: 1, peers: 1 };
+    const transfer = { completedBytes: 1024, totalBytes: 4096, speedBytesPerSecond: 2048, filesDone: 2, filesTotal: 5 };
+    const early = renderTorrentProgress({ phase: "downloading", name: "n", download, transfer, costSoFarUsd: 0, elapsedSeconds: 9 }).text;
+    expect(early).toContain("Seeders 1 · peers 1\n📥 2 of 5 files already saved by the bot\n▫️ Transferring");
+    const none = renderTorrentProgress({ phase: "downloading", name: "n", download, transfer: { ...transfer, filesDone: 0 }, costSoFarUsd: 0, elapsedSeconds: 9 }).text;
+    expect(none).not.toContain("already saved");
+  });
+
   it("shows bytes without a bar while the total is unknown", () => {
     const { text } = renderTorrentProgress({
       phase: "downloading",

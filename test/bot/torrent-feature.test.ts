@@ -140,6 +140,17 @@ describe("torrent feature", () => {
     expect(jobs.get(jobId)!.state).toBe("approved");
   });
 
+  it("starts the job even when Telegram refuses the answer to Start (a press answered too late)", async () => {
+    world.tg.sendText(owner, `magnet:?xt=urn:btih:${HASH_B}&dn=late-answer`);
+    const card = await botSays(owner.id, (m) => m.text.includes("late-answer"));
+    const jobId = jobOf(card);
+    world.tg.failNext("answerCallbackQuery", { error_code: 400, description: "Bad Request: query is too old and response timeout expired or query ID is invalid" });
+    world.tg.pressButton(owner, card, `t:start:${jobId}`);
+    await world.tg.waitFor(() => started.includes(jobId), 10_000);
+    expect(attached).toEqual([jobId]);
+    expect(jobs.get(jobId)!.state).toBe("approved");
+  });
+
   it("says a card has expired once its time is up, and starts nothing", async () => {
     world.tg.sendText(owner, `magnet:?xt=urn:btih:${HASH_B}&dn=stale`);
     const card = await botSays(owner.id, (m) => m.text.includes("stale"));

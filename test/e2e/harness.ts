@@ -231,3 +231,15 @@ export function tcpReachable(host: string, port: number, nsPath?: string): Promi
     s.setTimeout(2000, () => (s.destroy(), resolve(false)));
   });
 }
+
+/**
+ * `user` says on /settings to fetch every file of a torrent: a multi-file magnet then does not wait for the file picker
+ * after its metadata (for tests and benches about something else; a person choosing files is not the job's time).
+ */
+export async function fetchEveryFile(world: World, user: FakeUser = ALICE): Promise<void> {
+  const before = lastMessageId(world, user.id);
+  world.telegram.sendText(user, "/settings");
+  const settings = await nextBotMessage(world, user.id, before, (m) => m.text.includes("Your settings"));
+  const pressed = world.telegram.pressButton(user, settings, buttonData(settings, /Fetch all/));
+  await world.telegram.waitFor(() => world.telegram.answeredCallbacks.some((a) => a.callback_query_id === pressed), 15_000, "the settings saved");
+}

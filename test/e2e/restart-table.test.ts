@@ -86,7 +86,15 @@ async function runRow(row: Row, label: string): Promise<void> {
   // Each row is its own deployment: its own Telegram bot and its own DigitalOcean account. (Two bots on one account
   // would reap each other's droplets: the start-up sweep owns every droplet tagged "dropship".)
   const telegram: FakeTelegram = await startFakeTelegram({ token: BOT_TOKEN });
-  const digitalOcean = await startFakeDigitalOcean({ token: DO_TOKEN, dir: path.join(world.dir, `droplets-${label}`), net: world.net, activeDelayMs: 500 });
+  // Droplets the fake created, by name: its list forgets a destroyed droplet a second after the destroy.
+  const created: string[] = [];
+  const digitalOcean = await startFakeDigitalOcean({
+    token: DO_TOKEN,
+    dir: path.join(world.dir, `droplets-${label}`),
+    net: world.net,
+    activeDelayMs: 500,
+    log: (line) => void (/^droplet \d+ \((\S+)\) created/.exec(line)?.slice(1).forEach((name) => created.push(name))),
+  });
   try {
     const onShutdown = row.how === "SIGTERM destroy" ? "destroy" : "detach";
     const env = await world.env({

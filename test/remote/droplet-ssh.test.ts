@@ -40,6 +40,19 @@ describe("createDropletSsh", () => {
     expect(r.stdout).toBe("it's up\n");
   });
 
+  it("notices sshd within about half a second of it answering, however long the boot", async () => {
+    const s = await setting();
+    const ssh = createDropletSsh({ privateKey: s.botKey.privateKey });
+    let bootedAt = 0;
+    setTimeout(() => void s.boot().then(() => (bootedAt = Date.now())), 4000);
+    const session = await ssh.connect(s.address, s.hostKey.public, { timeoutMs: 20_000 });
+    const connectedAt = Date.now();
+    cleanup.push(() => session.close());
+    expect(bootedAt).toBeGreaterThan(0);
+    // Retries doubling up to 5 s would next try 3.75 s after the start, then 7.75 s: over 3 s late.
+    expect(connectedAt - bootedAt).toBeLessThan(2000);
+  });
+
   it("refuses a droplet that presents another host key, at once", async () => {
     const s = await setting();
     await s.boot();

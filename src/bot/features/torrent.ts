@@ -256,10 +256,11 @@ async function onStart(w: Wiring, ctx: BotContext, jobId: number): Promise<void>
       await ctx.answerCallbackQuery({ text: "Choose at least one file first.", show_alert: true });
       return;
     case "started":
-      await ctx.answerCallbackQuery({ text: "Starting…" });
-      // The card becomes the progress message before the runner's first event.
+      // The job is admitted: it runs whatever becomes of the answer (a slow or refused answer once left it approved
+      // and never started). The card becomes the progress message before the runner's first event.
       w.deps.presenter.attach(jobId, ctx.chat!.id, ctx.callbackQuery!.message!.message_id);
       w.deps.runner.start(jobId);
+      await answerPress(ctx, { text: "Starting…" });
       return;
   }
 }

@@ -115,6 +115,8 @@ export class TorrentPresenter {
             totalBytes: e.transfer.totalBytes,
             speedBytesPerSecond: e.transfer.bytesPerSecond,
             etaSeconds: e.transfer.bytesPerSecond > 0 ? (e.transfer.totalBytes - e.transfer.doneBytes) / e.transfer.bytesPerSecond : null,
+            filesDone: e.transfer.filesDone,
+            filesTotal: e.transfer.filesTotal,
           }
         : null,
       costSoFarUsd: e.costSoFarUsd,

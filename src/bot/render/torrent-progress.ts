@@ -83,6 +83,9 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       lines.push(...byteLines(input.download));
       lines.push(`Seeders ${input.download.seeders} · peers ${input.download.peers}`);
     }
+    // Files aria2 has finished are pulled while the rest downloads.
+    const early = phase.id === "downloading" ? input.transfer : null;
+    if (early?.filesDone && early.filesTotal) lines.push(`📥 ${early.filesDone} of ${early.filesTotal} files already saved by the bot`);
     if (phase.id === "transferring" && input.transfer) {
       lines.push(...byteLines(input.transfer));
       const { filesDone, filesTotal } = input.transfer;

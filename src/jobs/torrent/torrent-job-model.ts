@@ -10,7 +10,7 @@ import type { DropletSettings } from "./droplet-lifecycle.js";
 import type { DiskSettings } from "./disk-fit.js";
 import type { JobVolumes } from "./job-volumes.js";
 import type { FreeSpaceProbe } from "./download-room.js";
-import type { DeliveredFile, TransferProgress } from "./pull-downloaded-files.js";
+import type { DeliveredFile, PulledFile, TransferProgress } from "./pull-downloaded-files.js";
 import type { CloudInitPort, DropletPort, ProvisionPort, SshPort, TorrentClientPort, TorrentProgress } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
 import type { SeedingShown, SeedingSummary } from "./seed-after-download.js";
@@ -33,6 +33,8 @@ export interface TorrentJobData {
   /** What aria2 downloaded, as paths on the droplet: a restart after "downloaded" pulls exactly these. */
   remoteFiles?: { path: string; size: number }[];
   downloadSeconds?: number;
+  /** Files verified on the bot's disk so far, each recorded as soon as it is (early pulls while aria2 still downloads). */
+  pulled?: PulledFile[];
   /** The verified files, from "transferred" on. */
   files?: DeliveredFile[];
   /** Cancel was pressed: a restart during the clean-up finishes the cancel. */

@@ -8,7 +8,7 @@ import type { Logger } from "../../shared/logger.js";
 import { DropletLifecycle } from "./droplet-lifecycle.js";
 import { finishBadly, finishDelivered, type Delivered, type EndingContext, type RunningJob } from "./job-endings.js";
 import { downloadRoomProblem } from "./download-room.js";
-import { pullDownloadedFiles } from "./pull-downloaded-files.js";
+import { downloadAndPull, type StepOptions } from "./download-and-pull.js";
 import {
   JobCancelled,
   JobDetached,
@@ -21,12 +21,13 @@ import {
 import { SizeQuestions, type SizeAnswer, type SizeCheckDeps } from "./metadata-check.js";
 import { DEFAULT_FILE_PREFERENCES, FilePickers, settleMetadata, type FileChoice, type MetadataDeps, type PickOutcome } from "./after-metadata.js";
 import { fitDisk } from "./disk-fit.js";
+import { earlyProvisioning } from "./early-provisioning.js";
 import type { PickAction } from "./file-picker.js";
-import type { DropletSession, TorrentMetadata, TorrentProgress } from "./torrent-ports.js";
+import type { DropletSession, TorrentMetadata } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
 import { applySeedPolicy, jobSeedPolicy, seedIfDue, stopSeedingOf, type SeedingContext, type SeedingJob } from "./seed-after-download.js";
 
-export type { DeliveredFile } from "./pull-downloaded-files.js";
+export type { DeliveredFile, PulledFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
 export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, TorrentJobSettings } from "./torrent-job-model.js";
 
@@ -215,80 +216,27 @@ export class TorrentJobRunner {
    * fresh job is "approved"). Throws on failure, Cancel, shutdown or the budget.
    */
   private async fetchFiles(jobId: number, entry: Running, from: TorrentState, jobDir: string, log: Logger): Promise<Delivered> {
-    const { store, settings } = this.deps;
-    const signal = entry.abort.signal;
-    const job = store.get<TorrentJobInput, TorrentJobData>(jobId)!;
+    const job = this.deps.store.get<TorrentJobInput, TorrentJobData>(jobId)!;
     const past = (state: TorrentState) => torrentStateReached(from, state);
-    // Known sizes (of the chosen files) are checked before paying for a droplet; every torrent again before its pull.
+    // Known sizes (of the chosen files) are checked before paying for a droplet; every torrent again before its first pull.
     const knownBytes = job.data.selectedBytes ?? job.input.sizeBytes;
     if (!past("droplet_requested") && knownBytes !== null) await this.checkRoom(knownBytes);
-    const { ip, hostKeyPublic } = past("droplet_requested") ? await entry.droplet.resumeActive(signal) : await this.newDroplet(jobId, entry, signal);
-    if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
-    const session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
-      if (!entry.reattach || signal.aborted) throw err;
-      throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
-    });
-    entry.session = session;
-    if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
     const remoteDir = `/root/dropship/job-${jobId}`;
-    if (!past("provisioned")) {
-      // Re-running the playbook after a restart is safe: every task is idempotent.
-      await this.deps.provisioner.provision(
-        { ip, hostKeyPublic, downloadDir: remoteDir },
-        { signal, onTask: (detail) => this.emit(jobId, "ssh_ready", entry, { detail }) },
-      );
-      this.step(jobId, "provisioned", entry);
-    }
-    let remote: { name: string | null; files: { path: string; size: number }[]; downloadSeconds: number };
-    if (!past("downloaded")) {
-      // Room before aria2 writes: a .torrent's size is known now, a magnet's once its metadata is in (again after a restart).
-      // Of the files chosen, when a choice was made (the card's picker, or the one after the metadata before a restart).
-      const knownBytes = job.data.selectedBytes ?? (job.input.torrentFile ? job.input.sizeBytes : (job.data.realSizeBytes ?? null));
-      if (knownBytes !== null) await this.fitDisk(jobId, entry, session, remoteDir, knownBytes, log);
-      if (!past("downloading")) this.step(jobId, "downloading", entry);
-      const source = job.input.torrentFile ? { torrentFile: Buffer.from(job.input.torrentFile, "base64") } : { magnetUri: job.input.magnetUri! };
-      let lastProgress: TorrentProgress | undefined;
-      const downloaded = await this.deps.torrents.download(session, {
-        dir: remoteDir,
-        source,
-        signal,
-        // aria2 was (or may have been) started by the earlier process once the droplet was provisioned.
-        resume: entry.reattach && past("provisioned"),
-        // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
-        selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
-        // Re-read each time: the owner may change it on the card until aria2 has every byte.
-        seedPolicy: () => jobSeedPolicy(store, jobId),
-        onMetadata: async (meta) => {
-          const choice = await this.onMetadata(jobId, entry, meta, log);
-          // Room for the chosen files before aria2 writes them.
-          await this.fitDisk(jobId, entry, session, remoteDir, choice.bytes, log);
-          return choice;
-        },
-        onProgress: (p) => {
-          lastProgress = p;
-          this.emit(jobId, "downloading", entry, { progress: p });
-        },
-      });
-      remote = { name: downloaded.name, files: downloaded.files, downloadSeconds: downloaded.transferSeconds };
-      this.step(jobId, "downloaded", entry, {
-        // allBytesAt: aria2 seeds from here (the policy's minutes count from it); absent when it does not seed.
-        data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds, ...(downloaded.seeding ? { allBytesAt: this.now() } : {}) },
-        progress: lastProgress,
-      });
-    } else {
-      remote = { name: job.data.name ?? null, files: job.data.remoteFiles ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 };
-    }
-    // A pull resumed after a restart needs room only for what is not on disk yet; checking for all of it is simpler and safe.
-    await this.checkRoom(remote.files.reduce((n, f) => n + f.size, 0));
-    if (!past("transferring")) this.step(jobId, "transferring", entry);
-    const files = await pullDownloadedFiles(
-      session,
-      { remoteDir, remoteFiles: remote.files, localDir: jobDir },
-      { signal, now: this.now, log, onProgress: (transfer) => this.emit(jobId, "transferring", entry, { transfer }) },
+    const session = await this.bootAndProvision(jobId, entry, past, remoteDir);
+    return downloadAndPull(
+      { jobId, past, session, remoteDir, jobDir, log, abort: entry.abort, resume: entry.reattach && past("provisioned") },
+      {
+        store: this.deps.store,
+        torrents: this.deps.torrents,
+        now: this.now,
+        checkRoom: (needBytes) => this.checkRoom(needBytes),
+        costSoFar: () => entry.droplet.costUsd(),
+        fitDisk: (bytes) => this.fitDisk(jobId, entry, session, remoteDir, bytes, log),
+        onMetadata: (meta) => this.onMetadata(jobId, entry, meta, log),
+        step: (state, opts) => this.step(jobId, state, entry, opts),
+        emit: (state, extra) => this.emit(jobId, state, entry, extra),
+      },
     );
-    // What the droplet had cost when the files were home: the rest is what seeding added.
-    this.step(jobId, "transferred", entry, { data: { files, costAtTransferUsd: entry.droplet.costUsd() } });
-    return { files, downloadSeconds: remote.downloadSeconds };
   }
 
   /** The one step after a magnet's metadata: the real torrent on the card, the files chosen, the caps re-checked. */
@@ -296,7 +244,52 @@ export class TorrentJobRunner {
     return settleMetadata(this.afterMetadata, { jobId, meta, abort: entry.abort, log, show: (extra) => this.emit(jobId, "downloading", entry, extra) });
   }
 
-  private async newDroplet(jobId: number, entry: Running, signal: AbortSignal): Promise<{ ip: string; hostKeyPublic: string }> {
+  /**
+   * The droplet (created, or the recorded one after a restart) up to "provisioned", with an open SSH session.
+   * ansible-playbook starts as soon as DigitalOcean has made the droplet and does its slow start while the droplet
+   * boots; it connects once our own SSH session has found sshd answering (recorded as ssh_ready).
+   */
+  private async bootAndProvision(jobId: number, entry: Running, past: (s: TorrentState) => boolean, remoteDir: string): Promise<DropletSession> {
+    const { settings } = this.deps;
+    // Re-running the playbook after a restart is safe: every task is idempotent.
+    const provisioning = past("provisioned")
+      ? null
+      : earlyProvisioning(this.deps.provisioner, {
+          downloadDir: remoteDir,
+          signal: entry.abort.signal,
+          onTask: (detail) => this.emit(jobId, this.deps.store.get(jobId)!.state as TorrentState, entry, { detail }),
+        });
+    // A provisioning run that fails early (a broken venv) stops the boot at once instead of after it.
+    const signal = provisioning ? AbortSignal.any([entry.abort.signal, provisioning.failed]) : entry.abort.signal;
+    let session: DropletSession;
+    try {
+      const { ip, hostKeyPublic } = past("droplet_requested")
+        ? await entry.droplet.resumeActive(signal)
+        : await this.newDroplet(jobId, entry, signal, () => provisioning?.start());
+      if (!past("droplet_active")) this.step(jobId, "droplet_active", entry, { data: { ip } });
+      provisioning?.start();
+      session = await this.deps.ssh.connect(ip, hostKeyPublic, { timeoutMs: settings.bootTimeoutMs, signal }).catch((err: unknown) => {
+        if (!entry.reattach || signal.aborted) throw err;
+        throw new Error(`its droplet could not be reached again (${errorMessage(err)})`, { cause: err });
+      });
+      entry.session = session;
+      if (!past("ssh_ready")) this.step(jobId, "ssh_ready", entry);
+      provisioning?.reachable({ ip, hostKeyPublic });
+    } catch (err) {
+      if (!provisioning) throw err;
+      // The run's own failure (it ended the boot) is the reason, unless the job was stopped for another.
+      const failedFirst = provisioning.failed.aborted && !entry.abort.signal.aborted;
+      await provisioning.stop(err);
+      throw failedFirst ? provisioning.failed.reason : err;
+    }
+    if (provisioning) {
+      await provisioning.finished();
+      this.step(jobId, "provisioned", entry);
+    }
+    return session;
+  }
+
+  private async newDroplet(jobId: number, entry: Running, signal: AbortSignal, created: () => void): Promise<{ ip: string; hostKeyPublic: string }> {
     const { store, settings } = this.deps;
     // The card may have chosen a bigger size for the torrent's disk (disk-fit.ts).
     const size = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.size ?? settings.size;
@@ -305,7 +298,10 @@ export class TorrentJobRunner {
       signal,
       {
         onRequested: (priceHourly) => this.step(jobId, "droplet_requested", entry, { data: { size, region: settings.region, priceHourly } }),
-        onCreated: (dropletId) => store.patchData(jobId, { dropletId }),
+        onCreated: (dropletId) => {
+          store.patchData(jobId, { dropletId });
+          created();
+        },
       },
       size,
     );
@@ -351,11 +347,11 @@ export class TorrentJobRunner {
     jobId: number,
     state: TorrentState,
     entry: Running,
-    opts: { data?: Record<string, unknown>; progress?: TorrentProgress } = {},
+    opts: StepOptions = {},
   ): void {
     entry.abort.signal.throwIfAborted();
     this.deps.store.transition(jobId, state, { data: opts.data });
-    this.emit(jobId, state, entry, { progress: opts.progress });
+    this.emit(jobId, state, entry, { progress: opts.progress, transfer: opts.transfer });
   }
 
   private emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void {

@@ -103,9 +103,22 @@ export interface SshPort {
   connect(ip: string, hostKeyPublic: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<DropletSession>;
 }
 
+/** A droplet that answers SSH with its pinned host key. */
+export interface ProvisionTarget {
+  ip: string;
+  hostKeyPublic: string;
+}
+
 /** Runs the provisioning playbook against a droplet (ansible-playbook from the pinned torrent venv). */
 export interface ProvisionPort {
-  provision(target: { ip: string; hostKeyPublic: string; downloadDir: string }, opts: { signal?: AbortSignal; onTask?: (name: string) => void }): Promise<void>;
+  /**
+   * Starts ansible-playbook at once — its venv check, Python start and loading overlap the droplet's boot — and lets
+   * it connect once `target` resolves (the droplet answers SSH). A rejected `target` or an aborted `signal` ends it.
+   */
+  provision(
+    run: { target: Promise<ProvisionTarget>; downloadDir: string },
+    opts: { signal?: AbortSignal; onTask?: (name: string) => void },
+  ): Promise<void>;
 }
 
 export interface HostKeyPair {
@@ -131,6 +144,15 @@ export interface TorrentProgress {
   /** Bytes sent to the swarm so far, and at what rate (absent where the client does not say). */
   uploadedBytes?: number;
   uploadSpeed?: number;
+  /** The selected files as aria2 reports them (absolute paths on the droplet), in the torrent's order; empty before the metadata. */
+  files: TorrentFileProgress[];
+}
+
+/** One file of a downloading torrent: complete when completedBytes reaches size (aria2 counts only verified pieces). */
+export interface TorrentFileProgress {
+  path: string;
+  size: number;
+  completedBytes: number;
 }
 
 /** What a magnet's metadata says about the torrent. */

@@ -64,13 +64,15 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
     cloud,
     cloudInit: { generateHostKey: () => ({ privateKey: "p", publicKey: "ssh-ed25519 AAAA" }), userData: () => "" },
     ssh: { connect: async () => session },
-    // A provisioning run that never finishes by itself: only its signal ends it.
+    // A provisioning run that never finishes by itself once the droplet answers: only its signal ends it.
     provisioner: {
-      provision: (_target, { signal }) =>
-        new Promise((_resolve, reject) => {
+      provision: async ({ target }, { signal }) => {
+        await target;
+        return new Promise((_resolve, reject) => {
           provisionStarted();
           signal!.addEventListener("abort", () => reject(signal!.reason as Error));
-        }),
+        });
+      },
     },
     torrents: {
       download: async () => Promise.reject(new Error("not reached")),
