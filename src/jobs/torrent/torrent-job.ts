@@ -25,7 +25,7 @@ import { earlyProvisioning } from "./early-provisioning.js";
 import type { PickAction } from "./file-picker.js";
 import type { DropletSession, TorrentMetadata } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
-import { applySeedPolicy, jobSeedPolicy, seedIfDue, stopSeedingOf, type SeedingContext, type SeedingJob } from "./seed-after-download.js";
+import { applySeedPolicy, seedIfDue, stopSeedingOf, type SeedingContext, type SeedingJob } from "./seed-after-download.js";
 
 export type { DeliveredFile, PulledFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
