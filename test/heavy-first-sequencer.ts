@@ -27,6 +27,7 @@ const SLOWEST = [
   "test/e2e/torrent-picker-timeout.test.ts",
   "test/e2e/torrent-disk.test.ts",
   "test/e2e/torrent-early-pull.test.ts",
+  "test/e2e/torrent-seeding.test.ts",
 ];
 
 export default class HeavyFirstSequencer extends BaseSequencer {

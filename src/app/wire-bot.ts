@@ -1,4 +1,5 @@
 // Wiring, part 4: the bot and its features, each handed the use-cases and stores it calls.
+import { seedPolicyOf } from "../jobs/torrent/seeding-policy.js";
 import type { Config } from "../config.js";
 import { createBot, type DropshipBot } from "../bot/create-bot.js";
 import type { TelegramPacer } from "../bot/telegram-pacer.js";
@@ -53,6 +54,7 @@ export function wireBot(
         delivery: { uploadLimitBytes: uploadLimitBytes(config.telegram), sendsDocuments: (userId) => storage.userSettings.sendFiles(userId) },
         cardTtlMs: s.cardTtlMs,
         fetchTelegramFile: fetchFile,
+        seeding: { perJobBudgetUsd: config.budget.perJobUsd, defaultFor: (userId) => seedPolicyOf(storage.userSettings.seedPolicyCode(userId)) },
       }),
       filesFeature({ settings: storage.userSettings, ownerId, uploadLimitBytes: uploadLimitBytes(config.telegram) }),
       settingsFeature({ settings: storage.userSettings, ownerId, pickerTimeoutSeconds: config.torrent.pickerTimeoutSeconds }),

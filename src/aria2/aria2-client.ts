@@ -32,6 +32,11 @@ export interface WatchOptions {
   metadataTimeoutSeconds?: number;
   /** When the download was added (ms since epoch), so a resumed watch keeps the metadata deadline; default now. */
   startedAtMs?: number;
+  /**
+   * Return as soon as aria2 has every byte (completedLength = totalLength), while it still seeds, instead of waiting
+   * for it to finish seeding ("complete").
+   */
+  untilAllBytes?: () => boolean;
   /** Polls that may fail in a row (tunnel hiccup) before giving up; default 3. */
   maxConsecutiveFailures?: number;
   signal?: AbortSignal;
@@ -154,6 +159,7 @@ export class Aria2Client {
       }
       await o.onProgress?.(p);
       if (p.phase === "complete" || p.phase === "error") return p;
+      if (o.untilAllBytes?.() && hasAllBytes(p)) return p;
       await sleep(o.intervalMs ?? 1000, o.signal);
     }
   }
@@ -174,4 +180,9 @@ export class TorrentDownloadError extends Error {
     super(progress.errorMessage ?? "the download failed");
     this.name = "TorrentDownloadError";
   }
+}
+
+/** aria2 holds every byte of the (chosen) files: it is seeding, or about to say "complete". */
+export function hasAllBytes(p: TorrentProgress): boolean {
+  return p.phase === "complete" || (p.phase === "downloading" && p.totalBytes > 0 && p.completedBytes >= p.totalBytes);
 }

@@ -8,8 +8,11 @@ export interface Aria2LaunchOptions {
   rpcSecret: string;
   /** Where files land on the droplet. */
   downloadDir: string;
-  /** Seconds to seed after completion; 0 stops at once (the droplet is about to be destroyed). */
-  seedTime?: number;
+  /**
+   * Seconds to seed after completion; 0 (default) stops at once (the droplet is about to be destroyed); null sets no
+   * global limit, leaving it to each download's own `seed-time` / `seed-ratio` (a job's seeding policy).
+   */
+  seedTime?: number | null;
   /** --bt-stop-timeout: give up after this many seconds at zero speed, metadata phase included (error 7). */
   stallTimeoutSeconds: number;
   /** Extra trackers announced for every torrent (--bt-tracker). */
@@ -50,7 +53,6 @@ export function buildAria2Command(o: Aria2LaunchOptions): string[] {
     `--rpc-listen-port=${o.rpcPort}`,
     `--rpc-secret=${o.rpcSecret}`,
     `--dir=${o.downloadDir}`,
-    `--seed-time=${o.seedTime ?? 0}`,
     `--bt-stop-timeout=${o.stallTimeoutSeconds}`,
     // Keep metadata in memory: no stray .torrent files among the user's downloads (aria2 would otherwise
     // save every torrent uploaded over RPC as <sha1>.torrent in --dir).
@@ -65,6 +67,7 @@ export function buildAria2Command(o: Aria2LaunchOptions): string[] {
     "--summary-interval=0",
     "--console-log-level=warn",
   ];
+  if (o.seedTime !== null) argv.push(`--seed-time=${o.seedTime ?? 0}`);
   if (o.pauseAfterMetadata) argv.push("--pause-metadata=true");
   const trackers = o.trackers ?? [];
   if (trackers.length > 0) argv.push(`--bt-tracker=${trackers.join(",")}`);

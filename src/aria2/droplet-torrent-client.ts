@@ -1,9 +1,12 @@
 // TorrentClientPort: starts aria2c on the droplet over SSH and drives it over JSON-RPC through the SSH tunnel.
 import { randomBytes, randomInt } from "node:crypto";
 import { quote } from "shell-quote";
-import type { DropletSession, TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent/torrent-ports.js";
+import type { DropletSession, SeedingProgress, TorrentClientPort, TorrentProgress as JobProgress } from "../jobs/torrent/torrent-ports.js";
+import { aria2SeedOptions, NO_SEEDING, type SeedPolicy } from "../jobs/torrent/seeding-policy.js";
+import { abortableSleep as sleep } from "../shared/abortable-sleep.js";
 import { buildAria2Command, aria2DaemonShellLine } from "./aria2-command.js";
-import { Aria2Client, TorrentDownloadError, type Aria2Options } from "./aria2-client.js";
+import { Aria2Client, TorrentDownloadError, hasAllBytes, type Aria2Options } from "./aria2-client.js";
+import { Aria2UnreachableError } from "./aria2-rpc.js";
 import { toTorrentProgress, type TorrentProgress } from "./torrent-progress.js";
 
 export interface DropletTorrentSettings {
@@ -20,11 +23,12 @@ const DEFAULT_POLL_MS = 500;
 
 export function createDropletTorrentClient(settings: DropletTorrentSettings): TorrentClientPort {
   return {
-    async download(session, { dir, source, signal, onProgress, resume, onMetadata, selectFiles }) {
+    async download(session, { dir, source, signal, onProgress, resume, onMetadata, selectFiles, seedPolicy }) {
+      const policy = seedPolicy ?? (() => NO_SEEDING);
       // A job resumed after a restart first looks for the aria2 its earlier process started (it outlives the bot's
       // SSH session); if that aria2 is gone, a new one re-checks the pieces already on disk and carries on.
       const attached = resume ? await reattach(session, dir, settings, signal) : null;
-      const launched = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), selectFiles: selectFiles ?? null, signal }));
+      const launched = attached ?? (await launch(session, dir, source, settings, { recheck: Boolean(resume), selectFiles: selectFiles ?? null, seed: policy(), signal }));
       const { aria2 } = launched;
       let gid = launched.gid;
       if ("magnetUri" in source) {
@@ -50,17 +54,63 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
         intervalMs: settings.pollIntervalMs ?? DEFAULT_POLL_MS,
         metadataTimeoutSeconds: "magnetUri" in source ? settings.metadataTimeoutSeconds : undefined,
         signal,
+        // A job that seeds counts as downloaded once aria2 has every byte; aria2 goes on giving to the swarm. One that
+        // does not waits for "complete", when aria2 has also deleted the unchosen files' pieces.
+        untilAllBytes: () => policy().kind !== "none",
         onProgress: (p) => {
           if (firstByteAt === null && p.phase !== "metadata" && p.completedBytes > 0) firstByteAt = Date.now();
           if (p.phase !== "error") onProgress(toJobProgress(p, dir));
         },
       });
-      // Stopped only once it has finished (it would seed otherwise): a job left behind by a shutdown keeps its aria2.
-      await aria2.forceShutdown().catch(() => undefined);
-      if (final.phase === "error") throw new TorrentDownloadError(final);
+      if (final.phase === "error") {
+        await aria2.forceShutdown().catch(() => undefined);
+        throw new TorrentDownloadError(final);
+      }
+      // Stopped only once it has every byte, unless the job seeds: a job left behind by a shutdown keeps its aria2.
+      const seeding = final.phase !== "complete" && policy().kind !== "none";
+      if (!seeding) await aria2.forceShutdown().catch(() => undefined);
       // aria2 reports paths relative to --dir; the job wants them as they are on the droplet.
       const files = final.files.filter((f) => f.selected).map((f) => ({ path: `${dir}/${f.path}`, size: f.sizeBytes }));
-      return { name: final.name, files, transferSeconds: firstByteAt === null ? 0 : (Date.now() - firstByteAt) / 1000 };
+      return { name: final.name, files, transferSeconds: firstByteAt === null ? 0 : (Date.now() - firstByteAt) / 1000, seeding };
+    },
+
+    async seed(session, { dir, signal, onProgress, met }) {
+      let last: SeedingProgress = { uploadedBytes: 0, sizeBytes: 0, uploadSpeed: 0, connections: 0 };
+      const found = await reattach(session, dir, settings, signal);
+      if (!found) return { how: "gone", ...last };
+      const { aria2, gid } = found;
+      let failures = 0;
+      for (;;) {
+        let p;
+        try {
+          p = await aria2.pollProgress(gid);
+          failures = 0;
+        } catch (err) {
+          // aria2 exits a few seconds after it stops seeding (it was told to stop, or a shutdown): gone, not broken.
+          if (!(err instanceof Aria2UnreachableError) || ++failures >= 3) return { how: "gone", ...last };
+          await sleep(settings.pollIntervalMs ?? 1000, signal);
+          continue;
+        }
+        last = { uploadedBytes: p.uploadedBytes, sizeBytes: p.totalBytes, uploadSpeed: p.uploadSpeed, connections: p.connections };
+        onProgress(last);
+        if (p.phase === "complete") return { how: "complete", ...last };
+        if (p.phase === "error") return { how: "gone", ...last };
+        if (met(last)) {
+          await aria2.forceShutdown().catch(() => undefined);
+          return { how: "met", ...last };
+        }
+        await sleep(settings.pollIntervalMs ?? 1000, signal);
+      }
+    },
+
+    async applySeedPolicy(session, dir, policy, signal) {
+      const found = await reattach(session, dir, settings, signal);
+      if (!found) return false;
+      // A magnet's handle names its metadata download; the options belong to the real one that follows it.
+      const p = await found.aria2.pollProgress(found.gid);
+      if (hasAllBytes(p)) return false;
+      await found.aria2.changeOption(p.gid, aria2SeedOptions(policy));
+      return true;
     },
   };
 }
@@ -78,7 +128,7 @@ async function launch(
   dir: string,
   source: { magnetUri: string } | { torrentFile: Buffer },
   settings: DropletTorrentSettings,
-  o: { recheck: boolean; selectFiles: string | null; signal?: AbortSignal },
+  o: { recheck: boolean; selectFiles: string | null; seed: SeedPolicy; signal?: AbortSignal },
 ): Promise<{ aria2: Aria2Client; gid: string }> {
   const rpcPort = randomInt(20_000, 60_000);
   const secret = randomBytes(24).toString("base64url");
@@ -92,13 +142,15 @@ async function launch(
     extraOptions: [`--listen-port=${randomInt(20_000, 60_000)}`, ...settings.extraOptions],
     // The job sees a magnet's real size before a byte of content is fetched (download() unpauses it).
     pauseAfterMetadata: true,
+    // How long to seed is each download's own option (the job's policy), inherited by a magnet's real download.
+    seedTime: null,
   });
   const started = await session.exec(["sh", "-c", aria2DaemonShellLine(argv, `${dir}.aria2.log`)], { timeoutMs: 30_000, signal: o.signal });
   if (started.code !== 0) throw new Error(`could not start aria2 on the droplet: ${started.stderr.trim().slice(0, 300)}`);
   const aria2 = clientFor(session, rpcPort, secret, settings);
   await aria2.waitUntilReady(15_000, o.signal);
   // After a restart the pieces already on disk are checked against the torrent's hashes and kept.
-  const options: Aria2Options = o.recheck ? { "check-integrity": "true" } : {};
+  const options: Aria2Options = { ...aria2SeedOptions(o.seed), ...(o.recheck ? { "check-integrity": "true" } : {}) };
   // Files chosen before the start (a .torrent's card, or before a restart); a magnet's real download inherits it.
   if (o.selectFiles !== null) options["select-file"] = o.selectFiles;
   const gid = "magnetUri" in source ? await aria2.addUri([source.magnetUri], options) : await aria2.addTorrent(source.torrentFile, options);
@@ -150,6 +202,8 @@ function toJobProgress(p: TorrentProgress, dir: string): JobProgress {
     seeders: p.seeders,
     connections: p.connections,
     etaSeconds: p.etaSeconds,
+    uploadedBytes: p.uploadedBytes,
+    uploadSpeed: p.uploadSpeed,
     // Paths as on the droplet, like the download's result, so the job can pull a finished file before the rest.
     files: p.files.filter((f) => f.selected).map((f) => ({ path: `${dir}/${f.path}`, size: f.sizeBytes, completedBytes: f.completedBytes })),
   };

@@ -55,6 +55,8 @@ export interface TorrentProgress {
   /** Bytes per second. */
   downloadSpeed: number;
   uploadSpeed: number;
+  /** Bytes sent to the swarm by this download so far (aria2's uploadLength). */
+  uploadedBytes: number;
   seeders: number;
   connections: number;
   /** null while nothing is flowing. */
@@ -107,6 +109,7 @@ export function toTorrentProgress(st: Aria2Status, ctx: ProgressContext = {}): T
     completedBytes: metadata ? 0 : done,
     downloadSpeed: speed,
     uploadSpeed: num(st.uploadSpeed),
+    uploadedBytes: num(st.uploadLength),
     seeders: num(st.numSeeders),
     connections: num(st.connections),
     etaSeconds: !metadata && speed > 0 && total > done ? Math.ceil((total - done) / speed) : null,

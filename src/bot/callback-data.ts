@@ -1,6 +1,7 @@
 // Every inline button's callback data, built and checked in one place: "<prefix>:<field>:<field>…", each field
 // matching its pattern, the whole at most 64 bytes (Telegram's limit). A feature never writes such a string itself.
 import { PICK_CODE } from "../jobs/torrent/file-picker.js";
+import { SEED_CODE } from "../jobs/torrent/seeding-policy.js";
 
 /** Telegram refuses callback_data longer than this (in bytes). */
 export const CALLBACK_DATA_MAX_BYTES = 64;
@@ -76,3 +77,9 @@ export const hostListButton = createCallbackData("h:list", {});
 export const filePickerButton = createCallbackData("fp", { jobId: JOB_ID, code: PICK_CODE });
 /** A choice on /settings: "set:<setting>:<value>", each button setting a value (not a toggle). */
 export const settingButton = createCallbackData("set", { setting: /meta|timeout/, value: /ask|all|cancel/ });
+/** "Seed after download" on a torrent's card, each button naming a policy (not a toggle): "sd:<job>:<code>". */
+export const seedButton = createCallbackData("sd", { jobId: JOB_ID, code: SEED_CODE });
+/** "Stop seeding" once a job's files are home and its droplet seeds: "sd:stop:<job>". */
+export const stopSeedingButton = createCallbackData("sd:stop", { jobId: JOB_ID });
+/** The default seeding policy on /settings: "set:seed:<code>". */
+export const seedSettingButton = createCallbackData("set:seed", { code: SEED_CODE });

@@ -58,4 +58,22 @@ export class UserSettings {
       )
       .run(userId, role, this.now(), choice.afterMetadata ?? null, choice.onPickerTimeout ?? null);
   }
+
+  /**
+   * How long this user's torrents seed after their download unless the card says otherwise, as the torrent job's
+   * policy code ("r1.0", "t30"); null: the default, not at all.
+   */
+  seedPolicyCode(userId: number): string | null {
+    const row = this.db.prepare<[number], { seed_policy: string | null }>("SELECT seed_policy FROM users WHERE telegram_id = ?").get(userId);
+    return row?.seed_policy ?? null;
+  }
+
+  setSeedPolicyCode(userId: number, role: "owner" | "user", code: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO users (telegram_id, role, created_at, seed_policy) VALUES (?, ?, ?, ?)
+         ON CONFLICT (telegram_id) DO UPDATE SET role = excluded.role, seed_policy = excluded.seed_policy`,
+      )
+      .run(userId, role, this.now(), code);
+  }
 }

@@ -164,4 +164,10 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX volumes_job ON volumes (job_id);
     `,
   },
+  {
+    version: 7,
+    name: "per-user default seeding policy",
+    // seeding-policy.ts's code ("n", "r1.0", "t30"); NULL means the default, no seeding.
+    sql: "ALTER TABLE users ADD COLUMN seed_policy TEXT;",
+  },
 ];

@@ -94,4 +94,17 @@ describe("/settings", () => {
     expect(friends.text).toContain("the download waits while you choose the files to fetch.");
     expect(settings.fileChoice(friend.id)).toEqual(DEFAULT_FILE_CHOICE);
   });
+
+  it("sets the default seeding policy with a button, and keeps it over a restart", async () => {
+    const m = await openSettings();
+    expect(m.text).toContain("leave the swarm at once (no seeding).");
+    expect(buttonData(m, /✅ Seed: None/)).toBe("set:seed:n");
+    const now = await pressAndWait(m, /Seed: Ratio 2\.0/);
+    expect(now.text).toContain("seed until ratio 2.0; the files come home meanwhile, and the per-job budget stops it.");
+    expect(buttonData(now, /✅ Seed: Ratio 2\.0/)).toBe("set:seed:r2.0");
+    expect(settings.seedPolicyCode(owner.id)).toBe("r2.0");
+    await world.restart();
+    expect((await openSettings()).text).toContain("seed until ratio 2.0");
+    expect(settings.seedPolicyCode(friend.id)).toBeNull();
+  });
 });

@@ -55,7 +55,7 @@ beforeAll(async () => {
     }),
   });
   const running = new Set<number>();
-  const runner = { start: (id: number) => void (started.push(id), running.add(id)), cancel: async (id: number) => running.delete(id), isRunning: (id: number) => running.has(id), answerSizeQuestion: () => false, pickFiles: async () => ({ kind: "not-waiting" as const }) };
+  const runner = { start: (id: number) => void (started.push(id), running.add(id)), cancel: async (id: number) => running.delete(id), isRunning: (id: number) => running.has(id), answerSizeQuestion: () => false, pickFiles: async () => ({ kind: "not-waiting" as const }), applySeedPolicy: async () => undefined, stopSeeding: () => false };
   world = await startBotWorld({
     features: [
       torrentFeature({

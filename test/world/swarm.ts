@@ -84,9 +84,23 @@ export interface Swarm {
   seed(t: SwarmTorrent): Promise<void>;
   /** Kills this torrent's seeder (it stays on the tracker's whitelist). */
   stopSeeding(t: SwarmTorrent): Promise<void>;
+  /**
+   * Starts a leecher: a plain aria2c that joins through the tracker with nothing, downloads the torrent from whoever
+   * has it (after stopSeeding, only other peers: a droplet that seeds) and exits once it has it all (--seed-time=0).
+   */
+  leech(t: SwarmTorrent): Promise<Leecher>;
   /** PIDs of the tracker and seeders still running (for tests that check clean-up). */
   pids(): number[];
   stop(): Promise<void>;
+}
+
+export interface Leecher {
+  /** Its --dir: the torrent's content arrives at dir/name. */
+  readonly dir: string;
+  /** Resolves when aria2c exits; its exit code (0: it has every byte, verified piece by piece). */
+  readonly exited: Promise<number | null>;
+  logTail(): string;
+  kill(): Promise<void>;
 }
 
 export async function startSwarm(opts: { dir?: string; /** Default 127.0.0.1. */ listenAddress?: string } = {}): Promise<Swarm> {
@@ -145,6 +159,16 @@ export async function startSwarm(opts: { dir?: string; /** Default 127.0.0.1. */
       seeders.delete(t.infoHash);
       procs.delete(p);
       await p.kill();
+    },
+    async leech(t) {
+      const leechDir = fs.mkdtempSync(path.join(dir, "leecher-"));
+      const p = launch("aria2c", await leecherArgs(t, leechDir, host), path.join(leechDir, "..", `${path.basename(leechDir)}.log`));
+      procs.add(p);
+      const exited = new Promise<number | null>((resolve) => {
+        if (p.exited) resolve(p.child.exitCode);
+        else p.child.once("exit", (code) => resolve(code));
+      });
+      return { dir: leechDir, exited, logTail: () => p.logTail(), kill: () => p.kill() };
     },
     pids: () => [...procs].filter((p) => !p.exited).map((p) => p.child.pid!),
     async stop() {
@@ -230,6 +254,21 @@ async function startSeeder(dir: string, t: SwarmTorrent, host: string): Promise<
     t.torrentPath,
   ];
   return launch("aria2c", args, path.join(dir, `seeder-${t.infoHash}.log`));
+}
+
+/** A leecher: the closed swarm's flags, its own port, no seeding once it has every byte. */
+async function leecherArgs(t: SwarmTorrent, dir: string, host: string): Promise<string[]> {
+  return [
+    ...CLOSED_SWARM_ARIA2_OPTIONS.map((o) => (o.startsWith("--interface=") ? `--interface=${host}` : o)),
+    "--seed-time=0",
+    `--listen-port=${await freeTcpUdpPort(host)}`,
+    `--dir=${dir}`,
+    "--summary-interval=0",
+    "--console-log-level=notice",
+    "--bt-save-metadata=false",
+    "--bt-stop-timeout=120",
+    t.torrentPath,
+  ];
 }
 
 /** Polls the tracker's scrape until it counts one complete peer, so downloaders will find the seeder. */

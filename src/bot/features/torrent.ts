@@ -10,21 +10,27 @@ import { parseTorrentFile } from "../../jobs/torrent/parse-torrent-file.js";
 import type { TorrentRequest } from "../../jobs/torrent/torrent-request.js";
 import {
   cancelTorrentFromCard,
+  chooseSeeding,
+  stopSeeding,
   continueTorrent,
   pickOnCard,
   recordCardMessage,
   requestTorrent,
   startTorrent,
   type RequestedTorrent,
+  type SeedingDefaults,
+  type SeedingRunner,
   type TorrentUseCaseDeps,
 } from "../../jobs/torrent/torrent-use-cases.js";
+import { answerSeeding } from "./torrent-seeding.js";
+import { seedChoiceButtons } from "../seed-keyboard.js";
 import type { PickOutcome } from "../../jobs/torrent/after-metadata.js";
 import type { PickAction } from "../../jobs/torrent/file-picker.js";
 import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { escapeHtml, renderCancelled, renderRequestedTorrentCard } from "../render/index.js";
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
-import { filePickerButton, torrentCardButton } from "../callback-data.js";
+import { filePickerButton, seedButton, stopSeedingButton, torrentCardButton } from "../callback-data.js";
 import { pickerKeyboard } from "../file-picker-keyboard.js";
 import { isNotModifiedError } from "../message-editor.js";
 import { answerPress } from "../press-answer.js";
@@ -41,7 +47,7 @@ export interface TorrentFeatureDeps {
   quoter: Pick<TorrentQuoter, "quote" | "admit">;
   /** Cancel on the card goes through the generic cancel, as /cancel does. */
   canceller: Pick<JobCanceller, "cancel">;
-  runner: {
+  runner: SeedingRunner & {
     start(jobId: number): void;
     answerSizeQuestion(jobId: number, answer: "continue"): boolean;
     pickFiles(jobId: number, action: PickAction): Promise<PickOutcome>;
@@ -54,6 +60,8 @@ export interface TorrentFeatureDeps {
   /** A card's buttons stop working after this long. */
   cardTtlMs: number;
   now?: () => number;
+  /** The owner's default seeding policy and the per-job budget (the card's "Seed after download"). */
+  seeding?: SeedingDefaults;
 }
 
 /** What the handlers below share: the feature's dependencies and the use-cases' view of them. */
@@ -66,7 +74,7 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
   const composer = new Composer<BotContext>();
   const w: Wiring = {
     deps,
-    useCases: { jobs: deps.jobs, quoter: deps.quoter, canceller: deps.canceller, cardTtlMs: deps.cardTtlMs, now: deps.now },
+    useCases: { jobs: deps.jobs, quoter: deps.quoter, canceller: deps.canceller, cardTtlMs: deps.cardTtlMs, now: deps.now, seeding: deps.seeding },
   };
 
   composer.on(["message:text", "message:caption"], async (ctx, next) => {
@@ -123,6 +131,17 @@ export function torrentFeature(deps: TorrentFeatureDeps): BotFeature {
     await onPick(w, ctx, Number(press.jobId), press.code);
   });
 
+  composer.callbackQuery(stopSeedingButton.filter, async (ctx) => {
+    const press = stopSeedingButton.unpack(ctx.callbackQuery.data)!;
+    await answerSeeding(ctx, renderCard(w), stopSeeding({ jobs: deps.jobs, runner: deps.runner }, Number(press.jobId), ctx.from.id));
+  });
+
+  composer.callbackQuery(seedButton.filter, async (ctx) => {
+    const press = seedButton.unpack(ctx.callbackQuery.data)!;
+    const useCase = { ...w.useCases, runner: deps.runner };
+    await answerSeeding(ctx, renderCard(w), await chooseSeeding(useCase, Number(press.jobId), ctx.from.id, press.code));
+  });
+
   return {
     name: "torrent",
     composer,
@@ -145,11 +164,19 @@ async function sendCard(w: Wiring, ctx: BotContext, req: TorrentRequest): Promis
   recordCardMessage(w.deps.jobs, requested.jobId, sent.message_id);
 }
 
-/** The card before Start: the quote, and for a .torrent of several files the picker above Start / Cancel. */
+/** The card before Start for a requester, as the seeding answers draw it. */
+const renderCard = (w: Wiring) => (userId: number, requested: RequestedTorrent) => quoteCard(w, userId, requested);
+
+/**
+ * The card before Start: the quote, for a .torrent of several files the picker above Start / Cancel, and the
+ * "Seed after download" choices under them.
+ */
 function quoteCard(w: Wiring, userId: number, requested: RequestedTorrent): { text: string; keyboard: InlineKeyboard } {
   const start = { text: "▶️ Start", data: torrentCardButton.pack({ action: "start", jobId: requested.jobId }) };
   const cancel = { text: "✖️ Cancel", data: torrentCardButton.pack({ action: "cancel", jobId: requested.jobId }) };
   const keyboard = requested.picker ? pickerKeyboard(requested.jobId, requested.picker, [start, cancel]) : new InlineKeyboard().text(start.text, start.data).text(cancel.text, cancel.data);
+  keyboard.row();
+  for (const b of seedChoiceButtons(requested.jobId, requested.seed.policy)) keyboard.text(b.text, b.data);
   const rule = { sendsDocuments: w.deps.delivery.sendsDocuments(userId), limitBytes: w.deps.delivery.uploadLimitBytes };
   return { text: renderRequestedTorrentCard(requested, { files: requested.chosenFiles, rule }).text, keyboard };
 }
@@ -284,3 +311,4 @@ async function answerRefusedPress(ctx: BotContext, why: "invalid" | "not-yours")
   if (why === "invalid") await ctx.answerCallbackQuery({ text: "This button is not valid any more." });
   else await ctx.answerCallbackQuery({ text: "Only the person who sent this torrent can use its buttons.", show_alert: true });
 }
+

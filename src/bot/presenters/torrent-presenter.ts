@@ -21,6 +21,9 @@ import { filePickerButton, torrentCardButton } from "../callback-data.js";
 import { pickerKeyboard } from "../file-picker-keyboard.js";
 import type { TorrentSummary } from "../../jobs/torrent/after-metadata.js";
 import { encodePick } from "../../jobs/torrent/file-picker.js";
+import { describeSeedPolicy, seedPolicyOf } from "../../jobs/torrent/seeding-policy.js";
+import { torrentStateReached } from "../../jobs/torrent/torrent-states.js";
+import { seedChoiceButtons, stopSeedingButtonFor } from "../seed-keyboard.js";
 
 export interface PresenterDeps {
   api: Api;
@@ -59,6 +62,7 @@ const PHASE_OF: Partial<Record<TorrentState, TorrentPhase>> = {
   downloaded: "transferring",
   transferring: "transferring",
   transferred: "cleaning",
+  seeding: "seeding",
   droplet_destroyed: "cleaning",
 };
 
@@ -123,6 +127,8 @@ export class TorrentPresenter {
       summary: a.summary,
       picker: e.picker ?? null,
       volume: e.volume ?? null,
+      seedLine: seedLineOf(e.seedPolicy),
+      seeding: e.seeding ?? null,
     }).text;
     const cancel = { text: "Cancel", data: torrentCardButton.pack({ action: "cancel", jobId: e.jobId }) };
     if (e.picker) {
@@ -134,8 +140,20 @@ export class TorrentPresenter {
       return;
     }
     const keyboard = new InlineKeyboard();
+    if (e.state === "seeding") {
+      // The files are home: Cancel would only stop the seeding too.
+      const stop = stopSeedingButtonFor(e.jobId);
+      a.editor.update(text, keyboard.text(stop.text, stop.data));
+      return;
+    }
     if (e.question) keyboard.text("▶️ Continue", torrentCardButton.pack({ action: "go", jobId: e.jobId }));
-    a.editor.update(text, keyboard.text(cancel.text, cancel.data));
+    keyboard.text(cancel.text, cancel.data);
+    // How long to seed may change until aria2 has every byte.
+    if (e.seedPolicy !== undefined && !torrentStateReached(e.state, "downloaded")) {
+      keyboard.row();
+      for (const b of seedChoiceButtons(e.jobId, seedPolicyOf(e.seedPolicy))) keyboard.text(b.text, b.data);
+    }
+    a.editor.update(text, keyboard);
   }
 
   /** Waits for final messages still being sent, and sends the last progress edit of jobs still shown (a shutdown's "⏸"). */
@@ -196,6 +214,7 @@ export class TorrentPresenter {
       expiresAt: links.expiresAt,
       documentLimitBytes: sendsDocuments ? this.deps.uploadLimitBytes : null,
       warning: result.warning,
+      seeding: result.seeding ?? null,
       volume: result.volume ?? null,
     });
     await this.replaceCard(jobId, a, done.text, renderCardPointer("done", job.name).text);
@@ -245,3 +264,9 @@ export class TorrentPresenter {
   }
 }
 
+
+/** The progress card's seeding line; null (and no Seeding phase) for a job that does not seed. */
+function seedLineOf(code: string | undefined): string | null {
+  const policy = seedPolicyOf(code);
+  return policy.kind === "none" ? null : `🌱 After the download: ${describeSeedPolicy(policy)} (the files come home meanwhile).`;
+}

@@ -8,3 +8,4 @@ export * from "./torrent-done.js";
 export * from "./torrent-delivery.js";
 export * from "./failure.js";
 export * from "./file-picker.js";
+export * from "./seeding.js";

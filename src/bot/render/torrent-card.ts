@@ -30,6 +30,8 @@ export interface TorrentCardInput {
   delivery?: string | null;
   /** Lines worth showing under the estimate (e.g. "over your per-job budget of $1.00"), plain text. */
   notes?: string[];
+  /** "Seed after download" and what it adds (render/seeding.ts), plain text. */
+  seedLine?: string | null;
   /** A .torrent's file picker (Telegram HTML lines, render/file-picker.ts); the estimate is then the chosen files'. */
   picker?: string[] | null;
 }
@@ -53,6 +55,7 @@ export function renderTorrentCard(input: TorrentCardInput): RenderedMessage {
   }
   if (input.speedNote) lines.push(`<i>${escapeHtml(input.speedNote)}</i>`);
   if (input.delivery) lines.push(input.delivery);
+  if (input.seedLine) lines.push(escapeHtml(input.seedLine));
   for (const note of input.notes ?? []) lines.push(`⚠️ ${escapeHtml(note)}`);
   if (input.picker) lines.push("", ...input.picker);
   lines.push("", "Press <b>Start</b> to rent the droplet, or <b>Cancel</b>.");

@@ -2,6 +2,7 @@
 // the real cost and duration. It replaces the job's card; the card becomes a one-line pointer only when Telegram
 // will not delete it.
 import { formatBytes, formatDuration, formatUsd, shortenMiddle } from "./format.js";
+import { seedingSummaryLine, type SeedingFigures } from "./seeding.js";
 import { escapeHtml, fitMessage, TELEGRAM_MESSAGE_LIMIT, visibleLength } from "./telegram-html.js";
 import type { RenderedMessage } from "./torrent-card.js";
 import { formatUploadLimit } from "./torrent-delivery.js";
@@ -21,6 +22,8 @@ export interface TorrentDoneInput {
   warning?: string | null;
   /** A volume was attached for room: its size and its share of `usd`. */
   volume?: { sizeGib: number; usd: number } | null;
+  /** The job seeded after its download: what it reached and added. */
+  seeding?: (SeedingFigures & { usd: number; endedBy: string }) | null;
 }
 
 const FILE_NAME_MAX = 90;
@@ -39,6 +42,7 @@ export function renderTorrentDone(input: TorrentDoneInput, limit = TELEGRAM_MESS
   if (input.expiresAt) foot.push(`Links expire ${utcMinute(input.expiresAt)}.`);
   const documents = documentsLine(input);
   if (documents) foot.push(documents);
+  if (input.seeding) foot.push(escapeHtml(seedingSummaryLine(input.seeding)));
   if (input.warning) foot.push(`⚠️ ${escapeHtml(input.warning)}.`);
   else foot.push("The droplet is gone.");
   const fileLines = pickFileLines(input.files, limit - visibleLength([...head, ...foot].join("\n")));

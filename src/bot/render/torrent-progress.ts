@@ -3,6 +3,7 @@ import { formatBytes, formatDuration, formatPercent, formatSpeed, formatUsd, pro
 import { escapeHtml, fitMessage } from "./telegram-html.js";
 import type { RenderedMessage } from "./torrent-card.js";
 import { renderPickerSection, type PickerFigures } from "./file-picker.js";
+import { seedingLines, type SeedingFigures } from "./seeding.js";
 
 /** The phases a user sees, in order; each maps to one or more job states. */
 export const TORRENT_PHASES = [
@@ -12,6 +13,7 @@ export const TORRENT_PHASES = [
   { id: "metadata", label: "Fetching metadata" },
   { id: "downloading", label: "Downloading" },
   { id: "transferring", label: "Transferring" },
+  { id: "seeding", label: "Seeding" },
   { id: "cleaning", label: "Cleaning up" },
 ] as const;
 
@@ -58,6 +60,10 @@ export interface TorrentProgressInput {
   } | null;
   /** The job waits for its owner to choose files. */
   picker?: PickerFigures | null;
+  /** The card's "Seed after download" line; absent or null: the job does not seed (no Seeding phase shown). */
+  seedLine?: string | null;
+  /** The droplet seeds, the files home: ratio and upload so far. */
+  seeding?: SeedingFigures | null;
 }
 
 const MARK = { done: "✅", current: "▶️", pending: "▫️" };
@@ -68,6 +74,7 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
   if (input.summary) lines.push(summaryLine(input.summary));
   lines.push("");
   TORRENT_PHASES.forEach((phase, i) => {
+    if (phase.id === "seeding" && !input.seedLine && input.phase !== "seeding") return;
     const mark = i < current ? MARK.done : i === current ? MARK.current : MARK.pending;
     lines.push(`${mark} ${phase.label}`);
     if (i !== current) return;
@@ -84,10 +91,12 @@ export function renderTorrentProgress(input: TorrentProgressInput): RenderedMess
       const { filesDone, filesTotal } = input.transfer;
       if (filesTotal !== undefined) lines.push(`File ${Math.min((filesDone ?? 0) + 1, filesTotal)} of ${filesTotal}`);
     }
+    if (phase.id === "seeding" && input.seeding) lines.push(...seedingLines(input.seeding).map(escapeHtml));
   });
   if (input.volume) {
     lines.push("", `💾 ${input.volume.sizeGib} GiB volume attached (${formatUsd(input.volume.priceHourly)}/h, in the cost); it goes with the droplet.`);
   }
+  if (input.seedLine && input.phase !== "seeding") lines.push("", escapeHtml(input.seedLine));
   if (input.picker) lines.push("", ...renderPickerSection(input.picker));
   if (input.question) lines.push("", ...questionLines(input.question));
   if (input.resumed) lines.push("", "↻ Resumed after a restart: nothing done before it is lost.");

@@ -7,6 +7,7 @@ import { formatBytes, formatDuration, formatSpeed, formatUsd } from "./format.js
 import { renderTorrentCard, type RenderedMessage, type TorrentCardInput } from "./torrent-card.js";
 import { renderDeliveryLine, type DocumentRule } from "./torrent-delivery.js";
 import { renderPickerSection } from "./file-picker.js";
+import { seedPolicyLine } from "./seeding.js";
 
 export interface CardDelivery {
   /** The torrent's files when a .torrent document named them (the chosen ones, once a picker chose); null for a magnet. */
@@ -28,6 +29,7 @@ export function renderRequestedTorrentCard(t: RequestedTorrent, delivery: CardDe
     disk: diskLine(quote),
     speedNote: learnedNote(quote),
     delivery: renderDeliveryLine({ files: delivery.files, totalBytes: t.sizeBytes }, delivery.rule),
+    seedLine: seedPolicyLine(t.seed.policy, t.seed.cost),
     notes: quote.blocker ? [`Start is blocked: ${quote.blocker}`] : [],
     // The card's own estimate line prices the chosen files: the picker needs no second one.
     picker: t.picker ? renderPickerSection({ view: t.picker, estimateUsd: null, estimateSeconds: null }) : null,

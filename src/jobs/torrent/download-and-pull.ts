@@ -1,6 +1,7 @@
 // A torrent job from "provisioned" to "transferred": aria2 downloads on the droplet while every file it has finished
 // is pulled to the bot's disk, verified and recorded; once aria2 is done ("downloaded"), whatever is left is pulled
 // ("transferring"). The job stays "downloading" while the early pulls run. A restart keeps the files already verified.
+import { jobSeedPolicy } from "./seed-after-download.js";
 import type { Logger } from "../../shared/logger.js";
 import type { JobStore } from "../job-store.js";
 import type { FileChoice } from "./after-metadata.js";
@@ -39,6 +40,8 @@ export interface DownloadRunDeps {
   fitDisk(bytes: number): Promise<void>;
   /** Throws when the bot's disk has no room for `needBytes` more. */
   checkRoom(needBytes: number): Promise<void>;
+  /** The droplet's bill so far: recorded when the files are home, the rest being what seeding adds. */
+  costSoFar(): number;
   /** Records the job's next state (throws if the job is being stopped) and tells the chat. */
   step(state: TorrentState, opts?: StepOptions): void;
   emit(state: TorrentState, extra: Partial<TorrentJobEvent>): void;
@@ -89,6 +92,8 @@ export async function downloadAndPull(run: DownloadRun, deps: DownloadRunDeps): 
         resume: run.resume,
         // Chosen on a .torrent's card, or after the metadata before a restart (re-read: the metadata step records it).
         selectFiles: store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.selectFiles ?? null,
+        // Re-read each time: the owner may change it on the card until aria2 has every byte.
+        seedPolicy: () => jobSeedPolicy(store, jobId),
         onMetadata: async (meta) => {
           const choice = await deps.onMetadata(meta);
           // The size of the files chosen is known now: a bot's disk without room stops the job here, not after the
@@ -106,7 +111,9 @@ export async function downloadAndPull(run: DownloadRun, deps: DownloadRunDeps): 
         },
       });
       remote = { name: downloaded.name, files: downloaded.files, downloadSeconds: downloaded.transferSeconds };
-      deps.step("downloaded", { data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds }, progress: lastProgress });
+      // allBytesAt: aria2 seeds from here on, while the rest is pulled (the policy's minutes count from it).
+      const seeding = downloaded.seeding ? { allBytesAt: deps.now() } : {};
+      deps.step("downloaded", { data: { name: remote.name, remoteFiles: remote.files, downloadSeconds: remote.downloadSeconds, ...seeding }, progress: lastProgress });
       state = "downloaded";
     } else {
       remote = { name: job.data.name ?? null, files: job.data.remoteFiles ?? [], downloadSeconds: job.data.downloadSeconds ?? 0 };
@@ -114,7 +121,7 @@ export async function downloadAndPull(run: DownloadRun, deps: DownloadRunDeps): 
     if (!past("transferring")) deps.step("transferring", { transfer: lastTransfer });
     state = "transferring";
     const files = await pulls.finish(remote.files);
-    deps.step("transferred", { data: { files } });
+    deps.step("transferred", { data: { files, costAtTransferUsd: deps.costSoFar() } });
     return { files, downloadSeconds: remote.downloadSeconds };
   } catch (err) {
     // Nothing may still write into the job's directory once the job fails (its partial files are removed).

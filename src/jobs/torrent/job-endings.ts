@@ -30,7 +30,7 @@ export interface Delivered {
 
 /** What the endings need from the runner. */
 export interface EndingContext {
-  deps: Pick<TorrentJobDeps, "store">;
+  deps: Pick<TorrentJobDeps, "store" | "logger">;
   now: () => number;
   emit(jobId: number, state: TorrentState, entry: RunningJob, extra: Partial<TorrentJobEvent>): void;
   notify(e: TorrentJobEvent): void;
@@ -63,7 +63,8 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   const actualUsd = entry.droplet.costUsd();
   const durationSeconds = (ctx.now() - entry.startedAt) / 1000;
   recordDropletSpend(ctx, jobId, ownerId, actualUsd, entry.droplet);
-  if (entry.droplet.destroyed && store.get(jobId)!.state === "transferred") {
+  const state = store.get(jobId)!.state;
+  if (entry.droplet.destroyed && (state === "transferred" || state === "seeding")) {
     store.transition(jobId, "droplet_destroyed");
     ctx.emit(jobId, "droplet_destroyed", entry, {});
   }
@@ -73,12 +74,15 @@ export async function finishDelivered(ctx: EndingContext, jobId: number, entry: 
   store.transition(jobId, "done", { data: { actualUsd, durationSeconds, totalBytes, downloadSeconds, warning } });
   const attached = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data.volume;
   const volume = attached ? { sizeGib: attached.sizeGib, usd: entry.droplet.volumeCostUsd() } : undefined;
+  // What seeding reached (seed-after-download.ts), and what it added: the droplet's bill after the files were home.
+  const { seeded, costAtTransferUsd } = store.get<TorrentJobInput, TorrentJobData>(jobId)!.data;
+  const seeding = seeded ? { ...seeded, usd: Math.max(0, actualUsd - (costAtTransferUsd ?? actualUsd)) } : undefined;
   ctx.notify({
     jobId,
     state: "done",
     costSoFarUsd: actualUsd,
     elapsedSeconds: durationSeconds,
-    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning, volume },
+    result: { files, totalBytes, actualUsd, durationSeconds, overheadSeconds: durationSeconds - downloadSeconds, warning, volume, seeding },
   });
   log.info({ actualUsd, durationSeconds, files: files.length, warning }, "torrent job done");
 }

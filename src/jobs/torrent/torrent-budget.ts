@@ -100,10 +100,13 @@ export class TorrentBudget {
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
     const running = db
       .prepare<unknown[], { n: number; reserved: number | null }>(
-        `SELECT COUNT(*) AS n, SUM(COALESCE(json_extract(data, '$.estimateUsd'), ?)) AS reserved FROM jobs
+        // Seeding adds its cost (seedingUsd: a time policy's minutes at the droplet's price); a ratio policy's is not
+        // known (seedingUsd null), so such a job reserves the per-job budget, which stops it (seeding-policy.ts).
+        `SELECT COUNT(*) AS n, SUM(CASE WHEN json_type(data, '$.seedingUsd') = 'null' THEN ?
+           ELSE COALESCE(json_extract(data, '$.estimateUsd'), ?) + COALESCE(json_extract(data, '$.seedingUsd'), 0) END) AS reserved FROM jobs
          WHERE kind = 'torrent' AND state NOT IN ('estimated', ${marks(ENDED)}) AND (? IS NULL OR owner_id = ?)`,
       )
-      .get(this.deps.settings.perJobUsd, ...ENDED, userId, userId)!;
+      .get(this.deps.settings.perJobUsd, this.deps.settings.perJobUsd, ...ENDED, userId, userId)!;
     const leftovers = db
       .prepare<unknown[], { n: number }>(
         `SELECT COUNT(*) AS n FROM droplets d JOIN jobs j ON j.id = d.job_id

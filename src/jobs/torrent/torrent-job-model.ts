@@ -13,6 +13,7 @@ import type { FreeSpaceProbe } from "./download-room.js";
 import type { DeliveredFile, PulledFile, TransferProgress } from "./pull-downloaded-files.js";
 import type { CloudInitPort, DropletPort, ProvisionPort, SshPort, TorrentClientPort, TorrentProgress } from "./torrent-ports.js";
 import type { TorrentState } from "./torrent-states.js";
+import type { SeedingShown, SeedingSummary } from "./seed-after-download.js";
 
 export interface TorrentJobInput {
   infoHash: string;
@@ -65,6 +66,16 @@ export interface TorrentJobData {
   estimateSeconds?: number | null;
   /** A block storage volume attached for room (disk-fit.ts). */
   volume?: { name: string; sizeGib: number; priceHourly: number };
+  /** How long to seed after the download (seeding-policy.ts code: "n", "r1.0", "t30"); absent: none. */
+  seedPolicy?: string;
+  /** When aria2 had every byte and went on seeding (ms); absent when it did not seed. */
+  allBytesAt?: number;
+  /** The droplet's cost when the files were verified at home: the rest of its bill is what seeding added. */
+  costAtTransferUsd?: number;
+  /** Bytes uploaded so far (written every few seconds while seeding). */
+  seedingUpload?: number;
+  /** What seeding reached, once it ended. */
+  seeded?: SeedingSummary;
 }
 
 /** What the chat is told as a job moves; the bot renders it, the domain knows nothing of Telegram. */
@@ -87,6 +98,8 @@ export interface TorrentJobEvent {
     warning?: string;
     /** A volume was attached for room: its size and its share of actualUsd. */
     volume?: { sizeGib: number; usd: number };
+    /** The job seeded after its download: what it reached, and what it added to actualUsd. */
+    seeding?: SeedingSummary & { usd: number };
   };
   error?: string;
   /** For a failed or cancelled job: what its clean-up did, so the chat says what is true. */
@@ -103,6 +116,10 @@ export interface TorrentJobEvent {
   picker?: PickerShown;
   /** A volume attached to the droplet for room: its size and price (its cost is in costSoFarUsd). */
   volume?: { sizeGib: number; priceHourly: number };
+  /** The files are home and the droplet seeds: the policy, the ratio and upload so far. */
+  seeding?: SeedingShown;
+  /** The job's seeding policy (its code), on every event: the card offers to change it or to stop seeding. */
+  seedPolicy?: string;
 }
 
 /** What a failed or cancelled job's clean-up did. Partial files are always removed. */

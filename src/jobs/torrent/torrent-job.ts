@@ -25,6 +25,7 @@ import { earlyProvisioning } from "./early-provisioning.js";
 import type { PickAction } from "./file-picker.js";
 import type { DropletSession, TorrentMetadata } from "./torrent-ports.js";
 import { torrentStateReached, type TorrentState } from "./torrent-states.js";
+import { applySeedPolicy, seedIfDue, stopSeedingOf, type SeedingContext, type SeedingJob } from "./seed-after-download.js";
 
 export type { DeliveredFile, PulledFile } from "./pull-downloaded-files.js";
 export { JobCancelled, JobDetached, torrentCancellation } from "./torrent-job-model.js";
@@ -33,7 +34,7 @@ export type { TorrentJobData, TorrentJobDeps, TorrentJobEvent, TorrentJobInput, 
 /** Dropped SSH connections a job rides over by reconnecting, before a drop fails it. */
 const MAX_RECONNECTS = 3;
 
-interface Running extends RunningJob {
+interface Running extends SeedingJob {
   done: Promise<void>;
   /** aria2 may already run on the droplet for this job (a resume, or a reconnect after a dropped connection). */
   reattach: boolean;
@@ -47,11 +48,14 @@ export class TorrentJobRunner {
   private readonly afterMetadata: MetadataDeps;
   private readonly now: () => number;
   private readonly endings: EndingContext;
+  private readonly seedingContext: SeedingContext;
 
   constructor(private readonly deps: TorrentJobDeps) {
     this.now = deps.now ?? Date.now;
     const timeoutMs = deps.settings.sizeQuestionTimeoutMs ?? 180_000;
     this.endings = { deps, now: this.now, emit: (...a) => this.emit(...a), notify: (e) => this.notify(e) };
+    const budgetCheckMs = deps.settings.budgetCheckMs ?? 1000;
+    this.seedingContext = { ...this.endings, ...deps, bootTimeoutMs: deps.settings.bootTimeoutMs, budgetCheckMs, perJobBudgetUsd: deps.settings.perJobBudgetUsd };
     const sizes: SizeCheckDeps = { jobs: deps.store, check: deps.checkRealSize, questions: this.questions, timeoutMs, now: this.now };
     this.afterMetadata = {
       sizes,
@@ -91,7 +95,7 @@ export class TorrentJobRunner {
     const job = store.get<TorrentJobInput, TorrentJobData>(jobId);
     const startedAt = resumed ? (job?.data.startedAt ?? job?.createdAt ?? this.now()) : this.now();
     if (!resumed) store.patchData(jobId, { startedAt });
-    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed, reattach: resumed };
+    const entry: Running = { abort: new AbortController(), done: Promise.resolve(), droplet, startedAt, session: null, resumed, reattach: resumed, seeding: null };
     this.running.set(jobId, entry);
     // run() reports its own failures; anything escaping it is a bug, logged rather than crashing the bot.
     entry.done = this.run(jobId, entry)
@@ -150,7 +154,8 @@ export class TorrentJobRunner {
       }
       if (torrentStateReached(job.state, "transferred")) {
         const note = "the bot restarted after your files were saved and verified: they are kept";
-        await finishDelivered(this.endings, jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note }, log);
+        // A droplet left seeding carries on seeding (same aria2) until the policy is met.
+        await this.seedThenFinish(jobId, entry, { files: job.data.files ?? [], downloadSeconds: job.data.downloadSeconds ?? 0, note }, log);
         return;
       }
     }
@@ -172,8 +177,20 @@ export class TorrentJobRunner {
     }
     clearInterval(budgetWatch);
     const note = entry.resumed ? "the bot restarted while this job ran; it carried on where it was and nothing was lost" : undefined;
-    await finishDelivered(this.endings, jobId, entry, { ...delivered, note }, log);
+    await this.seedThenFinish(jobId, entry, { ...delivered, note }, log);
   }
+
+  /** The files are home: seeding first if the job seeds (seed-after-download.ts), then the droplet goes, the job done. */
+  private async seedThenFinish(jobId: number, entry: Running, delivered: Delivered, log: Logger): Promise<void> {
+    if ((await seedIfDue(this.seedingContext, { jobId, entry, log })) === "detached") return this.detached(jobId, entry, log);
+    await finishDelivered(this.endings, jobId, entry, delivered, log);
+  }
+
+  /** Gives job `jobId`'s recorded seeding policy to its running aria2 (a change on the card before every byte is in). */
+  applySeedPolicy = (jobId: number): Promise<void> => applySeedPolicy(this.seedingContext, this.running.get(jobId), jobId);
+
+  /** "Stop seeding" on a job whose files are home: the droplet is destroyed now. False if it is not seeding. */
+  stopSeeding = (jobId: number): boolean => stopSeedingOf(this.running.get(jobId), "stopped by you");
 
   /**
    * fetchFiles, carried on from the recorded state after an SSH connection dropped under a step (a few times): the
@@ -213,6 +230,7 @@ export class TorrentJobRunner {
         torrents: this.deps.torrents,
         now: this.now,
         checkRoom: (needBytes) => this.checkRoom(needBytes),
+        costSoFar: () => entry.droplet.costUsd(),
         fitDisk: (bytes) => this.fitDisk(jobId, entry, session, remoteDir, bytes, log),
         onMetadata: (meta) => this.onMetadata(jobId, entry, meta, log),
         step: (state, opts) => this.step(jobId, state, entry, opts),

@@ -1,6 +1,7 @@
 // What the torrent job needs from the world, as small interfaces; the composition root (src/app) adapts the real
 // adapters (src/cloud, src/remote, src/aria2, src/ansible) to them.
 import type http from "node:http";
+import type { SeedPolicy } from "./seeding-policy.js";
 
 /** What a droplet is created with. */
 export interface DropletSpec {
@@ -140,6 +141,9 @@ export interface TorrentProgress {
   seeders: number;
   connections: number;
   etaSeconds: number | null;
+  /** Bytes sent to the swarm so far, and at what rate (absent where the client does not say). */
+  uploadedBytes?: number;
+  uploadSpeed?: number;
   /** The selected files as aria2 reports them (absolute paths on the droplet), in the torrent's order; empty before the metadata. */
   files: TorrentFileProgress[];
 }
@@ -170,6 +174,25 @@ export interface DownloadedTorrent {
   files: { path: string; size: number }[];
   /** Seconds aria2 spent moving bytes (from the first byte to completion). */
   transferSeconds: number;
+  /** aria2 still runs, giving the torrent to the swarm (the job's seeding policy): `seed` follows it. */
+  seeding: boolean;
+}
+
+/** One reading of a download that is seeding. */
+export interface SeedingProgress {
+  uploadedBytes: number;
+  /** The chosen files' size: what the share ratio divides by. */
+  sizeBytes: number;
+  uploadSpeed: number;
+  connections: number;
+}
+
+/** How seeding ended on the droplet's side. */
+export interface SeedingEnd {
+  /** aria2 met its own rule and stopped ("complete"), the job's check said so first ("met"), or aria2 is gone. */
+  how: "complete" | "met" | "gone";
+  uploadedBytes: number;
+  sizeBytes: number;
 }
 
 /** aria2 on the droplet: started over SSH, driven over JSON-RPC through the session's tunnel. */
@@ -191,6 +214,21 @@ export interface TorrentClientPort {
        * whose files were known from the start.
        */
       onMetadata?: (meta: TorrentMetadata) => Promise<FileSelection | void>;
+      /**
+       * How long to seed once every byte is in (read when aria2 is started, so a later choice is taken then too).
+       * With a policy other than none, download() returns once aria2 has every byte and leaves it seeding.
+       */
+      seedPolicy?: () => SeedPolicy;
     },
   ): Promise<DownloadedTorrent>;
+  /**
+   * Follows the job's aria2 on the droplet while it seeds, until aria2 stops by its own rule, `met` says the job's
+   * policy is met (it is then stopped), or aria2 is gone (a droplet whose aria2 did not survive a restart).
+   */
+  seed(
+    session: DropletSession,
+    opts: { dir: string; signal?: AbortSignal; onProgress: (p: SeedingProgress) => void; met: (p: SeedingProgress) => boolean },
+  ): Promise<SeedingEnd>;
+  /** Tells the job's running aria2 a new seeding policy (before it has every byte); false if no aria2 runs for it. */
+  applySeedPolicy(session: DropletSession, dir: string, policy: SeedPolicy, signal?: AbortSignal): Promise<boolean>;
 }

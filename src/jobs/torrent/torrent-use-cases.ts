@@ -17,6 +17,8 @@ import {
   type PickerView,
 } from "./file-picker.js";
 import type { TorrentJobData, TorrentJobInput } from "./torrent-job.js";
+import { decodeSeedPolicy, encodeSeedPolicy, NO_SEEDING, seedingCost, seedPolicyOf, type SeedingCost, type SeedPolicy } from "./seeding-policy.js";
+import { torrentStateReached } from "./torrent-states.js";
 import type { TorrentQuote, TorrentQuoter } from "./torrent-quote.js";
 import type { TorrentFileEntry, TorrentRequest } from "./torrent-request.js";
 
@@ -28,6 +30,13 @@ export interface TorrentUseCaseDeps {
   /** A card's buttons stop working after this long. */
   cardTtlMs: number;
   now?: () => number;
+  /** The owner's default seeding policy (/settings) and the per-job budget a ratio's seeding may cost up to. */
+  seeding?: SeedingDefaults;
+}
+
+export interface SeedingDefaults {
+  perJobBudgetUsd: number;
+  defaultFor(ownerId: number): SeedPolicy;
 }
 
 /** A requested torrent, waiting for Start: its job and what its card shows. */
@@ -43,14 +52,21 @@ export interface RequestedTorrent {
   picker: PickerView | null;
   /** The files chosen on the card (all of a .torrent's at first); null for a magnet. */
   chosenFiles: TorrentFileEntry[] | null;
+  /** "Seed after download": the policy chosen on the card (the owner's default at first) and what it adds. */
+  seed: { policy: SeedPolicy; cost: SeedingCost };
 }
 
 /** The facts Start re-checks, recorded with the job when its card is made. */
-type CardFacts = Pick<TorrentJobData, "picker" | "torrentFiles" | "selectFiles" | "selectedBytes"> & { estimateUsd?: number | null };
+type CardFacts = Pick<TorrentJobData, "picker" | "torrentFiles" | "selectFiles" | "selectedBytes" | "seedPolicy" | "volume"> & {
+  estimateUsd?: number | null;
+  priceHourly?: number;
+  /** What the seeding policy adds to the reservation: a number, or null for "up to the per-job budget" (a ratio). */
+  seedingUsd?: number | null;
+};
 
 /** Quotes a torrent for `ownerId` and records it as a job waiting on its card ("estimated"), with its estimate. */
 export async function requestTorrent(
-  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter">,
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "seeding">,
   who: { ownerId: number; chatId: number },
   req: TorrentRequest,
 ): Promise<RequestedTorrent> {
@@ -74,8 +90,30 @@ export async function requestTorrent(
     deps.jobs.patchData(job.id, { torrentFiles: files, picker: state, selectFiles: null, selectedBytes: selectedBytes(tree, state.selected) });
     picker = pickerView(tree, state);
   }
+  const seed = recordSeeding(deps, job.id, deps.seeding?.defaultFor(who.ownerId) ?? NO_SEEDING, quote.priceHourly ?? 0);
   const base = { jobId: job.id, name: req.name, sizeBytes: req.sizeBytes, fileCount: req.files?.length ?? null, infoHash: req.infoHash };
-  return { ...base, quote, picker, chosenFiles: req.files ?? null };
+  return { ...base, quote, picker, chosenFiles: req.files ?? null, seed };
+}
+
+/** Records a job's seeding policy and what it adds to its reservation, at the droplet's (and volume's) hourly price. */
+function recordSeeding(
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "seeding">,
+  jobId: number,
+  policy: SeedPolicy,
+  dropletHourly: number,
+  volumeHourly = 0,
+): { policy: SeedPolicy; cost: SeedingCost } {
+  const cost = seedingCost(policy, { dropletHourly, volumeHourly, perJobBudgetUsd: deps.seeding?.perJobBudgetUsd ?? 0 });
+  const seedingUsd = cost.kind === "exact" ? cost.usd : cost.kind === "up-to-budget" ? null : 0;
+  deps.jobs.patchData(jobId, { seedPolicy: encodeSeedPolicy(policy), seedingUsd });
+  return { policy, cost };
+}
+
+/** The estimate Start admits: the download's, plus the seeding's (null, the per-job budget, for a ratio). */
+function admittedEstimate(data: CardFacts): number | null {
+  if (data.seedingUsd === null) return null;
+  const base = data.estimateUsd ?? null;
+  return base === null ? null : base + (data.seedingUsd ?? 0);
 }
 
 /** Remembers which chat message is the job's card: its progress is later edited into it. */
@@ -114,7 +152,7 @@ export function startTorrent(deps: Omit<TorrentUseCaseDeps, "canceller">, jobId:
   // Spending and running droplets may have changed since the card was shown. The check and the move out of
   // "estimated" are one transaction: of two presses only one starts the job, and of ten Starts only those that fit.
   // The estimate is the chosen files' (the card's picker re-prices every change).
-  const admission = deps.quoter.admit(jobId, userId, job.data.estimateUsd ?? null);
+  const admission = deps.quoter.admit(jobId, userId, admittedEstimate(job.data));
   if (admission.kind === "blocked") return { kind: "blocked", reason: admission.reason };
   if (admission.kind === "not-waiting") return { kind: "already-started" };
   // The choice is made: the job takes `selectFiles` to aria2, and the picker takes no more presses.
@@ -180,7 +218,7 @@ export type PickOnCardOutcome =
 
 /** Press `code` (file-picker.ts's encoding) on job `jobId`'s picker, by `userId`. */
 export async function pickOnCard(
-  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "cardTtlMs" | "now"> & { runner: { pickFiles(jobId: number, action: PickAction): Promise<PickOutcome> } },
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "cardTtlMs" | "now" | "seeding"> & { runner: { pickFiles(jobId: number, action: PickAction): Promise<PickOutcome> } },
   jobId: number,
   userId: number,
   code: string,
@@ -202,7 +240,7 @@ export async function pickOnCard(
 
 /** The card again for a new choice: the picker's state, the chosen size, and the estimate Start will admit. */
 async function repriceCard(
-  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter">,
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "seeding">,
   job: Job<TorrentJobInput, CardFacts>,
   files: PickerFile[],
   state: PickerState,
@@ -221,7 +259,9 @@ async function repriceCard(
     estimateSeconds: quote.seconds,
   });
   const chosen = new Set(state.selected);
+  const seed = recordSeeding(deps, job.id, seedPolicyOf(job.data.seedPolicy), quote.priceHourly ?? 0);
   return {
+    seed,
     jobId: job.id,
     quote,
     name: job.input.name,
@@ -231,4 +271,73 @@ async function repriceCard(
     picker: pickerView(tree, state),
     chosenFiles: files.filter((f) => chosen.has(f.index)).map((f) => ({ index: f.index, path: f.path, sizeBytes: f.size })),
   };
+}
+
+/** A press of "Seed after download" (a policy) or "Stop seeding" on a job's card. */
+export type SeedChoiceOutcome =
+  /** The card before Start changed: render it again. */
+  | { kind: "card"; requested: RequestedTorrent }
+  /** A running job takes the new policy (aria2 is told if it runs). */
+  | { kind: "changed"; policy: SeedPolicy }
+  /** aria2 already has every byte: only "Stop seeding" is left. */
+  | { kind: "too-late" }
+  | { kind: "stopping" }
+  | { kind: "not-seeding" }
+  | { kind: "expired" }
+  | { kind: "finished" }
+  | { kind: "not-yours" }
+  | { kind: "invalid" };
+
+export interface SeedingRunner {
+  applySeedPolicy(jobId: number): Promise<void>;
+  stopSeeding(jobId: number): boolean;
+}
+
+/**
+ * `code` (seeding-policy.ts) pressed on job `jobId`'s card by `userId`: before Start it re-prices the card with the
+ * seeding's cost; on a running job it is recorded (the reservation with it) and given to aria2, until aria2 has every
+ * byte. Changing how long to seed once aria2 seeds would make aria2 restart the download (aria2's changeOption), so
+ * from then on the card offers "Stop seeding" only.
+ */
+export async function chooseSeeding(
+  deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "cardTtlMs" | "now" | "seeding"> & { runner: SeedingRunner },
+  jobId: number,
+  userId: number,
+  code: string,
+): Promise<SeedChoiceOutcome> {
+  const policy = decodeSeedPolicy(code);
+  const found = findOwnTorrent(deps.jobs, jobId, userId);
+  if (found.kind !== "found") return found;
+  if (!policy) return { kind: "invalid" };
+  const job = found.job;
+  if (FINAL_STATES.has(job.state)) return { kind: "finished" };
+  if (job.state === "estimated") {
+    if ((deps.now ?? Date.now)() - job.createdAt > deps.cardTtlMs) return { kind: "expired" };
+    deps.jobs.patchData(jobId, { seedPolicy: encodeSeedPolicy(policy) });
+    return { kind: "card", requested: await cardAgain(deps, deps.jobs.get<TorrentJobInput, CardFacts>(jobId)!) };
+  }
+  if (torrentStateReached(job.state, "downloaded")) return { kind: "too-late" };
+  recordSeeding(deps, jobId, policy, job.data.priceHourly ?? 0, job.data.volume?.priceHourly ?? 0);
+  await deps.runner.applySeedPolicy(jobId);
+  return { kind: "changed", policy };
+}
+
+/** "Stop seeding" on a job whose files are home: its droplet is destroyed now and the job ends done. */
+export function stopSeeding(deps: Pick<TorrentUseCaseDeps, "jobs"> & { runner: SeedingRunner }, jobId: number, userId: number): SeedChoiceOutcome {
+  const found = findOwnTorrent(deps.jobs, jobId, userId);
+  if (found.kind !== "found") return found;
+  if (FINAL_STATES.has(found.job.state)) return { kind: "finished" };
+  return deps.runner.stopSeeding(jobId) ? { kind: "stopping" } : { kind: "not-seeding" };
+}
+
+/** The card before Start again, for its current facts (a choice of files, the seeding), re-quoted. */
+async function cardAgain(deps: Pick<TorrentUseCaseDeps, "jobs" | "quoter" | "seeding">, job: Job<TorrentJobInput, CardFacts>): Promise<RequestedTorrent> {
+  const files = job.data.torrentFiles;
+  if (files && job.data.picker) return repriceCard(deps, job, files, job.data.picker);
+  const quote = await deps.quoter.quote({ sizeBytes: job.input.sizeBytes, hasTorrentFile: Boolean(job.input.torrentFile) }, job.ownerId);
+  deps.jobs.patchData(job.id, { size: quote.size, region: quote.region, priceHourly: quote.priceHourly, estimateUsd: quote.usd, estimateSeconds: quote.seconds });
+  const seed = recordSeeding(deps, job.id, seedPolicyOf(job.data.seedPolicy), quote.priceHourly ?? 0);
+  const single = job.input.torrentFile && job.input.sizeBytes !== null ? [{ index: 1, path: job.input.name ?? "", sizeBytes: job.input.sizeBytes }] : null;
+  const { input } = job;
+  return { jobId: job.id, quote, name: input.name, sizeBytes: input.sizeBytes, fileCount: single ? 1 : null, infoHash: input.infoHash, picker: null, chosenFiles: single, seed };
 }

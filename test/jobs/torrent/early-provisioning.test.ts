@@ -62,7 +62,11 @@ function runner(cloud: Partial<DropletPort>): TorrentJobRunner {
         throw new Error("provisioning stops here");
       },
     },
-    torrents: { download: async () => Promise.reject(new Error("not reached")) },
+    torrents: {
+      download: async () => Promise.reject(new Error("not reached")),
+      seed: async () => Promise.reject(new Error("not reached")),
+      applySeedPolicy: async () => Promise.reject(new Error("not reached")),
+    },
     settings: { region: "fra1", size: "s-1vcpu-1gb", image: "debian-12-x64", bootTimeoutMs: 1000, downloadsDir: path.join(dir, "downloads"), perJobBudgetUsd: 1, minFreeBytes: 0 },
     logger: createLogger({ level: "silent" }),
     onEvent: (e) => void events.push(e),

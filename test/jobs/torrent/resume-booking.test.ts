@@ -53,7 +53,7 @@ it("books the cost once when a job killed at droplet_destroyed is finished by th
     cloudInit: { generateHostKey: () => ({ privateKey: "p", publicKey: "ssh-ed25519 AAAA" }), userData: () => "" },
     ssh: { connect: unused },
     provisioner: { provision: unused },
-    torrents: { download: unused },
+    torrents: { download: unused, seed: unused, applySeedPolicy: unused },
     settings: { region: "fra1", size: "s-1vcpu-1gb", image: "debian-12-x64", bootTimeoutMs: 1000, downloadsDir: path.join(dir, "downloads"), perJobBudgetUsd: 1, minFreeBytes: 0 },
     logger: createLogger({ level: "silent" }),
     onEvent: (e) => void events.push(e),

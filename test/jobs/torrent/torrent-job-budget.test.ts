@@ -74,7 +74,11 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
         });
       },
     },
-    torrents: { download: async () => Promise.reject(new Error("not reached")) },
+    torrents: {
+      download: async () => Promise.reject(new Error("not reached")),
+      seed: async () => Promise.reject(new Error("not reached")),
+      applySeedPolicy: async () => Promise.reject(new Error("not reached")),
+    },
     settings: { region: "fra1", size: "s-big", image: "debian-12-x64", bootTimeoutMs: 1000, downloadsDir: path.join(dir, "downloads"), perJobBudgetUsd: 1, minFreeBytes: 0, budgetCheckMs: 10 },
     logger: createLogger({ level: "silent" }),
     onEvent: (e) => void events.push(e),

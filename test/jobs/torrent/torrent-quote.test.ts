@@ -8,6 +8,7 @@ import { openDatabase, type Db } from "../../../src/storage/database.js";
 import { JobStore } from "../../../src/jobs/job-store.js";
 import { TorrentBudget } from "../../../src/jobs/torrent/torrent-budget.js";
 import { QuoteUnavailable, TorrentQuoter } from "../../../src/jobs/torrent/torrent-quote.js";
+import { NO_SEEDING } from "../../../src/jobs/torrent/seeding-policy.js";
 import type { CloudSize } from "../../../src/cloud/cloud-provider.js";
 import { renderRequestedTorrentCard } from "../../../src/bot/render/torrent-quote-card.js";
 import { defaultSizes } from "../../world/fake-digitalocean-catalog.js";
@@ -113,7 +114,7 @@ describe("TorrentQuoter", () => {
   it("says on the card that the boot and the speed are learned, and from how many jobs", async () => {
     const { q, booted, finished } = quoter();
     const card = async () =>
-      renderRequestedTorrentCard({ jobId: 1, quote: await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1), name: "x", sizeBytes: 1000 * MB, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
+      renderRequestedTorrentCard({ jobId: 1, quote: await q.quote({ sizeBytes: 1000 * MB, hasTorrentFile: false }, 1), name: "x", sizeBytes: 1000 * MB, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null, seed: { policy: NO_SEEDING, cost: { kind: "none" } } }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
     expect(await card()).not.toMatch(/median of the last/);
     for (const s of [47, 48, 49]) booted(s);
     expect(await card()).toContain("<i>Boot ≈ 48s: the median of the last 3 jobs.</i>");
@@ -157,7 +158,7 @@ describe("TorrentQuoter: a disk that fits a torrent of known size", () => {
     });
   }
   const card = (quote: Awaited<ReturnType<TorrentQuoter["quote"]>>, sizeBytes: number) =>
-    renderRequestedTorrentCard({ jobId: 1, quote, name: "x", sizeBytes, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
+    renderRequestedTorrentCard({ jobId: 1, quote, name: "x", sizeBytes, fileCount: 1, infoHash: "a".repeat(40), picker: null, chosenFiles: null, seed: { policy: NO_SEEDING, cost: { kind: "none" } } }, { files: null, rule: { sendsDocuments: false, limitBytes: 50_000_000 } }).text;
 
   it("keeps DO_SIZE when its disk holds the files and says how much they need", async () => {
     const quote = await diskQuoter().quote({ sizeBytes: 10 * GIB, hasTorrentFile: true }, 1);
