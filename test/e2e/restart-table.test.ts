@@ -129,6 +129,13 @@ async function runRow(row: Row, label: string): Promise<void> {
     const dataDir = env.DATA_DIR!;
     let bot: BotProcess = bots.start(env);
     await waitForOutput(bot, /Dropship started/);
+    if (row.afterEarlyPull) {
+      // Both files, without the file picker's pause after the metadata: the owner says so on /settings.
+      telegram.sendText(ALICE, "/settings");
+      const settings = await telegram.waitFor(() => telegram.messages(ALICE.id).find((m) => m.text.includes("Your settings")), 30_000, "the settings");
+      const pressed = telegram.pressButton(ALICE, settings, buttonData(settings, /Fetch all/));
+      await telegram.waitFor(() => telegram.answeredCallbacks.some((a) => a.callback_query_id === pressed), 15_000, "the settings saved");
+    }
     telegram.sendText(ALICE, rowTorrent.magnet);
     const card = await telegram.waitFor(() => telegram.messages(ALICE.id).find(isCard), 30_000, "the card");
     const jobId = Number(buttonData(card, /Start/).split(":").pop());
