@@ -115,6 +115,7 @@ async function runRow(row: Row, label: string): Promise<void> {
     activeDelayMs: 500,
     log: (line) => void (/^droplet \d+ \((\S+)\) created/.exec(line)?.slice(1).forEach((name) => created.push(name))),
   });
+  let bot: BotProcess | undefined;
   try {
     const onShutdown = row.how === "SIGTERM destroy" ? "destroy" : "detach";
     const env = await world.env({
@@ -127,7 +128,7 @@ async function runRow(row: Row, label: string): Promise<void> {
     });
     const rowTorrent = row.afterEarlyPull ? twoFiles : torrent;
     const dataDir = env.DATA_DIR!;
-    let bot: BotProcess = bots.start(env);
+    bot = bots.start(env);
     await waitForOutput(bot, /Dropship started/);
     if (row.afterEarlyPull) {
       // Both files, without the file picker's pause after the metadata: the owner says so on /settings.
@@ -205,6 +206,9 @@ async function runRow(row: Row, label: string): Promise<void> {
       const unsettled = db.prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM droplets WHERE job_id = ? AND state != 'destroyed'").get(jobId)!.n;
       expect(unsettled, `ledger rows of job ${jobId} not settled`).toBe(0);
     });
+  } catch (err) {
+    // What the bot was doing says why a row timed out (it runs as a process of its own: its log is its output).
+    throw new Error(`${(err as Error).message}\n--- the bot's last output ---\n${bot?.out().slice(-3000) ?? "(not started)"}`, { cause: err });
   } finally {
     await telegram.stop();
     await digitalOcean.stop();
