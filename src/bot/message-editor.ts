@@ -31,6 +31,19 @@ export function isNotModifiedError(err: unknown): boolean {
   return [e?.description, e?.message].some((m) => typeof m === "string" && m.includes("message is not modified"));
 }
 
+/**
+ * The pressed message shown anew with its buttons. A press that changes nothing (a stale "all" on an all-chosen card,
+ * the setting it already had) leaves it as it is: Telegram's "message is not modified" is no error here.
+ */
+export async function showInPlace<M>(
+  edit: (text: string, other: { parse_mode: "HTML"; reply_markup: M; link_preview_options: { is_disabled: true } }) => Promise<unknown>,
+  view: { text: string; keyboard: M },
+): Promise<void> {
+  await edit(view.text, { parse_mode: "HTML", reply_markup: view.keyboard, link_preview_options: { is_disabled: true } }).catch((err: unknown) => {
+    if (!isNotModifiedError(err)) throw err;
+  });
+}
+
 /** Seconds to wait from a 429 (grammY's GrammyError carries `parameters.retry_after`), else null. */
 export function retryAfterSeconds(err: unknown): number | null {
   const e = err as { error_code?: unknown; parameters?: { retry_after?: unknown } } | null;

@@ -8,7 +8,7 @@ import type { BotContext } from "../context.js";
 import type { BotFeature } from "../deps.js";
 import { seedSettingButton, settingButton } from "../callback-data.js";
 import { decodeSeedPolicy, describeSeedPolicy, encodeSeedPolicy, SEED_CHOICES, seedChoiceLabel, seedPolicyOf } from "../../jobs/torrent/seeding-policy.js";
-import { isNotModifiedError } from "../message-editor.js";
+import { showInPlace } from "../message-editor.js";
 
 export interface SettingsFeatureDeps {
   settings: Pick<UserSettings, "fileChoice" | "setFileChoice" | "sendFiles" | "seedPolicyCode" | "setSeedPolicyCode">;
@@ -34,9 +34,7 @@ export function settingsFeature(deps: SettingsFeatureDeps): BotFeature {
     deps.settings.setFileChoice(userId, userId === deps.ownerId ? "owner" : "user", choice);
     await ctx.answerCallbackQuery({ text: "Saved." });
     const view = settingsMessage(deps, userId);
-    await ctx.editMessageText(view.text, { parse_mode: "HTML", reply_markup: view.keyboard }).catch((err: unknown) => {
-      if (!isNotModifiedError(err)) throw err;
-    });
+    await showInPlace((text, other) => ctx.editMessageText(text, other), view);
   });
   composer.callbackQuery(seedSettingButton.filter, async (ctx) => {
     const policy = decodeSeedPolicy(seedSettingButton.unpack(ctx.callbackQuery.data)!.code);
@@ -48,9 +46,7 @@ export function settingsFeature(deps: SettingsFeatureDeps): BotFeature {
     deps.settings.setSeedPolicyCode(userId, userId === deps.ownerId ? "owner" : "user", encodeSeedPolicy(policy));
     await ctx.answerCallbackQuery({ text: "Saved." });
     const view = settingsMessage(deps, userId);
-    await ctx.editMessageText(view.text, { parse_mode: "HTML", reply_markup: view.keyboard }).catch((err: unknown) => {
-      if (!isNotModifiedError(err)) throw err;
-    });
+    await showInPlace((text, other) => ctx.editMessageText(text, other), view);
   });
   return {
     name: "settings",

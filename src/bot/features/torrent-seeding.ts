@@ -3,7 +3,7 @@ import type { InlineKeyboard } from "grammy";
 import { describeSeedPolicy } from "../../jobs/torrent/seeding-policy.js";
 import type { RequestedTorrent, SeedChoiceOutcome } from "../../jobs/torrent/torrent-use-cases.js";
 import type { BotContext } from "../context.js";
-import { isNotModifiedError } from "../message-editor.js";
+import { showInPlace } from "../message-editor.js";
 import { answerPress } from "../press-answer.js";
 
 /** A seeding press's answer: the card before Start edited here; a running job's card follows the runner's next event. */
@@ -28,9 +28,7 @@ export async function answerSeeding(
     case "card": {
       const view = card(ctx.from!.id, outcome.requested);
       await answerPress(ctx);
-      await ctx.editMessageText(view.text, { parse_mode: "HTML", reply_markup: view.keyboard, link_preview_options: { is_disabled: true } }).catch((err: unknown) => {
-        if (!isNotModifiedError(err)) throw err;
-      });
+      await showInPlace((text, other) => ctx.editMessageText(text, other), view);
       return;
     }
     case "changed":

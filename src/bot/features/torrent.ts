@@ -32,7 +32,7 @@ import { escapeHtml, renderCancelled, renderRequestedTorrentCard } from "../rend
 import type { TorrentPresenter } from "../presenters/torrent-presenter.js";
 import { filePickerButton, seedButton, stopSeedingButton, torrentCardButton } from "../callback-data.js";
 import { pickerKeyboard } from "../file-picker-keyboard.js";
-import { isNotModifiedError } from "../message-editor.js";
+import { showInPlace } from "../message-editor.js";
 import { answerPress } from "../press-answer.js";
 import { formatBytes } from "../render/index.js";
 
@@ -202,10 +202,7 @@ async function onPick(w: Wiring, ctx: BotContext, jobId: number, code: string): 
     case "card": {
       const card = quoteCard(w, ctx.from!.id, outcome.requested);
       await answerPress(ctx);
-      await ctx.editMessageText(card.text, { parse_mode: "HTML", reply_markup: card.keyboard, link_preview_options: { is_disabled: true } }).catch((err: unknown) => {
-        // A press that changes nothing (a stale "all" on an all-chosen card) leaves the message as it is.
-        if (!isNotModifiedError(err)) throw err;
-      });
+      await showInPlace((text, other) => ctx.editMessageText(text, other), card);
       return;
     }
     case "running":
