@@ -86,7 +86,7 @@ describe("a 50 MB single-file magnet", () => {
     const seen = [...progress.edits.map((e) => e.text), progress.text].join("\n---\n");
     for (const phase of ["▶️ Creating droplet", "▶️ Provisioning", "▶️ Downloading", "▶️ Transferring"]) expect(seen).toContain(phase);
     // Provisioning says what it is doing (the venv check or a playbook task), from the events, not scraped text.
-    expect(seen).toMatch(/Preparing Ansible: |Wait for the droplet to answer|Look for aria2c|Create the download directory/);
+    expect(seen).toMatch(/Preparing Ansible: |Install aria2 and make the download directory/);
     expect(seen).not.toContain("All files");
     expect(progress.deleted).toBe(true);
 
