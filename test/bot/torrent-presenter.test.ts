@@ -116,3 +116,16 @@ describe("torrent presenter, when Telegram refuses part of the hand-over", () =>
     expect(tg.messages(user.id)).toHaveLength(before);
   });
 });
+
+describe("torrent presenter, while a job downloads", () => {
+  it("shows Transferring once aria2 has everything and the bot still pulls the last files", async () => {
+    const job = await startedJob("pulling", { path: "e.txt", content: "e\n" });
+    const progress = { name: "pulling", totalBytes: 100, completedBytes: 100, downloadSpeed: 0, uploadSpeed: 0, seeders: 1, connections: 1, etaSeconds: 0, files: [] };
+    const transfer = { doneBytes: 40, totalBytes: 100, bytesPerSecond: 10, filesDone: 0, filesTotal: 1 };
+    job.presenter.handle({ jobId: job.jobId, state: "downloading", costSoFarUsd: 0, elapsedSeconds: 3, progress: { ...progress, phase: "complete" }, transfer });
+    await job.presenter.idle();
+    const shown = messageNow(job.cardId).text;
+    expect(shown).toContain("✅ Downloading\n▶️ Transferring");
+    expect(shown).toContain("40 B of 100 B");
+  });
+});

@@ -66,6 +66,16 @@ const PHASE_OF: Partial<Record<TorrentState, TorrentPhase>> = {
   droplet_destroyed: "cleaning",
 };
 
+/**
+ * What a "downloading" job is doing: fetching the metadata, downloading, or — once aria2 has it all and the job pulls
+ * the last files (it records "downloaded" only after aria2's final poll) — transferring, which the card then shows.
+ */
+function downloadingPhase(e: TorrentJobEvent): TorrentPhase {
+  if (e.progress?.phase === "metadata") return "metadata";
+  if (e.progress?.phase === "complete" && e.transfer) return "transferring";
+  return "downloading";
+}
+
 export class TorrentPresenter {
   private readonly attached = new Map<number, Attached>();
   /** Final messages in flight, so shutdown and tests can wait for them. */
@@ -89,7 +99,7 @@ export class TorrentPresenter {
       void p.finally(() => this.pending.delete(p));
       return;
     }
-    const phase = e.state === "downloading" && e.progress?.phase === "metadata" ? "metadata" : PHASE_OF[e.state];
+    const phase = e.state === "downloading" ? downloadingPhase(e) : PHASE_OF[e.state];
     if (!phase) return;
     if (e.progress?.name) a.name = e.progress.name;
     if (e.summary) {
