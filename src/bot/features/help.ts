@@ -15,7 +15,9 @@ export function helpText(commands: BotCommandSpec[]): string {
     "Paste a magnet link, for example:",
     "<code>magnet:?xt=urn:btih:c9e15763f722f23e98a29decdfae341b98d53056&amp;dn=debian.iso</code>",
     "or send a <code>.torrent</code> file. I show the size and estimated cost; press Start and a droplet downloads it. " +
-      "You get a download link (and the file itself when it is under 50 MB, unless you chose links only with /files off); the droplet is destroyed when done.",
+      "A torrent of several files lets you choose which to fetch (on the card of a .torrent, after the metadata for a magnet), " +
+      "and the card offers to seed for a while after the download; /settings sets your defaults. " +
+      "You get a download link (and the file itself when it fits Telegram's limit, unless you chose links only with /files off); the droplet is destroyed when done.",
     "",
     "<b>Check and run an Ansible playbook</b>",
     "Attach a playbook (<code>site.yml</code>) or a whole project (<code>.zip</code>, <code>.tar.gz</code> or <code>.tgz</code>, up to 20 MB). " +
