@@ -44,6 +44,15 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** aria2 on the droplet while it seeds: reports `uploaded` of 6 MiB and never meets the policy by itself. */
+let seeding: { uploaded: number; connects: number; started: Promise<void>; markStarted: () => void };
+
+beforeEach(() => {
+  let markStarted = () => undefined as void;
+  const started = new Promise<void>((r) => (markStarted = r));
+  seeding = { uploaded: 0, connects: 0, started, markStarted };
+});
+
 function runner(freeBytes = 1e12): TorrentJobRunner {
   // $3.60 an hour: a tenth of a cent a second.
   const cloud: DropletPort = {
@@ -63,7 +72,12 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
     ledger,
     cloud,
     cloudInit: { generateHostKey: () => ({ privateKey: "p", publicKey: "ssh-ed25519 AAAA" }), userData: () => "" },
-    ssh: { connect: async () => session },
+    ssh: {
+      connect: async () => {
+        seeding.connects++;
+        return session;
+      },
+    },
     // A provisioning run that never finishes by itself once the droplet answers: only its signal ends it.
     provisioner: {
       provision: async ({ target }, { signal }) => {
@@ -76,7 +90,13 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
     },
     torrents: {
       download: async () => Promise.reject(new Error("not reached")),
-      seed: async () => Promise.reject(new Error("not reached")),
+      seed: async (_session, { signal, onProgress, met }) => {
+        const p = { uploadedBytes: seeding.uploaded, sizeBytes: 6 * MiB, uploadSpeed: 1024, connections: 1 };
+        onProgress(p);
+        if (met(p)) return { how: "met", uploadedBytes: p.uploadedBytes, sizeBytes: p.sizeBytes };
+        seeding.markStarted();
+        return new Promise((_resolve, reject) => signal!.addEventListener("abort", () => reject(signal!.reason as Error)));
+      },
       applySeedPolicy: async () => Promise.reject(new Error("not reached")),
     },
     settings: { region: "fra1", size: "s-big", image: "debian-12-x64", bootTimeoutMs: 1000, downloadsDir: path.join(dir, "downloads"), perJobBudgetUsd: 1, minFreeBytes: 0, budgetCheckMs: 10 },
@@ -90,6 +110,33 @@ function runner(freeBytes = 1e12): TorrentJobRunner {
 function approvedJob(sizeBytes: number | null = 1000): number {
   const job = jobs.create({ kind: "torrent", ownerId: 5, chatId: 5, state: "approved", input: { infoHash: "x", name: "t", sizeBytes, magnetUri: "magnet:?", torrentFile: null } });
   return job.id;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * A job an earlier process left seeding (ratio 1.0): its one 6 MiB file verified at home, droplet 4242 up for
+ * `aliveMinutes` at $3.60/h, aria2 on it still seeding.
+ */
+function jobLeftSeeding(aliveMinutes: number): number {
+  const jobId = approvedJob(6 * MiB);
+  for (const s of ["droplet_requested", "droplet_active", "ssh_ready", "provisioned", "downloading", "downloaded", "transferring", "transferred", "seeding"] as const) jobs.transition(jobId, s);
+  const created = clock - aliveMinutes * 60_000;
+  const rec = ledger.recordIntent({ jobId, name: `dropship-job-${jobId}`, region: "fra1", size: "s-big", priceHourly: 3.6, hostKeyPublic: "ssh-ed25519 AAAA" });
+  ledger.markCreated(rec.id, 4242, created);
+  ledger.markActive(rec.id, "198.18.0.9");
+  const local = path.join(dir, "downloads", String(jobId), "t.bin");
+  fs.mkdirSync(path.dirname(local), { recursive: true });
+  fs.writeFileSync(local, "x");
+  jobs.patchData(jobId, {
+    startedAt: created,
+    seedPolicy: "r1.0",
+    allBytesAt: clock - 60_000,
+    costAtTransferUsd: 0.01,
+    downloadSeconds: 10,
+    files: [{ path: "t.bin", size: 6 * MiB, sha256: "0".repeat(64) }],
+  });
+  return jobId;
 }
 
 async function ended(jobId: number): Promise<TorrentJobEvent> {
@@ -128,6 +175,45 @@ describe("the per-job budget", () => {
     expect(jobs.get(jobId)!.state).toBe("ssh_ready");
     await r.cancel(jobId);
     expect(jobs.get(jobId)!.state).toBe("cancelled");
+  });
+});
+
+describe("the per-job budget while seeding", () => {
+  it("ends the seeding of a job resumed after a restart, destroys the droplet and keeps the files: the job is done", async () => {
+    const r = runner();
+    const jobId = jobLeftSeeding(5);
+    seeding.uploaded = 3 * MiB;
+    r.resume(jobId);
+    await seeding.started;
+    // Reattached to the droplet left seeding (no new droplet), still within the budget: it seeds on.
+    expect(seeding.connects).toBe(1);
+    expect(jobs.get(jobId)!.state).toBe("seeding");
+    expect(destroyed).toEqual([]);
+    // Twenty minutes on at $3.60/h: $1.50 in all, over the $1.00 budget.
+    clock += 20 * 60_000;
+    const end = await ended(jobId);
+    expect(end.state).toBe("done");
+    expect(destroyed).toEqual([4242]);
+    const seeded = jobs.get<unknown, { seeded: { ratio: number; endedBy: string; uploadedBytes: number } }>(jobId)!.data.seeded;
+    expect(seeded.endedBy).toBe("the droplet reached the job's budget of $1.00 (BUDGET_PER_JOB_USD)");
+    expect(seeded.ratio).toBeCloseTo(0.5, 6);
+    expect(seeded.uploadedBytes).toBe(3 * MiB);
+    expect(end.result!.seeding).toMatchObject({ endedBy: seeded.endedBy, usd: 1.49 });
+    expect(end.result!.actualUsd).toBeCloseTo(1.5, 6);
+    expect(jobs.spendForJob(jobId).actual).toBeCloseTo(1.5, 6);
+    expect(jobs.events(jobId).map((e) => e.state).slice(-3)).toEqual(["seeding", "droplet_destroyed", "done"]);
+    expect(fs.existsSync(path.join(dir, "downloads", String(jobId), "t.bin"))).toBe(true);
+  });
+
+  it("lets a resumed seeding within the budget run until its policy is met", async () => {
+    const r = runner();
+    const jobId = jobLeftSeeding(5);
+    seeding.uploaded = 6 * MiB;
+    r.resume(jobId);
+    const end = await ended(jobId);
+    expect(end.state).toBe("done");
+    expect(jobs.get<unknown, { seeded: { endedBy: string } }>(jobId)!.data.seeded.endedBy).toBe("the policy was met");
+    expect(destroyed).toEqual([4242]);
   });
 });
 
