@@ -1,17 +1,21 @@
 // End to end (issue 15, Done-when 5): "Seed after download: until ratio 1.0" chosen on the card. The droplet gets
 // every byte from the swarm's seeder, which then leaves; a leecher (a plain aria2c) joins through the tracker, so the
 // droplet is its only source. The files come home meanwhile; the droplet is destroyed once the leecher has taken a
-// whole copy (ratio 1.0), and the summary says the ratio reached.
+// whole copy (ratio 1.0), and the summary says the ratio reached. Then the same with the real bot process SIGKILLed
+// while its job seeds: the next start reattaches to the droplet's aria2 (no new droplet) and seeds on until the ratio.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALICE, buttonData, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "./harness.js";
+import Database from "better-sqlite3";
+import { BotProcesses, expectGone, killGroup, waitForOutput } from "./bot-process.js";
+import { ALICE, buttonData, dropletAria2RpcPort, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 import type { Leecher } from "../world/swarm.js";
 
 let world: World;
 let leecher: Leecher | null = null;
+const bots = new BotProcesses();
 
 beforeAll(async () => {
   world = await startWorld();
@@ -19,6 +23,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await bots.cleanUp();
   await leecher?.kill();
   await world?.stop();
 });
@@ -33,6 +38,12 @@ async function poll<T>(check: () => T | null | undefined | false, what: string, 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Waits for the leecher to exit with its whole copy; its log says why when it does not. */
+async function leecherDone(l: Leecher): Promise<void> {
+  const code = await Promise.race([l.exited, new Promise((r) => setTimeout(() => r("timeout"), 120_000))]);
+  if (code !== 0) throw new Error(`the leecher ended with ${String(code)}; its log:\n${l.logTail()}`);
 }
 
 const cardNow = (id: number): SentMessage => world.telegram.messages(ALICE.id).find((m) => m.message_id === id)!;
@@ -76,7 +87,7 @@ describe("seeding until ratio 1.0", () => {
     expect(buttonData(cardNow(card.message_id), /Stop seeding/)).toBe(`sd:stop:${jobId}`);
 
     // The leecher gets a whole, verified copy, from the droplet alone (the seeder is gone).
-    expect(await Promise.race([leecher.exited, new Promise((r) => setTimeout(() => r("timeout"), 120_000))])).toBe(0);
+    await leecherDone(leecher);
     const got = fs.readFileSync(path.join(leecher.dir, "give-back.bin"));
     expect(createHash("sha256").update(got).digest("hex")).toBe(t.files[0]!.sha256);
 
@@ -95,5 +106,81 @@ describe("seeding until ratio 1.0", () => {
     expect(app.ledger.forJob(jobId).map((d) => d.state)).toEqual(["destroyed"]);
     expect(app.jobs.events(jobId).map((e) => e.state).slice(-5)).toEqual(["transferring", "transferred", "seeding", "droplet_destroyed", "done"]);
     expect(app.jobs.spendForJob(jobId).actual).toBeGreaterThanOrEqual(0.01);
+  }, 300_000);
+});
+
+describe("a restart while seeding", () => {
+  it("reattaches to the droplet's aria2 after a SIGKILL and seeds on to the ratio: one droplet, one cost, the files kept", async () => {
+    // The in-process bot stops; the real one runs as a process of its own, on the same fake Telegram and DigitalOcean.
+    await world.app?.stop();
+    world.app = null;
+    await leecher?.kill();
+    leecher = null;
+    const env = await world.env({ DATA_DIR: path.join(world.dir, "data-restart"), LOG_LEVEL: "info" });
+    const dataDir = env.DATA_DIR!;
+    const job = (jobId: number) => {
+      const db = new Database(path.join(dataDir, "dropship.sqlite"), { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare<[number], { state: string; data: string }>("SELECT state, data FROM jobs WHERE id = ?").get(jobId)!;
+        const booked = db.prepare<[number], { usd: number | null }>("SELECT SUM(usd) AS usd FROM spend WHERE job_id = ? AND kind = 'actual'").get(jobId)!.usd ?? 0;
+        return { state: row.state, data: JSON.parse(row.data) as { seeded?: { ratio: number; endedBy: string }; allBytesAt?: number }, booked };
+      } finally {
+        db.close();
+      }
+    };
+
+    // Job ids count from 1 in each data directory: the job's droplets are those made from here on with its tag.
+    const madeBefore = world.digitalOcean.history().length;
+    let bot = bots.start(env);
+    await waitForOutput(bot, /Dropship started/);
+    const t = await world.swarm.addTorrent({ name: "kept-seeding.bin", files: [{ path: "kept-seeding.bin", size: 6 * MiB }] });
+    const before = lastMessageId(world, ALICE.id);
+    world.telegram.sendText(ALICE, t.magnet);
+    const card = await nextBotMessage(world, ALICE.id, before, isCard, 30_000);
+    world.telegram.pressButton(ALICE, card, buttonData(card, /Ratio 1\.0/));
+    const priced = await poll(() => (cardNow(card.message_id).text.includes("until ratio 1.0") ? cardNow(card.message_id) : null), "the card with ratio 1.0");
+    const start = buttonData(priced, /Start/);
+    const jobId = Number(start.split(":").pop());
+    world.telegram.pressButton(ALICE, priced, start);
+
+    // Seeding, with nobody to seed to yet (the only other peer is the seeder): the bot is killed there.
+    await poll(() => {
+      const j = job(jobId);
+      if (j.state === "failed") throw new Error("the job failed");
+      return j.state === "seeding";
+    }, "the job to be seeding");
+    killGroup(bot, "SIGKILL");
+    await bot.exited;
+    expectGone(bot);
+    // Every droplet DigitalOcean made for the job (the fake's list forgets one soon after its destroy; its history keeps it).
+    const ours = () => world.digitalOcean.history().slice(madeBefore).filter((d) => d.tags.includes(`dropship-job-${jobId}`));
+    expect(ours()).toHaveLength(1);
+    const droplet = world.digitalOcean.droplets().find((d) => d.id === ours()[0]!.id)!;
+    expect(droplet.destroyed).toBe(false);
+    // aria2 on the droplet outlives the bot: it is what the next start reattaches to.
+    expect(dropletAria2RpcPort(droplet)).not.toBeNull();
+
+    await world.swarm.stopSeeding(t);
+    bot = bots.start(env);
+    await waitForOutput(bot, /Dropship started/);
+    leecher = await world.swarm.leech(t);
+    await leecherDone(leecher);
+    const got = fs.readFileSync(path.join(leecher.dir, "kept-seeding.bin"));
+    expect(createHash("sha256").update(got).digest("hex")).toBe(t.files[0]!.sha256);
+
+    const links = await world.telegram.waitFor(() => linksMessageOf(world, ALICE.id, { jobId, cardId: card.message_id }), 120_000, "the links message");
+    expect(links.text).toContain("the bot restarted after your files were saved and verified: they are kept");
+    expect(links.text).toMatch(/🌱 Seeded to ratio (1\.\d\d|[2-9]\.\d\d) .*ended: the policy was met/);
+    const end = await poll(() => (job(jobId).state === "done" ? job(jobId) : null), "the job to be done");
+    expect(end.data.seeded!.ratio).toBeGreaterThanOrEqual(1.0);
+    // One droplet for the job, destroyed, its cost booked once (it lived under an hour: DigitalOcean's $0.01).
+    expect(ours()).toHaveLength(1);
+    expect(droplet.destroyed).toBe(true);
+    expect(ours()[0]!.destroyedAt).not.toBeNull();
+    expect(end.booked).toBeCloseTo(0.01, 6);
+    const local = path.join(dataDir, "downloads", String(jobId), "kept-seeding.bin");
+    expect(createHash("sha256").update(fs.readFileSync(local)).digest("hex")).toBe(t.files[0]!.sha256);
+    process.kill(bot.pid, "SIGTERM");
+    await bot.exited;
   }, 300_000);
 });
