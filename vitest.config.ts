@@ -9,7 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Tests start real processes (sshd, aria2, ansible); two cores here, so keep parallelism modest.
-    maxWorkers: 3,
+    maxWorkers: 4,
     fileParallelism: true,
     // The slowest files first, also on a clean clone with no cached durations (see the file).
     sequence: { sequencer: HeavyFirstSequencer },

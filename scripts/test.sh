@@ -6,8 +6,18 @@ bash scripts/setup-system.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-echo "== tsc --noEmit"; npx tsc --noEmit
-echo "== eslint"; npx eslint .
+# The type check and the linter are one core each: side by side on two cores, their output printed in order.
+checks=$(mktemp -d)
+npx tsc --noEmit > "$checks/tsc" 2>&1 & tsc_pid=$!
+npx eslint . > "$checks/eslint" 2>&1 & eslint_pid=$!
+tsc_status=0; wait $tsc_pid || tsc_status=$?
+eslint_status=0; wait $eslint_pid || eslint_status=$?
+echo "== tsc --noEmit"; cat "$checks/tsc"
+echo "== eslint"; cat "$checks/eslint"
+rm -rf "$checks"
+if [ $tsc_status -ne 0 ] || [ $eslint_status -ne 0 ]; then
+  echo "== FAILED: tsc exited $tsc_status, eslint $eslint_status"; exit 1
+fi
 echo "== vitest"
 report=$(mktemp)
 # test/global-setup.ts writes here the processes the tests left running (and kills them); empty means none.
