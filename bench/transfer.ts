@@ -44,6 +44,8 @@ interface Times {
   sessionsOpen: number[];
   openssh: number[];
   tcp: number[];
+  /** The machine's 1-minute load average after each run: the figures are read against it. */
+  load: number[];
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -80,7 +82,7 @@ async function startRig(): Promise<Rig> {
 }
 
 async function measure(rig: Rig, at: Endpoint, tcpLink: LinkRelay | null): Promise<Times> {
-  const t: Times = { ours: [], oursNext: [], oursWithConnect: [], sessionsOpen: [], openssh: [], tcp: [] };
+  const t: Times = { ours: [], oursNext: [], oursWithConnect: [], sessionsOpen: [], openssh: [], tcp: [], load: [] };
   for (let i = 0; i < RUNS; i++) {
     const runOurs = async () => {
       const r = await ours(rig, at);
@@ -92,7 +94,10 @@ async function measure(rig: Rig, at: Endpoint, tcpLink: LinkRelay | null): Promi
     const runTheirs = async () => void t.openssh.push(await openssh(rig, at));
     for (const step of i % 2 === 0 ? [runOurs, runTheirs] : [runTheirs, runOurs]) await step();
     if (tcpLink) t.tcp.push(await tcpPull(tcpLink));
-    process.stderr.write(`  transfer ${tcpLink ? "link" : "loopback"} run ${i + 1}: ours ${mbps(t.ours.at(-1)!)} (next file ${mbps(t.oursNext.at(-1)!)}) MB/s, sftp ${mbps(t.openssh.at(-1)!)} MB/s\n`);
+    t.load.push(Math.round(os.loadavg()[0]! * 10) / 10);
+    process.stderr.write(
+      `  transfer ${tcpLink ? "link" : "loopback"} run ${i + 1}: ours ${mbps(t.ours.at(-1)!)} (next file ${mbps(t.oursNext.at(-1)!)}) MB/s, sftp ${mbps(t.openssh.at(-1)!)} MB/s, load ${t.load.at(-1)}\n`,
+    );
   }
   return t;
 }
@@ -194,6 +199,7 @@ function loopbackFigures(t: Times): BenchResult[] {
     "seconds to open the pull's sessions": spread(t.sessionsOpen),
     "ours MB/s (next file's pull)": spread(rates(t.oursNext)),
     "OpenSSH sftp MB/s (connect + get)": spread(rates(t.openssh)),
+    "load average (1 min) after each run": t.load,
   };
   return [
     { name: "transfer: loopback, verified SFTP pull (connect + pull)", value: round(ours), unit: "MB/s (median)", lowerIsBetter: false, detail },
@@ -216,6 +222,7 @@ function linkFigures(t: Times): BenchResult[] {
     "ours MB/s (connect + sessions + first pull)": spread(rates(t.oursWithConnect)),
     "seconds to open the pull's sessions": spread(t.sessionsOpen),
     "OpenSSH sftp MB/s (connect + get)": spread(rates(t.openssh)),
+    "load average (1 min) after each run": t.load,
     "first file ÷ plain TCP": round(first / tcp),
     "next file ÷ plain TCP": round(next / tcp),
   };
