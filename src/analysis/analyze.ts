@@ -70,11 +70,11 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
   const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits }, opts.yamlCache);
   for (const w of cfg?.warnings ?? []) walker.findings.warn(w);
   walker.inventoryDir = inventoryDir(paths, cfg);
-  walkPlaybook(walker, entry);
+  const entryDoc = walkPlaybook(walker, entry) ?? walker.load(entry);
   const base = {
     abs: entry,
     rel: paths.rel(entry),
-    doc: walker.load(entry),
+    doc: entryDoc,
     searchList: [],
     controller: true,
     roleDir: null,

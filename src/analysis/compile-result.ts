@@ -24,12 +24,15 @@ interface CollectionState {
   reasons: CollectionReason[];
   /** Version ranges the collection must meet, each with why (declared ranges, version_added minimums). */
   ranges: { range: string; why: string; declared: boolean }[];
+  /** Where each range a use needs sits in `ranges`, with the reasons seen for it (see `need`). */
+  needs: Map<string, { at: number; whys: Set<string> }>;
 }
 
 class Compiler {
   readonly collections = new Map<string, CollectionState>();
-  readonly controller: string[] = [];
-  readonly target: string[] = [];
+  /** Sets: every use of a plugin names the same requirements again (thousands of uses on a large project). */
+  readonly controller = new Set<string>();
+  readonly target = new Set<string>();
   readonly unresolved: AnalysisResult["unresolved"] = [];
   readonly suggestions: AnalysisResult["suggestions"] = [];
   readonly unverified = new Set<string>();
@@ -39,7 +42,7 @@ class Compiler {
   collection(name: string): CollectionState {
     let c = this.collections.get(name);
     if (!c) {
-      c = { declared: false, used: false, reasons: [], ranges: [] };
+      c = { declared: false, used: false, reasons: [], ranges: [], needs: new Map() };
       this.collections.set(name, c);
     }
     return c;
@@ -60,7 +63,8 @@ class Compiler {
         if (!r.verified) this.unverified.add(r.collection);
         this.versionNeed(r.collection, u, r.fqcn, r.plugin, !!r.newerThanIndex);
         const reqs = index.pythonFor(r.collection, u.kind, r.plugin);
-        (u.kind !== "modules" || u.controller ? this.controller : this.target).push(...reqs);
+        const side = u.kind !== "modules" || u.controller ? this.controller : this.target;
+        for (const req of reqs) side.add(req);
       } else if (r.status === "unresolved") {
         this.unresolved.push({ name: u.name, file: u.file, line: u.line });
         this.suggestions.push({ name: u.name, file: u.file, line: u.line, kind: u.kind, suggestion: r.suggestion });
@@ -74,14 +78,31 @@ class Compiler {
   private versionNeed(coll: string, u: Findings["uses"][number], fqcn: string, plugin: string, newer: boolean): void {
     const { index, findings } = this.input;
     const indexed = index.collectionVersion(coll);
-    const where = () => `${fqcn} (${u.file}:${u.line})`;
     if (newer && indexed) {
       findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${coll} ${indexed} (the indexed version); requiring ${coll} >${indexed}`);
-      this.collection(coll).ranges.push({ range: `>${indexed}`, why: `${where()} is not in ${coll} ${indexed}`, declared: false });
+      this.need(coll, `>${indexed}`, `${fqcn} (${u.file}:${u.line}) is not in ${coll} ${indexed}`);
       return;
     }
     const added = index.versionAdded(coll, u.kind, plugin);
-    if (added) this.collection(coll).ranges.push({ range: `>=${added}`, why: `${where()} was added in ${coll} ${added}`, declared: false });
+    if (added) this.need(coll, `>=${added}`, `${fqcn} (${u.file}:${u.line}) was added in ${coll} ${added}`);
+  }
+
+  /**
+   * One entry per range that uses need (not one per use: thousands on a large project), holding the reason that
+   * decides the merged bound as a list of every use would: of equal lower bounds the first `>=` wins and the last
+   * `>` (collectionBounds), and repeated reasons count once (collectionVersions).
+   */
+  private need(coll: string, range: string, why: string): void {
+    const c = this.collection(coll);
+    const seen = c.needs.get(range);
+    if (!seen) {
+      c.needs.set(range, { at: c.ranges.length, whys: new Set([why]) });
+      c.ranges.push({ range, why, declared: false });
+    } else if (range.startsWith(">") && !range.startsWith(">=") && !seen.whys.has(why)) {
+      seen.whys.add(why);
+      const entry = c.ranges[seen.at];
+      if (entry) entry.why = why;
+    }
   }
 
   /** module_defaults `group/x`: a FQCN group names its collection; a short one goes through action_groups. */

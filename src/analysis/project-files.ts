@@ -53,6 +53,8 @@ export class ProjectPaths {
   installedRoles: string | null = null;
   private readonly realPaths = new Map<string, string>();
   private readonly kinds = new Map<string, "file" | "dir" | "other" | "none">();
+  /** Paths kindOf found not to be symlinks themselves (their lstat said so). */
+  private readonly notLinks = new Set<string>();
 
   constructor(root: string) {
     this.root = realpathSync.native(root);
@@ -94,9 +96,10 @@ export class ProjectPaths {
   private realpath(abs: string): string {
     let real = this.realPaths.get(abs);
     if (real !== undefined) return real;
-    const st = lstatSync(abs, { throwIfNoEntry: false });
+    // kindOf's lstat already told whether the path itself is a symlink: no second lstat for it.
+    const st = this.notLinks.has(abs) ? null : lstatSync(abs, { throwIfNoEntry: false });
     const parent = dirname(abs);
-    real = !st || st.isSymbolicLink() ? realpathSync.native(abs) : parent === abs ? abs : join(this.realpath(parent), basename(abs));
+    real = st === undefined || st?.isSymbolicLink() ? realpathSync.native(abs) : parent === abs ? abs : join(this.realpath(parent), basename(abs));
     this.realPaths.set(abs, real);
     return real;
   }
@@ -120,12 +123,15 @@ export class ProjectPaths {
     return this.kindOf(p) === "dir";
   }
 
+  /** lstat first: for the common path that is no symlink it answers both what it is and (for realpath) that. */
   private kindOf(p: string): "file" | "dir" | "other" | "none" {
     let kind = this.kinds.get(p);
     if (kind === undefined) {
       let st: Stats | undefined;
       try {
-        st = statSync(p, { throwIfNoEntry: false });
+        st = lstatSync(p, { throwIfNoEntry: false });
+        if (st?.isSymbolicLink()) st = statSync(p, { throwIfNoEntry: false });
+        else if (st) this.notLinks.add(p);
       } catch {
         st = undefined;
       }

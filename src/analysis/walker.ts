@@ -24,9 +24,12 @@ const MAIN = (dir: string, base: string): string[] =>
 
 export class ProjectWalker implements WalkerApi {
   readonly findings = new Findings();
-  private readonly cache = new Map<string, LoadedYaml>();
+  /** Files read so far: each counts once (findings' files and vault, the file limit). */
+  private readonly seen = new Set<string>();
+  /** Parsed files asked for a second time, kept from then on (see load). */
+  private readonly kept = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
-  /** Nodes already scanned for Jinja (a Set, not a WeakSet: the cache keeps the nodes anyway, and ephemerons cost the GC). */
+  /** Nodes of documents with shared nodes (aliases) already scanned for Jinja, so each is scanned once. */
   private readonly scanned = new Set<object>();
   /** Scratch list for scanValue and scanConditional (neither calls back into itself). */
   private readonly refs: JinjaRef[] = [];
@@ -45,15 +48,25 @@ export class ProjectWalker implements WalkerApi {
     private readonly yamlCache?: YamlCache,
   ) {}
 
-  /** Parses a file once; every later use gets the same result. */
+  /**
+   * Reads and parses a file. Most files are walked once, so a parsed file is not kept after its first use: kept,
+   * every parsed file lived to the end of the analysis, and on a 600-file project the garbage collector copied them
+   * from one young generation to the next over and over (about 40 % of its time; docs/analysis.md, "Benchmark").
+   * A file asked for again (a task file walked for a second search list or side) is parsed again and kept from
+   * then on, so no file is parsed more than twice.
+   */
   load(abs: string): LoadedYaml {
-    let doc = this.cache.get(abs);
-    if (!doc) {
-      if (this.cache.size >= this.limits.maxFiles) {
-        throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
-      }
-      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
-      this.cache.set(abs, doc);
+    const kept = this.kept.get(abs);
+    if (kept) return kept;
+    const again = this.seen.has(abs);
+    if (!again && this.seen.size >= this.limits.maxFiles) {
+      throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
+    }
+    const doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
+    if (again) {
+      this.kept.set(abs, doc);
+    } else {
+      this.seen.add(abs);
       this.findings.files.add(doc.file);
       if (doc.vaultEncrypted) this.findings.vault.push({ file: doc.file, line: 1 });
       for (const line of doc.vaultLines) this.findings.vault.push({ file: doc.file, line });
@@ -62,7 +75,7 @@ export class ProjectWalker implements WalkerApi {
   }
 
   get filesRead(): number {
-    return this.cache.size;
+    return this.seen.size;
   }
 
   recordUse(kind: PluginKind, name: string, ctx: WalkContext, line: number, controller: boolean): void {
@@ -85,11 +98,11 @@ export class ProjectWalker implements WalkerApi {
     }
   }
 
-  /** Jinja plugin references in any value; Jinja plugins always run on the controller. */
+  /** Jinja plugin references in any value (of ctx.doc); Jinja plugins always run on the controller. */
   scanValue(value: unknown, ctx: WalkContext, line: number): void {
     const refs = this.refs;
     refs.length = 0;
-    this.collectTemplates(value, refs, 0);
+    this.collectTemplates(value, refs, 0, ctx.doc.sharedNodes ? this.scanned : null);
     this.recordRefs(refs, ctx, line);
   }
 
@@ -104,13 +117,21 @@ export class ProjectWalker implements WalkerApi {
     this.recordRefs(refs, ctx, line);
   }
 
-  private collectTemplates(value: unknown, refs: JinjaRef[], depth: number): void {
+  /**
+   * `scanned` only for a document whose nodes can have several parents (aliases): a node reached again is not
+   * scanned again, so its references count at the first place it appears. Without aliases no node is reached twice
+   * in one walk, and a file walked again only repeats the same uses at the same lines, which the result merges.
+   */
+  private collectTemplates(value: unknown, refs: JinjaRef[], depth: number, scanned: Set<object> | null): void {
     if (typeof value === "string") {
       scanTemplate(value, refs);
-    } else if (value !== null && typeof value === "object" && depth < 64 && !this.scanned.has(value)) {
-      this.scanned.add(value); // aliases share nodes: scan each once
-      if (Array.isArray(value)) for (const v of value) this.collectTemplates(v, refs, depth + 1);
-      else for (const k in value) this.collectTemplates((value as Record<string, unknown>)[k], refs, depth + 1);
+    } else if (value !== null && typeof value === "object" && depth < 64) {
+      if (scanned) {
+        if (scanned.has(value)) return;
+        scanned.add(value);
+      }
+      if (Array.isArray(value)) for (const v of value) this.collectTemplates(v, refs, depth + 1, scanned);
+      else for (const k in value) this.collectTemplates((value as Record<string, unknown>)[k], refs, depth + 1, scanned);
     }
   }
 
