@@ -2,6 +2,7 @@
 import type { AnsibleIndex } from "./ansible-index.js";
 import type { Findings } from "./findings.js";
 import { kindLabel, type NameResolver } from "./name-resolver.js";
+import { addNeed, PluginNeedsMemo, type RangeNeeds } from "./plugin-needs.js";
 import { collectionBounds, intersectRanges, mergeCollectionRange, mergeRequirements } from "./requirement-merge.js";
 import { installedRoleOf } from "./project-files.js";
 import type { Declared } from "./requirements-file.js";
@@ -18,14 +19,10 @@ export interface CompileInput {
   localCollections: ReadonlySet<string>;
 }
 
-interface CollectionState {
+interface CollectionState extends RangeNeeds {
   declared: boolean;
   used: boolean;
   reasons: CollectionReason[];
-  /** Version ranges the collection must meet, each with why (declared ranges, version_added minimums). */
-  ranges: { range: string; why: string; declared: boolean }[];
-  /** Where each range a use needs sits in `ranges`, with the reasons seen for it (see `need`). */
-  needs: Map<string, { at: number; whys: Set<string> }>;
 }
 
 class Compiler {
@@ -36,8 +33,11 @@ class Compiler {
   readonly unresolved: AnalysisResult["unresolved"] = [];
   readonly suggestions: AnalysisResult["suggestions"] = [];
   readonly unverified = new Set<string>();
+  private readonly needsOf: PluginNeedsMemo;
 
-  constructor(readonly input: CompileInput) {}
+  constructor(readonly input: CompileInput) {
+    this.needsOf = new PluginNeedsMemo(input.index);
+  }
 
   collection(name: string): CollectionState {
     let c = this.collections.get(name);
@@ -55,53 +55,27 @@ class Compiler {
   }
 
   resolveUses(): void {
-    const { findings, resolver, index } = this.input;
+    const { findings, resolver } = this.input;
     for (const u of findings.uses) {
       const r = resolver.resolve(u.kind, u.name, u.searchList);
       if (r.status === "collection") {
         this.use(r.collection, { kind: u.kind, name: u.name, file: u.file, line: u.line });
         if (!r.verified) this.unverified.add(r.collection);
-        this.versionNeed(r.collection, u, r.fqcn, r.plugin, !!r.newerThanIndex);
-        const reqs = index.pythonFor(r.collection, u.kind, r.plugin);
+        const needs = this.needsOf.get(r, u.kind);
+        if (needs.newer) {
+          findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${r.collection} ${needs.indexed} (the indexed version); requiring ${r.collection} >${needs.indexed}`);
+          addNeed(this.collection(r.collection), `>${needs.indexed}`, `${r.fqcn} (${u.file}:${u.line}) is not in ${r.collection} ${needs.indexed}`);
+        } else if (needs.added && !this.collection(r.collection).needs.has(`>=${needs.added}`)) {
+          addNeed(this.collection(r.collection), `>=${needs.added}`, `${r.fqcn} (${u.file}:${u.line}) was added in ${r.collection} ${needs.added}`);
+        }
         const side = u.kind !== "modules" || u.controller ? this.controller : this.target;
-        for (const req of reqs) side.add(req);
+        for (const req of needs.python) side.add(req);
       } else if (r.status === "unresolved") {
         this.unresolved.push({ name: u.name, file: u.file, line: u.line });
         this.suggestions.push({ name: u.name, file: u.file, line: u.line, kind: u.kind, suggestion: r.suggestion });
         const hint = r.suggestion ? ` — did you mean ${r.suggestion}?` : "";
         findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} not resolved (${r.reason})${hint}`);
       }
-    }
-  }
-
-  /** A used plugin needs a collection version that has it: >= its version_added, or > the indexed version. */
-  private versionNeed(coll: string, u: Findings["uses"][number], fqcn: string, plugin: string, newer: boolean): void {
-    const { index, findings } = this.input;
-    const indexed = index.collectionVersion(coll);
-    if (newer && indexed) {
-      findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${coll} ${indexed} (the indexed version); requiring ${coll} >${indexed}`);
-      this.need(coll, `>${indexed}`, `${fqcn} (${u.file}:${u.line}) is not in ${coll} ${indexed}`);
-      return;
-    }
-    const added = index.versionAdded(coll, u.kind, plugin);
-    if (added) this.need(coll, `>=${added}`, `${fqcn} (${u.file}:${u.line}) was added in ${coll} ${added}`);
-  }
-
-  /**
-   * One entry per range that uses need (not one per use: thousands on a large project), holding the reason that
-   * decides the merged bound as a list of every use would: of equal lower bounds the first `>=` wins and the last
-   * `>` (collectionBounds), and repeated reasons count once (collectionVersions).
-   */
-  private need(coll: string, range: string, why: string): void {
-    const c = this.collection(coll);
-    const seen = c.needs.get(range);
-    if (!seen) {
-      c.needs.set(range, { at: c.ranges.length, whys: new Set([why]) });
-      c.ranges.push({ range, why, declared: false });
-    } else if (range.startsWith(">") && !range.startsWith(">=") && !seen.whys.has(why)) {
-      seen.whys.add(why);
-      const entry = c.ranges[seen.at];
-      if (entry) entry.why = why;
     }
   }
 

@@ -69,6 +69,10 @@ export class ProjectPaths {
     if (this.installedRoles && under(abs, this.installedRoles)) {
       return [INSTALLED_ROLES_LABEL, ...relative(this.installedRoles, abs).split(sep)].filter(Boolean).join("/");
     }
+    // A normalised path under the root is the rest of it: path.relative resolves both paths again on every call.
+    if (abs.length > this.root.length + 1 && abs.startsWith(this.root) && abs.charCodeAt(this.root.length) === 47 && isNormal(abs)) {
+      return abs.slice(this.root.length + 1);
+    }
     return relative(this.root, abs).split(sep).join("/") || ".";
   }
 
@@ -144,21 +148,16 @@ export class ProjectPaths {
 
 // throwIfNoEntry: a missing path is the common answer here, and an exception per miss (its stack trace) costs more
 // than the stat itself on a project of hundreds of files.
-export function isFile(p: string): boolean {
+function statOf(p: string): Stats | undefined {
   try {
-    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+    return statSync(p, { throwIfNoEntry: false });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export function isDir(p: string): boolean {
-  try {
-    return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
-}
+export const isFile = (p: string): boolean => statOf(p)?.isFile() ?? false;
+export const isDir = (p: string): boolean => statOf(p)?.isDirectory() ?? false;
 
 export function listDir(p: string): string[] {
   try {
