@@ -29,7 +29,7 @@ describe("npm run analyze", () => {
 
   it("runs from the CLI's esbuild bundle, not through tsx", () => {
     expect(SCRIPT[0]).toBe("node");
-    expect(SCRIPT.at(-1)).toBe("scripts/analyze.mjs");
+    expect(SCRIPT.at(-1)).toBe("scripts/analyze.cjs");
     expect(analyze(FIXTURE, "--json").code).toBe(0);
     expect(existsSync(join(REPO, "node_modules/.cache/dropship-analyze/cli.cjs"))).toBe(true);
   });
