@@ -1,7 +1,7 @@
 // Loads untrusted YAML safely: size and binary checks, alias-expansion (YAML bomb) limits, line numbers per node.
 // Plain block YAML goes through the fast reader (yaml-plain-block.ts); the rest through js-yaml's event parser.
 import { isUtf8 } from "node:buffer";
-import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import * as yaml from "js-yaml";
 import type { Event } from "js-yaml";
 import { AnalysisInputError } from "./types.js";
@@ -33,35 +33,40 @@ export interface LoadedYaml {
   lineOf(node: unknown): number;
 }
 
+/** Where files are read: most are a few KiB, so one buffer serves them all (grown for a larger one, up to the limit). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /**
- * Reads a file as text, refusing oversized, binary and non-UTF-8 content. One open, one fstat and the reads: a
- * project has hundreds of files, and a stat by path before reading was one system call more per file.
+ * Reads a file as text, refusing oversized, binary and non-UTF-8 content. An open, reads until the end (or past the
+ * limit) and a close: no stat before reading, and no Buffer per file (a project has hundreds).
  */
 function readTextFile(absPath: string, relPath: string, maxBytes: number): string {
   const fd = openSync(absPath, "r");
-  let buf: Buffer;
+  let n = 0;
   try {
-    const st = fstatSync(fd);
-    if (st.size > maxBytes) {
-      throw new AnalysisInputError(`${relPath}: file is ${st.size} bytes, over the ${maxBytes}-byte limit`, relPath);
+    for (;;) {
+      if (n === scratch.length) {
+        if (n > maxBytes) break;
+        const bigger = Buffer.allocUnsafe(Math.min(n * 2, maxBytes + 1));
+        scratch.copy(bigger, 0, 0, n);
+        scratch = bigger;
+      }
+      const read = readSync(fd, scratch, n, scratch.length - n, null);
+      if (read === 0) break;
+      n += read;
     }
-    buf = st.isFile() && st.size > 0 ? readAll(fd, st.size) : readFileSync(fd);
+    if (n > maxBytes) {
+      const size = Math.max(fstatSync(fd).size, n);
+      throw new AnalysisInputError(`${relPath}: file is ${size} bytes, over the ${maxBytes}-byte limit`, relPath);
+    }
   } finally {
     closeSync(fd);
   }
-  if (buf.subarray(0, 8192).includes(0)) throw new AnalysisInputError(`${relPath}: binary content, not YAML`, relPath);
+  if (scratch.subarray(0, Math.min(n, 8192)).includes(0)) throw new AnalysisInputError(`${relPath}: binary content, not YAML`, relPath);
   // isUtf8 (simdutf) then a plain decode: what TextDecoder("utf-8", { fatal: true }) gives, BOM dropped as it does.
-  if (!isUtf8(buf)) throw new AnalysisInputError(`${relPath}: not UTF-8 text`, relPath);
-  const text = buf.toString("utf8");
+  if (!isUtf8(scratch.subarray(0, n))) throw new AnalysisInputError(`${relPath}: not UTF-8 text`, relPath);
+  const text = scratch.toString("utf8", 0, n);
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** `size` bytes from the start of a regular file (fewer if it shrank meanwhile), as readFileSync reads them. */
-function readAll(fd: number, size: number): Buffer {
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  for (let n = -1; n !== 0 && pos < size; pos += n) n = readSync(fd, buf, pos, size - pos, pos);
-  return pos < size ? buf.subarray(0, pos) : buf;
 }
 
 /**
