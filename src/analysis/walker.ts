@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
+import type { NameResolver } from "./name-resolver.js";
 import { installedRoleOf, joinUnder, resolveUnder, type ProjectPaths } from "./project-files.js";
 import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
@@ -46,6 +47,8 @@ export class ProjectWalker implements WalkerApi {
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
     /** Parsed files shared with earlier analyses of the same project (the closure's rounds). */
     private readonly yamlCache?: YamlCache,
+    /** When given, uses of builtin and project-local plugins are not kept: they add nothing to the result. */
+    private readonly resolver?: NameResolver,
   ) {}
 
   /**
@@ -83,7 +86,11 @@ export class ProjectWalker implements WalkerApi {
       this.findings.warn(`${ctx.rel}:${line}: templated ${kind === "modules" ? "module" : kind} name ${name}; not resolved`);
       return;
     }
-    this.findings.uses.push({ kind, name: name.trim(), file: ctx.rel, line, controller, searchList: ctx.searchList });
+    const trimmed = name.trim();
+    // Most uses on a large project are builtin: resolved here (memoised, compile-result resolves the rest again).
+    const status = this.resolver?.resolve(kind, trimmed, ctx.searchList).status;
+    if (status === "builtin" || status === "local") return;
+    this.findings.uses.push({ kind, name: trimmed, file: ctx.rel, line, controller, searchList: ctx.searchList });
   }
 
   moduleDefaults(value: unknown, ctx: WalkContext, line: number): void {
