@@ -252,13 +252,15 @@ export class ProjectWalker implements WalkerApi {
       ctx.playDir,
       root,
     ];
-    const candidates = [
-      ...(isAbsolute(name) ? [name] : bases.map((b) => resolveUnder(b, name))),
-      ...(fqcn ? this.searchPaths.collectionDirs.map((d) => join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")) : []),
+    // Each with the search folder it is in (null: none), so that a folder that is not there is one lookup.
+    const candidates: [string, string | null][] = [
+      ...(isAbsolute(name) ? [[name, null] as [string, null]] : bases.map((b): [string, string] => [resolveUnder(b, name), b])),
+      ...(fqcn ? this.searchPaths.collectionDirs.map((d): [string, null] => [join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? ""), null]) : []),
     ];
-    for (const c of candidates) {
+    for (const [c, base] of candidates) {
       // Lexical check first: a name like ../../x must not even be looked at outside the project.
       if (!this.paths.lexicallyInside(c)) continue;
+      if (base !== null && c.startsWith(`${base}/`) && !this.paths.isDir(base)) continue;
       if (this.paths.isDir(c) && ROLE_PARTS.some((d) => this.paths.isDir(joinUnder(c, d)))) {
         return this.paths.inside(c, ctx.rel);
       }
@@ -271,7 +273,7 @@ export class ProjectWalker implements WalkerApi {
     const key = `role|${dir}|${opts.tasksFrom ?? ""}|${opts.handlersFrom ?? ""}|${ctx.controller}`;
     if (this.walked.has(key)) return;
     this.walked.add(key);
-    const metaFile = this.paths.firstFile(MAIN(joinUnder(dir, "meta"), "main"), ctx.rel);
+    const metaFile = this.mainFile(joinUnder(dir, "meta"), "main", ctx.rel);
     const meta = metaFile ? this.load(metaFile) : null;
     const metaTop = meta?.docs[0];
     // A role searches its own collections: (meta/main.yml), not the play's; a role in a collection searches that too.
@@ -298,14 +300,20 @@ export class ProjectWalker implements WalkerApi {
     const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => joinUnder(dir, `meta/${f}`)), ctx.rel);
     if (roleReqs) readRoleRequirements(roleReqs, this.paths, (abs) => this.load(abs), this.roleDeclared);
     for (const sub of ["defaults", "vars"]) {
-      const f = this.paths.firstFile(MAIN(joinUnder(dir, sub), "main"), ctx.rel);
+      const f = this.mainFile(joinUnder(dir, sub), "main", ctx.rel);
       if (f) this.scanVarsFile(f, rctx);
     }
-    const tasks = this.paths.firstFile(MAIN(joinUnder(dir, "tasks"), opts.tasksFrom ?? "main"), ctx.rel);
+    const tasks = this.mainFile(joinUnder(dir, "tasks"), opts.tasksFrom ?? "main", ctx.rel);
     if (tasks) this.walkTaskFile(tasks, rctx, line, false);
     else if (opts.tasksFrom) this.findings.warn(`${ctx.rel}:${line}: tasks_from ${opts.tasksFrom} not found in ${this.paths.rel(dir)}`);
-    const handlers = this.paths.firstFile(MAIN(joinUnder(dir, "handlers"), opts.handlersFrom ?? "main"), ctx.rel);
+    const handlers = this.mainFile(joinUnder(dir, "handlers"), opts.handlersFrom ?? "main", ctx.rel);
     if (handlers) this.walkTaskFile(handlers, rctx, line, false);
+  }
+
+  /** A role's `<dir>/<base>` with or without .yml/.yaml/.json; a folder that is not there is one lookup, not four. */
+  private mainFile(dir: string, base: string, from: string): string | null {
+    if (!base.includes("/") && base !== "." && base !== ".." && !this.paths.isDir(dir)) return null;
+    return this.paths.firstFile(MAIN(dir, base), from);
   }
 
   /** Used by the play walker: has the file been seen with this key already? Marks it. */
