@@ -88,8 +88,9 @@ function runBundle(file) {
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
-  } catch {
-    cachedData = undefined; // first run of this build: no cache yet
+  } catch (err) {
+    cachedData = undefined; // ENOENT: the first run of this build
+    if (err.code !== "ENOENT") process.stderr.write(`analyze: code cache not read: ${err.message}\n`);
   }
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
@@ -104,8 +105,8 @@ function runBundle(file) {
       }
     });
   }
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+  const bundleModule = { exports: {} };
+  script.runInThisContext()(bundleModule.exports, createRequire(file), bundleModule, file, dirname(file));
 }
 
 module.exports = { ANALYZE_BUNDLE, ensureBundle, runBundle };
