@@ -46,6 +46,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS scripts (scripts/analyze.cjs: node starts a CommonJS entry faster than a module).
+    files: ["**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", exports: "writable", __dirname: "readonly", __filename: "readonly", process: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["src/**/*.ts"],
     plugins: { "import-x": importX },
     settings: {

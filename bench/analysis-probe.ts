@@ -31,8 +31,8 @@ async function inBot(project: string, firstProject: string): Promise<Record<stri
   return { analysisMs, firstUploadMs, tasks: result.stats.tasks };
 }
 
+// No top-level await: the bundled probe is CommonJS, as the CLI's bundle (scripts/analyze.cjs).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [mode, project, first] = process.argv.slice(2);
-  const out = mode === "phases" ? await phases(project!) : await inBot(project!, first!);
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  void (mode === "phases" ? phases(project!) : inBot(project!, first!)).then((out) => process.stdout.write(`${JSON.stringify(out)}\n`));
 }

@@ -1,7 +1,7 @@
 // Benchmark: playbook analysis on a generated project (≥500 YAML files, ≥10,000 tasks) vs ansible-playbook --syntax-check.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { resourceUsage } from "node:process";
 import { pathToFileURL } from "node:url";
@@ -140,6 +140,8 @@ interface Series {
   bundlePhases: Record<string, number>[];
   tsxPhases: Record<string, number>[];
   nodeStart: number[];
+  /** 1-minute load average before and after the rounds (the machine is shared: timings depend on it). */
+  load: { before: number; after: number };
 }
 
 /** Rounds of: our CLI, syntax-check, the bot's in-process analysis, the old tsx CLI, then the phase probes. */
@@ -153,7 +155,7 @@ async function coldSeries(root: string, tmp: string): Promise<Series> {
   mustSucceed(timeProcess(cli, REPO), "npm run analyze");
   timeProcess(SYNTAX_CHECK, root, ansibleEnv);
   mustSucceed(timeProcess(tsxCli, REPO), "the tsx CLI");
-  const s: Series = { ours: [], plain: [], tsxCli: [], inBot: [], bundlePhases: [], tsxPhases: [], nodeStart: [] };
+  const s: Series = { ours: [], plain: [], tsxCli: [], inBot: [], bundlePhases: [], tsxPhases: [], nodeStart: [], load: { before: loadavg()[0]!, after: 0 } };
   for (let i = 0; i < RUNS; i++) {
     s.ours.push(mustSucceed(timeProcess(cli, REPO), "npm run analyze"));
     s.plain.push(timeProcess(SYNTAX_CHECK, root, ansibleEnv));
@@ -163,6 +165,7 @@ async function coldSeries(root: string, tmp: string): Promise<Series> {
     s.tsxPhases.push(JSON.parse(mustSucceed(timeProcess([...probe.tsx, "phases", root], REPO), "the tsx probe").stdout) as Record<string, number>);
     s.nodeStart.push(timeProcess([process.execPath, "-e", ""], REPO).ms);
   }
+  s.load.after = loadavg()[0]!;
   return s;
 }
 
@@ -204,6 +207,7 @@ function coldResults(s: Series, command: string): BenchResult[] {
         plain: base,
         perRun: plain.map((p, i) => p / ours[i]!),
         cpuRatio: cpu.plain.median / cpu.ours.median,
+        loadAverage1m: s.load,
         tsxCliRatio: median(plain) / median(s.tsxCli.map((t) => t.ms)),
       },
     },

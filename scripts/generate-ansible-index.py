@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generates src/analysis/data/ansible-index.json from Debian's installed ansible-core and ansible packages.
+"""Generates src/analysis/data/ansible-index.jsonl from Debian's installed ansible-core and ansible packages.
 
 Run with Debian's python (it has PyYAML and Jinja2):  /usr/bin/python3 scripts/generate-ansible-index.py
 The index holds only what src/analysis needs: task keywords, ansible.builtin plugin names, the builtin
@@ -21,7 +21,7 @@ import yaml
 DIST = "/usr/lib/python3/dist-packages"
 CORE = os.path.join(DIST, "ansible")
 COLLECTIONS = os.path.join(DIST, "ansible_collections")
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "analysis", "data", "ansible-index.json")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "analysis", "data", "ansible-index.jsonl")
 
 # Plugin kinds the analysis resolves; "modules" also takes action plugin names.
 KINDS = ["modules", "filter", "test", "lookup", "callback", "connection", "inventory", "become"]
@@ -479,7 +479,7 @@ def main():
                 cname, entry = collection_entry(ns, name, imports, fragments)
                 collections[cname] = entry
     groups = {k: v for k, v in action_groups(runtime.get("action_groups")).items() if not k.startswith("test")}
-    index = {
+    head = {
         "source": {
             "ansibleCore": pkg_version("ansible-core"),
             "ansible": pkg_version("ansible"),
@@ -487,14 +487,20 @@ def main():
         },
         "keywords": sorted(keywords),
         "builtin": builtin_entry(),
-        "routing": builtin_routing,
         "actionGroups": groups,
-        "collections": collections,
     }
+    # JSON Lines: the head, then one ["routing/<kind>", table] or ["collections/<name>", entry] per line, so that
+    # the analysis parses only the sections a project uses (src/analysis/ansible-index.ts reads the key before
+    # the first '",' of a line: keys never hold a quote).
+    sections = [(f"routing/{kind}", table) for kind, table in builtin_routing.items()]
+    sections += [(f"collections/{name}", entry) for name, entry in collections.items()]
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
-        json.dump(index, f, separators=(",", ":"), sort_keys=False)
-        f.write("\n")
+        f.write(json.dumps(head, separators=(",", ":")) + "\n")
+        for key, value in sections:
+            if not re.fullmatch(r"[\w./-]+", key):
+                sys.exit(f"section key {key!r} is not a plain name")
+            f.write(json.dumps([key, value], separators=(",", ":")) + "\n")
     print(f"wrote {os.path.relpath(OUT)}: {len(collections)} collections, {os.path.getsize(OUT) // 1024} KiB")
 
 

@@ -67,14 +67,16 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
   const cfg = readAnsibleCfg(paths, opts.env);
   const collectionDirs = ansibleCollectionsDirs(paths, cfg?.collectionsPaths ?? []);
   const local = findLocalPlugins(paths, [dirname(entry)], cfg?.pluginDirs, cfg?.collectionsPaths);
-  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, { ...DEFAULT_WALKER_LIMITS, ...opts.limits }, opts.yamlCache);
+  const resolver = new NameResolver(index, local);
+  const limits = { ...DEFAULT_WALKER_LIMITS, ...opts.limits };
+  const walker = new ProjectWalker(paths, index, { rolesPath: cfg?.rolesPath ?? [], collectionDirs }, limits, opts.yamlCache, resolver);
   for (const w of cfg?.warnings ?? []) walker.findings.warn(w);
   walker.inventoryDir = inventoryDir(paths, cfg);
-  walkPlaybook(walker, entry);
+  const entryDoc = walkPlaybook(walker, entry) ?? walker.load(entry);
   const base = {
     abs: entry,
     rel: paths.rel(entry),
-    doc: walker.load(entry),
+    doc: entryDoc,
     searchList: [],
     controller: true,
     roleDir: null,
@@ -93,7 +95,7 @@ export function analyzeProject(path: string, opts: AnalyzeOptions & AnalyzeDeps 
     root: paths.root,
     entry: paths.rel(entry),
     index,
-    resolver: new NameResolver(index, local),
+    resolver,
     findings: walker.findings,
     declared,
     localCollections: new Set(local.collections.keys()),

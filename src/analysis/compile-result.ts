@@ -2,6 +2,7 @@
 import type { AnsibleIndex } from "./ansible-index.js";
 import type { Findings } from "./findings.js";
 import { kindLabel, type NameResolver } from "./name-resolver.js";
+import { addNeed, PluginNeedsMemo, type RangeNeeds } from "./plugin-needs.js";
 import { collectionBounds, intersectRanges, mergeCollectionRange, mergeRequirements } from "./requirement-merge.js";
 import { installedRoleOf } from "./project-files.js";
 import type { Declared } from "./requirements-file.js";
@@ -18,28 +19,30 @@ export interface CompileInput {
   localCollections: ReadonlySet<string>;
 }
 
-interface CollectionState {
+interface CollectionState extends RangeNeeds {
   declared: boolean;
   used: boolean;
   reasons: CollectionReason[];
-  /** Version ranges the collection must meet, each with why (declared ranges, version_added minimums). */
-  ranges: { range: string; why: string; declared: boolean }[];
 }
 
 class Compiler {
   readonly collections = new Map<string, CollectionState>();
-  readonly controller: string[] = [];
-  readonly target: string[] = [];
+  /** Sets: every use of a plugin names the same requirements again (thousands of uses on a large project). */
+  readonly controller = new Set<string>();
+  readonly target = new Set<string>();
   readonly unresolved: AnalysisResult["unresolved"] = [];
   readonly suggestions: AnalysisResult["suggestions"] = [];
   readonly unverified = new Set<string>();
+  private readonly needsOf: PluginNeedsMemo;
 
-  constructor(readonly input: CompileInput) {}
+  constructor(readonly input: CompileInput) {
+    this.needsOf = new PluginNeedsMemo(input.index);
+  }
 
   collection(name: string): CollectionState {
     let c = this.collections.get(name);
     if (!c) {
-      c = { declared: false, used: false, reasons: [], ranges: [] };
+      c = { declared: false, used: false, reasons: [], ranges: [], needs: new Map() };
       this.collections.set(name, c);
     }
     return c;
@@ -52,15 +55,21 @@ class Compiler {
   }
 
   resolveUses(): void {
-    const { findings, resolver, index } = this.input;
+    const { findings, resolver } = this.input;
     for (const u of findings.uses) {
       const r = resolver.resolve(u.kind, u.name, u.searchList);
       if (r.status === "collection") {
         this.use(r.collection, { kind: u.kind, name: u.name, file: u.file, line: u.line });
         if (!r.verified) this.unverified.add(r.collection);
-        this.versionNeed(r.collection, u, r.fqcn, r.plugin, !!r.newerThanIndex);
-        const reqs = index.pythonFor(r.collection, u.kind, r.plugin);
-        (u.kind !== "modules" || u.controller ? this.controller : this.target).push(...reqs);
+        const needs = this.needsOf.get(r, u.kind);
+        if (needs.newer) {
+          findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${r.collection} ${needs.indexed} (the indexed version); requiring ${r.collection} >${needs.indexed}`);
+          addNeed(this.collection(r.collection), `>${needs.indexed}`, `${r.fqcn} (${u.file}:${u.line}) is not in ${r.collection} ${needs.indexed}`);
+        } else if (needs.added && !this.collection(r.collection).needs.has(`>=${needs.added}`)) {
+          addNeed(this.collection(r.collection), `>=${needs.added}`, `${r.fqcn} (${u.file}:${u.line}) was added in ${r.collection} ${needs.added}`);
+        }
+        const side = u.kind !== "modules" || u.controller ? this.controller : this.target;
+        for (const req of needs.python) side.add(req);
       } else if (r.status === "unresolved") {
         this.unresolved.push({ name: u.name, file: u.file, line: u.line });
         this.suggestions.push({ name: u.name, file: u.file, line: u.line, kind: u.kind, suggestion: r.suggestion });
@@ -68,20 +77,6 @@ class Compiler {
         findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} not resolved (${r.reason})${hint}`);
       }
     }
-  }
-
-  /** A used plugin needs a collection version that has it: >= its version_added, or > the indexed version. */
-  private versionNeed(coll: string, u: Findings["uses"][number], fqcn: string, plugin: string, newer: boolean): void {
-    const { index, findings } = this.input;
-    const indexed = index.collectionVersion(coll);
-    const where = () => `${fqcn} (${u.file}:${u.line})`;
-    if (newer && indexed) {
-      findings.warn(`${u.file}:${u.line}: ${kindLabel(u.kind)} ${u.name} is not in ${coll} ${indexed} (the indexed version); requiring ${coll} >${indexed}`);
-      this.collection(coll).ranges.push({ range: `>${indexed}`, why: `${where()} is not in ${coll} ${indexed}`, declared: false });
-      return;
-    }
-    const added = index.versionAdded(coll, u.kind, plugin);
-    if (added) this.collection(coll).ranges.push({ range: `>=${added}`, why: `${where()} was added in ${coll} ${added}`, declared: false });
   }
 
   /** module_defaults `group/x`: a FQCN group names its collection; a short one goes through action_groups. */

@@ -4,16 +4,20 @@ import { isControllerConnection, isLocalHost, isRecord, isTemplated, walkTasks }
 import { AnalysisInputError } from "./types.js";
 import type { WalkContext } from "./walker-api.js";
 import type { ProjectWalker } from "./walker.js";
+import type { LoadedYaml } from "./yaml-source.js";
 
 const IMPORT_PLAYBOOK = ["import_playbook", "ansible.builtin.import_playbook", "ansible.legacy.import_playbook", "include"];
 const TASK_SECTIONS = ["pre_tasks", "tasks", "post_tasks", "handlers"];
 const NOT_SCANNED = new Set([...TASK_SECTIONS, "roles", "vars_prompt"]);
 
-/** Walks a playbook file; `from` is the importing play (undefined for the entry). */
-export function walkPlaybook(w: ProjectWalker, abs: string, from?: { ctx: WalkContext; line: number }): void {
+/**
+ * Walks a playbook file; `from` is the importing play (undefined for the entry). Returns the parsed file, or null
+ * when it was not walked (a cycle, or walked before).
+ */
+export function walkPlaybook(w: ProjectWalker, abs: string, from?: { ctx: WalkContext; line: number }): LoadedYaml | null {
   const chain = from ? from.ctx.chain : [];
-  if (from && !w.enter(abs, from.ctx, from.line, false)) return;
-  if (!w.once(`playbook|${abs}`)) return;
+  if (from && !w.enter(abs, from.ctx, from.line, false)) return null;
+  if (!w.once(`playbook|${abs}`)) return null;
   const doc = w.load(abs);
   const ctx: WalkContext = {
     abs,
@@ -42,6 +46,7 @@ export function walkPlaybook(w: ProjectWalker, abs: string, from?: { ctx: WalkCo
       throw new AnalysisInputError(`${doc.file}:${line}: not a play: no hosts: or import_playbook:${hint}`, doc.file, line);
     }
   }
+  return doc;
 }
 
 function followPlaybook(w: ProjectWalker, written: string, ctx: WalkContext, line: number): void {

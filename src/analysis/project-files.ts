@@ -53,6 +53,8 @@ export class ProjectPaths {
   installedRoles: string | null = null;
   private readonly realPaths = new Map<string, string>();
   private readonly kinds = new Map<string, "file" | "dir" | "other" | "none">();
+  /** Paths kindOf found not to be symlinks themselves (their lstat said so). */
+  private readonly notLinks = new Set<string>();
 
   constructor(root: string) {
     this.root = realpathSync.native(root);
@@ -66,6 +68,10 @@ export class ProjectPaths {
   rel(abs: string): string {
     if (this.installedRoles && under(abs, this.installedRoles)) {
       return [INSTALLED_ROLES_LABEL, ...relative(this.installedRoles, abs).split(sep)].filter(Boolean).join("/");
+    }
+    // A normalised path under the root is the rest of it: path.relative resolves both paths again on every call.
+    if (abs.length > this.root.length + 1 && abs.startsWith(this.root) && abs.charCodeAt(this.root.length) === 47 && isNormal(abs)) {
+      return abs.slice(this.root.length + 1);
     }
     return relative(this.root, abs).split(sep).join("/") || ".";
   }
@@ -94,9 +100,10 @@ export class ProjectPaths {
   private realpath(abs: string): string {
     let real = this.realPaths.get(abs);
     if (real !== undefined) return real;
-    const st = lstatSync(abs, { throwIfNoEntry: false });
+    // kindOf's lstat already told whether the path itself is a symlink: no second lstat for it.
+    const st = this.notLinks.has(abs) ? null : lstatSync(abs, { throwIfNoEntry: false });
     const parent = dirname(abs);
-    real = !st || st.isSymbolicLink() ? realpathSync.native(abs) : parent === abs ? abs : join(this.realpath(parent), basename(abs));
+    real = st === undefined || st?.isSymbolicLink() ? realpathSync.native(abs) : parent === abs ? abs : join(this.realpath(parent), basename(abs));
     this.realPaths.set(abs, real);
     return real;
   }
@@ -120,12 +127,15 @@ export class ProjectPaths {
     return this.kindOf(p) === "dir";
   }
 
+  /** lstat first: for the common path that is no symlink it answers both what it is and (for realpath) that. */
   private kindOf(p: string): "file" | "dir" | "other" | "none" {
     let kind = this.kinds.get(p);
     if (kind === undefined) {
       let st: Stats | undefined;
       try {
-        st = statSync(p, { throwIfNoEntry: false });
+        st = lstatSync(p, { throwIfNoEntry: false });
+        if (st?.isSymbolicLink()) st = statSync(p, { throwIfNoEntry: false });
+        else if (st) this.notLinks.add(p);
       } catch {
         st = undefined;
       }
@@ -138,21 +148,16 @@ export class ProjectPaths {
 
 // throwIfNoEntry: a missing path is the common answer here, and an exception per miss (its stack trace) costs more
 // than the stat itself on a project of hundreds of files.
-export function isFile(p: string): boolean {
+function statOf(p: string): Stats | undefined {
   try {
-    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+    return statSync(p, { throwIfNoEntry: false });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-export function isDir(p: string): boolean {
-  try {
-    return statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  } catch {
-    return false;
-  }
-}
+export const isFile = (p: string): boolean => statOf(p)?.isFile() ?? false;
+export const isDir = (p: string): boolean => statOf(p)?.isDirectory() ?? false;
 
 export function listDir(p: string): string[] {
   try {

@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import type { AnsibleIndex } from "./ansible-index.js";
 import { Findings } from "./findings.js";
 import { scanExpression, scanTemplate, type JinjaRef } from "./jinja-scan.js";
+import type { NameResolver } from "./name-resolver.js";
 import { installedRoleOf, joinUnder, resolveUnder, type ProjectPaths } from "./project-files.js";
 import { readRoleRequirements, roleDependencySpec, type Declared } from "./requirements-file.js";
 import { isRecord, isTemplated, walkTasks } from "./task-walker.js";
@@ -24,9 +25,12 @@ const MAIN = (dir: string, base: string): string[] =>
 
 export class ProjectWalker implements WalkerApi {
   readonly findings = new Findings();
-  private readonly cache = new Map<string, LoadedYaml>();
+  /** Files read so far: each counts once (findings' files and vault, the file limit). */
+  private readonly seen = new Set<string>();
+  /** Parsed files asked for a second time, kept from then on (see load). */
+  private readonly kept = new Map<string, LoadedYaml>();
   private readonly walked = new Set<string>();
-  /** Nodes already scanned for Jinja (a Set, not a WeakSet: the cache keeps the nodes anyway, and ephemerons cost the GC). */
+  /** Nodes of documents with shared nodes (aliases) already scanned for Jinja, so each is scanned once. */
   private readonly scanned = new Set<object>();
   /** Scratch list for scanValue and scanConditional (neither calls back into itself). */
   private readonly refs: JinjaRef[] = [];
@@ -43,17 +47,29 @@ export class ProjectWalker implements WalkerApi {
     private readonly limits: WalkerLimits = DEFAULT_WALKER_LIMITS,
     /** Parsed files shared with earlier analyses of the same project (the closure's rounds). */
     private readonly yamlCache?: YamlCache,
+    /** When given, uses of builtin and project-local plugins are not kept: they add nothing to the result. */
+    private readonly resolver?: NameResolver,
   ) {}
 
-  /** Parses a file once; every later use gets the same result. */
+  /**
+   * Reads and parses a file. Most files are walked once, so a parsed file is not kept after its first use: kept,
+   * every parsed file lived to the end of the analysis, and on a 600-file project the garbage collector copied them
+   * from one young generation to the next over and over (about 40 % of its time; docs/analysis.md, "Benchmark").
+   * A file asked for again (a task file walked for a second search list or side) is parsed again and kept from
+   * then on, so no file is parsed more than twice.
+   */
   load(abs: string): LoadedYaml {
-    let doc = this.cache.get(abs);
-    if (!doc) {
-      if (this.cache.size >= this.limits.maxFiles) {
-        throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
-      }
-      doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
-      this.cache.set(abs, doc);
+    const kept = this.kept.get(abs);
+    if (kept) return kept;
+    const again = this.seen.has(abs);
+    if (!again && this.seen.size >= this.limits.maxFiles) {
+      throw new AnalysisInputError(`the project has more than ${this.limits.maxFiles} YAML files to read; refusing to go on`);
+    }
+    const doc = loadYamlFile(abs, this.paths.rel(abs), this.limits, this.yamlCache);
+    if (again) {
+      this.kept.set(abs, doc);
+    } else {
+      this.seen.add(abs);
       this.findings.files.add(doc.file);
       if (doc.vaultEncrypted) this.findings.vault.push({ file: doc.file, line: 1 });
       for (const line of doc.vaultLines) this.findings.vault.push({ file: doc.file, line });
@@ -62,7 +78,7 @@ export class ProjectWalker implements WalkerApi {
   }
 
   get filesRead(): number {
-    return this.cache.size;
+    return this.seen.size;
   }
 
   recordUse(kind: PluginKind, name: string, ctx: WalkContext, line: number, controller: boolean): void {
@@ -70,7 +86,11 @@ export class ProjectWalker implements WalkerApi {
       this.findings.warn(`${ctx.rel}:${line}: templated ${kind === "modules" ? "module" : kind} name ${name}; not resolved`);
       return;
     }
-    this.findings.uses.push({ kind, name: name.trim(), file: ctx.rel, line, controller, searchList: ctx.searchList });
+    const trimmed = name.trim();
+    // Most uses on a large project are builtin: resolved here (memoised, compile-result resolves the rest again).
+    const status = this.resolver?.resolve(kind, trimmed, ctx.searchList).status;
+    if (status === "builtin" || status === "local") return;
+    this.findings.uses.push({ kind, name: trimmed, file: ctx.rel, line, controller, searchList: ctx.searchList });
   }
 
   moduleDefaults(value: unknown, ctx: WalkContext, line: number): void {
@@ -85,11 +105,11 @@ export class ProjectWalker implements WalkerApi {
     }
   }
 
-  /** Jinja plugin references in any value; Jinja plugins always run on the controller. */
+  /** Jinja plugin references in any value (of ctx.doc); Jinja plugins always run on the controller. */
   scanValue(value: unknown, ctx: WalkContext, line: number): void {
     const refs = this.refs;
     refs.length = 0;
-    this.collectTemplates(value, refs, 0);
+    this.collectTemplates(value, refs, 0, ctx.doc.sharedNodes ? this.scanned : null);
     this.recordRefs(refs, ctx, line);
   }
 
@@ -104,13 +124,21 @@ export class ProjectWalker implements WalkerApi {
     this.recordRefs(refs, ctx, line);
   }
 
-  private collectTemplates(value: unknown, refs: JinjaRef[], depth: number): void {
+  /**
+   * `scanned` only for a document whose nodes can have several parents (aliases): a node reached again is not
+   * scanned again, so its references count at the first place it appears. Without aliases no node is reached twice
+   * in one walk, and a file walked again only repeats the same uses at the same lines, which the result merges.
+   */
+  private collectTemplates(value: unknown, refs: JinjaRef[], depth: number, scanned: Set<object> | null): void {
     if (typeof value === "string") {
       scanTemplate(value, refs);
-    } else if (value !== null && typeof value === "object" && depth < 64 && !this.scanned.has(value)) {
-      this.scanned.add(value); // aliases share nodes: scan each once
-      if (Array.isArray(value)) for (const v of value) this.collectTemplates(v, refs, depth + 1);
-      else for (const k in value) this.collectTemplates((value as Record<string, unknown>)[k], refs, depth + 1);
+    } else if (value !== null && typeof value === "object" && depth < 64) {
+      if (scanned) {
+        if (scanned.has(value)) return;
+        scanned.add(value);
+      }
+      if (Array.isArray(value)) for (const v of value) this.collectTemplates(v, refs, depth + 1, scanned);
+      else for (const k in value) this.collectTemplates((value as Record<string, unknown>)[k], refs, depth + 1, scanned);
     }
   }
 
@@ -224,13 +252,15 @@ export class ProjectWalker implements WalkerApi {
       ctx.playDir,
       root,
     ];
-    const candidates = [
-      ...(isAbsolute(name) ? [name] : bases.map((b) => resolveUnder(b, name))),
-      ...(fqcn ? this.searchPaths.collectionDirs.map((d) => join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? "")) : []),
+    // Each with the search folder it is in (null: none), so that a folder that is not there is one lookup.
+    const candidates: [string, string | null][] = [
+      ...(isAbsolute(name) ? [[name, null] as [string, null]] : bases.map((b): [string, string] => [resolveUnder(b, name), b])),
+      ...(fqcn ? this.searchPaths.collectionDirs.map((d): [string, null] => [join(d, parts[0] ?? "", parts[1] ?? "", "roles", parts[2] ?? ""), null]) : []),
     ];
-    for (const c of candidates) {
+    for (const [c, base] of candidates) {
       // Lexical check first: a name like ../../x must not even be looked at outside the project.
       if (!this.paths.lexicallyInside(c)) continue;
+      if (base !== null && c.startsWith(`${base}/`) && !this.paths.isDir(base)) continue;
       if (this.paths.isDir(c) && ROLE_PARTS.some((d) => this.paths.isDir(joinUnder(c, d)))) {
         return this.paths.inside(c, ctx.rel);
       }
@@ -243,7 +273,7 @@ export class ProjectWalker implements WalkerApi {
     const key = `role|${dir}|${opts.tasksFrom ?? ""}|${opts.handlersFrom ?? ""}|${ctx.controller}`;
     if (this.walked.has(key)) return;
     this.walked.add(key);
-    const metaFile = this.paths.firstFile(MAIN(joinUnder(dir, "meta"), "main"), ctx.rel);
+    const metaFile = this.mainFile(joinUnder(dir, "meta"), "main", ctx.rel);
     const meta = metaFile ? this.load(metaFile) : null;
     const metaTop = meta?.docs[0];
     // A role searches its own collections: (meta/main.yml), not the play's; a role in a collection searches that too.
@@ -270,14 +300,20 @@ export class ProjectWalker implements WalkerApi {
     const roleReqs = this.paths.firstFile(["requirements.yml", "requirements.yaml"].map((f) => joinUnder(dir, `meta/${f}`)), ctx.rel);
     if (roleReqs) readRoleRequirements(roleReqs, this.paths, (abs) => this.load(abs), this.roleDeclared);
     for (const sub of ["defaults", "vars"]) {
-      const f = this.paths.firstFile(MAIN(joinUnder(dir, sub), "main"), ctx.rel);
+      const f = this.mainFile(joinUnder(dir, sub), "main", ctx.rel);
       if (f) this.scanVarsFile(f, rctx);
     }
-    const tasks = this.paths.firstFile(MAIN(joinUnder(dir, "tasks"), opts.tasksFrom ?? "main"), ctx.rel);
+    const tasks = this.mainFile(joinUnder(dir, "tasks"), opts.tasksFrom ?? "main", ctx.rel);
     if (tasks) this.walkTaskFile(tasks, rctx, line, false);
     else if (opts.tasksFrom) this.findings.warn(`${ctx.rel}:${line}: tasks_from ${opts.tasksFrom} not found in ${this.paths.rel(dir)}`);
-    const handlers = this.paths.firstFile(MAIN(joinUnder(dir, "handlers"), opts.handlersFrom ?? "main"), ctx.rel);
+    const handlers = this.mainFile(joinUnder(dir, "handlers"), opts.handlersFrom ?? "main", ctx.rel);
     if (handlers) this.walkTaskFile(handlers, rctx, line, false);
+  }
+
+  /** A role's `<dir>/<base>` with or without .yml/.yaml/.json; a folder that is not there is one lookup, not four. */
+  private mainFile(dir: string, base: string, from: string): string | null {
+    if (!base.includes("/") && base !== "." && base !== ".." && !this.paths.isDir(dir)) return null;
+    return this.paths.firstFile(MAIN(dir, base), from);
   }
 
   /** Used by the play walker: has the file been seen with this key already? Marks it. */

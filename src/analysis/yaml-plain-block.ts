@@ -18,6 +18,9 @@ function giveUp(): never {
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const NON_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
 
+/** Anything but printable ASCII, tab and line feed: one simple scan, where NON_PRINTABLE tries three patterns per character. */
+const OUTSIDE_ASCII_TEXT = /[^\t\n\x20-\x7e]/;
+
 const SPACE = 32;
 const TAB = 9;
 const HASH = 35;
@@ -38,7 +41,8 @@ export interface PlainBlockLimits {
  * by then is for the caller to drop).
  */
 export function readPlainBlockYaml(source: string, positions: Map<object, number>, limits: PlainBlockLimits): { docs: unknown[]; lineStarts: Int32Array } | null {
-  if (source.charCodeAt(0) === 0xfeff || source.includes("\r") || NON_PRINTABLE.test(source)) return null;
+  // Printable ASCII, tabs and line feeds only (nearly every file): no BOM, \r or control character to look for.
+  if (OUTSIDE_ASCII_TEXT.test(source) && (source.charCodeAt(0) === 0xfeff || source.includes("\r") || NON_PRINTABLE.test(source))) return null;
   try {
     const reader = new PlainBlockReader(source, positions, limits);
     return { docs: reader.documents(), lineStarts: reader.starts };
@@ -58,6 +62,8 @@ class PlainBlockReader {
   /** The first line after the node just read that has content (this.n at the end). */
   private next = 0;
   private nodes = 0;
+  /** Where the value of the key just read starts (set by key()). */
+  private keyEnd = 0;
 
   constructor(
     private readonly src: string,
@@ -159,9 +165,9 @@ class PlainBlockReader {
     for (let at = line; ; ) {
       const end = this.ends[at]!;
       const k0 = this.starts[at]! + col;
-      const { key, after } = this.key(k0, end);
+      const key = this.key(k0, end);
       this.count(depth + 1);
-      const p = afterSpaces(this.src, after, end);
+      const p = afterSpaces(this.src, this.keyEnd, end);
       map[key] = p === end || this.src.charCodeAt(p) === HASH ? this.valueBelow(at, col, depth + 1, true) : this.inline(at, p, col, depth + 1, false);
       const j = this.next;
       if (j >= this.n || this.indents[j]! < col) return map;
@@ -170,8 +176,11 @@ class PlainBlockReader {
     }
   }
 
-  /** A key at k0 and where its value starts (after the colon); gives up on anything but a plain or quoted key. */
-  private key(k0: number, end: number): { key: string; after: number } {
+  /**
+   * A key at k0; where its value starts (after the colon) is left in keyEnd (no object per key: a project has
+   * a hundred thousand). Gives up on anything but a plain or quoted key.
+   */
+  private key(k0: number, end: number): string {
     const s = this.src;
     const c = s.charCodeAt(k0);
     let key: string;
@@ -191,7 +200,8 @@ class PlainBlockReader {
     if (after < end && s.charCodeAt(after) !== SPACE && s.charCodeAt(after) !== TAB) throw GIVE_UP;
     // A merge key needs the aliases this reader does not do.
     if (key === "<<") throw GIVE_UP;
-    return { key, after };
+    this.keyEnd = after;
+    return key;
   }
 
   /** The value of a key or entry whose line ends after the indicator: a collection below it, or null. */

@@ -1,6 +1,7 @@
 // Loads untrusted YAML safely: size and binary checks, alias-expansion (YAML bomb) limits, line numbers per node.
 // Plain block YAML goes through the fast reader (yaml-plain-block.ts); the rest through js-yaml's event parser.
-import { readFileSync, statSync } from "node:fs";
+import { isUtf8 } from "node:buffer";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import * as yaml from "js-yaml";
 import type { Event } from "js-yaml";
 import { AnalysisInputError } from "./types.js";
@@ -26,23 +27,46 @@ export interface LoadedYaml {
   vaultEncrypted: boolean;
   /** 1-based lines of `!vault` tagged values. */
   vaultLines: number[];
+  /** Some node has several parents (YAML aliases): a walk that must see each node once has to remember them. */
+  sharedNodes: boolean;
   /** 1-based line where a mapping or sequence starts; 0 when unknown. */
   lineOf(node: unknown): number;
 }
 
-/** Reads a file as text, refusing oversized, binary and non-UTF-8 content. */
+/** Where files are read: most are a few KiB, so one buffer serves them all (grown for a larger one, up to the limit). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Reads a file as text, refusing oversized, binary and non-UTF-8 content. An open, reads until the end (or past the
+ * limit) and a close: no stat before reading, and no Buffer per file (a project has hundreds).
+ */
 function readTextFile(absPath: string, relPath: string, maxBytes: number): string {
-  const size = statSync(absPath).size;
-  if (size > maxBytes) {
-    throw new AnalysisInputError(`${relPath}: file is ${size} bytes, over the ${maxBytes}-byte limit`, relPath);
-  }
-  const buf = readFileSync(absPath);
-  if (buf.subarray(0, 8192).includes(0)) throw new AnalysisInputError(`${relPath}: binary content, not YAML`, relPath);
+  const fd = openSync(absPath, "r");
+  let n = 0;
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(buf);
-  } catch {
-    throw new AnalysisInputError(`${relPath}: not UTF-8 text`, relPath);
+    for (;;) {
+      if (n === scratch.length) {
+        if (n > maxBytes) break;
+        const bigger = Buffer.allocUnsafe(Math.min(n * 2, maxBytes + 1));
+        scratch.copy(bigger, 0, 0, n);
+        scratch = bigger;
+      }
+      const read = readSync(fd, scratch, n, scratch.length - n, null);
+      if (read === 0) break;
+      n += read;
+    }
+    if (n > maxBytes) {
+      const size = Math.max(fstatSync(fd).size, n);
+      throw new AnalysisInputError(`${relPath}: file is ${size} bytes, over the ${maxBytes}-byte limit`, relPath);
+    }
+  } finally {
+    closeSync(fd);
   }
+  if (scratch.subarray(0, Math.min(n, 8192)).includes(0)) throw new AnalysisInputError(`${relPath}: binary content, not YAML`, relPath);
+  // isUtf8 (simdutf) then a plain decode: what TextDecoder("utf-8", { fatal: true }) gives, BOM dropped as it does.
+  if (!isUtf8(scratch.subarray(0, n))) throw new AnalysisInputError(`${relPath}: not UTF-8 text`, relPath);
+  const text = scratch.toString("utf8", 0, n);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
@@ -102,12 +126,12 @@ function parseWith(source: string, relPath: string, limits: YamlLimits, fast: bo
     return offset === undefined ? 0 : lineAt(offset);
   };
   if (source.startsWith("$ANSIBLE_VAULT;")) {
-    return { file: relPath, docs: [], vaultEncrypted: true, vaultLines: [], lineOf };
+    return { file: relPath, docs: [], vaultEncrypted: true, vaultLines: [], sharedNodes: false, lineOf };
   }
   const plain = fast ? readPlainBlockYaml(source, positions, limits) : null;
   if (plain) {
     lineStarts = plain.lineStarts;
-    return { file: relPath, docs: plain.docs, vaultEncrypted: false, vaultLines: [], lineOf };
+    return { file: relPath, docs: plain.docs, vaultEncrypted: false, vaultLines: [], sharedNodes: false, lineOf };
   }
   positions.clear(); // what the fast reader saw before it gave up
   let events: Event[];
@@ -117,8 +141,9 @@ function parseWith(source: string, relPath: string, limits: YamlLimits, fast: bo
     throw yamlError(err, relPath);
   }
   const vaultOffsets: number[] = [];
-  const docs = new EventConstructor(source, relPath, limits, positions, vaultOffsets).run(events);
-  return { file: relPath, docs, vaultEncrypted: false, vaultLines: vaultOffsets.map(lineAt), lineOf };
+  const constructor = new EventConstructor(source, relPath, limits, positions, vaultOffsets);
+  const docs = constructor.run(events);
+  return { file: relPath, docs, vaultEncrypted: false, vaultLines: vaultOffsets.map(lineAt), sharedNodes: constructor.aliased, lineOf };
 }
 
 function computeLineStarts(source: string): number[] {
@@ -153,6 +178,8 @@ class EventConstructor {
   private readonly anchors = new Map<string, { value: unknown; weight: number }>();
   private readonly stack: Frame[] = [];
   private readonly docs: unknown[] = [];
+  /** An alias was used: some node has several parents. */
+  aliased = false;
 
   constructor(
     private readonly source: string,
@@ -192,6 +219,7 @@ class EventConstructor {
         const target = this.anchors.get(name);
         if (!target) throw new AnalysisInputError(`${this.file}: unknown alias *${name}`, this.file);
         if (target.weight < 0) throw new AnalysisInputError(`${this.file}: recursive alias *${name}`, this.file);
+        this.aliased = true;
         return this.add(target.value, target.weight, null);
       }
       case yaml.EVENT_ID.POP: {

@@ -1,10 +1,13 @@
-// scripts/analyze.mjs builds the CLI's bundle once and again only when one of its inputs changed.
+// scripts/analyze.mjs builds the CLI's bundle once and again only when one of its inputs changed, and runs it with
+// V8's code cache.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ensureBundle } from "../../scripts/analyze.mjs";
+
+const ANALYZE_MJS = path.join(import.meta.dirname, "../../scripts/analyze.mjs");
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,6 +30,15 @@ function program(word: string): { entry: string; dep: string; asset: string; out
 }
 
 const runFile = (file: string) => spawnSync(process.execPath, [file], { encoding: "utf8" }).stdout.trim();
+
+/** The bundle run as `npm run analyze` runs it: runBundle, with the code cache. */
+function runWithCache(file: string): { stdout: string; stderr: string } {
+  const code = `import { runBundle } from ${JSON.stringify(ANALYZE_MJS)}; runBundle(process.argv[1]);`;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code, file], { encoding: "utf8" });
+  return { stdout: r.stdout.trim(), stderr: r.stderr };
+}
+
+const codeCaches = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith(".v8-cache"));
 
 describe("ensureBundle", () => {
   it("builds once, reuses the bundle, and rebuilds when a source or an asset is newer than the build", async () => {
@@ -55,5 +67,28 @@ describe("ensureBundle", () => {
     fs.rmSync(file);
     expect((await ensureBundle(spec)).built).toBe(true);
     expect(runFile(file)).toBe('again "one"');
+  });
+
+  it("runs the bundle with a code cache written by the first run, and a new one for a rebuilt bundle", async () => {
+    const p = program("cached");
+    const spec = { entry: p.entry, outDir: p.outDir, assets: [{ from: p.asset, to: "data/d.json" }] };
+    const { file } = await ensureBundle(spec);
+    expect(codeCaches(p.outDir)).toEqual([]);
+    expect(runWithCache(file)).toEqual({ stdout: 'cached "one"', stderr: "" });
+    const [first] = codeCaches(p.outDir);
+    expect(first).toMatch(/^cli\.cjs\.[0-9a-f]{16}\.v8-cache$/);
+    const written = fs.statSync(path.join(p.outDir, first!)).mtimeMs;
+    // Used, not written again.
+    expect(runWithCache(file)).toEqual({ stdout: 'cached "one"', stderr: "" });
+    expect(codeCaches(p.outDir)).toEqual([first]);
+    expect(fs.statSync(path.join(p.outDir, first!)).mtimeMs).toBe(written);
+
+    // Same length, other code: a cache named by the source's hash is not the old build's.
+    fs.writeFileSync(p.dep, 'export const word: string = "cachex";\n');
+    expect((await ensureBundle(spec)).built).toBe(true);
+    expect(codeCaches(p.outDir)).toEqual([]);
+    expect(runWithCache(file)).toEqual({ stdout: 'cachex "one"', stderr: "" });
+    expect(codeCaches(p.outDir)).toHaveLength(1);
+    expect(codeCaches(p.outDir)).not.toEqual([first]);
   });
 });

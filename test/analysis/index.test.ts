@@ -39,7 +39,7 @@ describe("the generated Ansible index", () => {
   it("applies ansible-builder's exclusions to every collection", () => {
     const excluded = new Set(["ansible", "ansible-core", "ansible-base", "python", "pytest", "pyyaml", "yaml", "mock"]);
     for (const coll of index.collectionNames()) {
-      for (const req of index.data.collections[coll]?.python ?? []) {
+      for (const req of index.collection(coll)?.python ?? []) {
         expect(excluded.has(req.split(/[[<>=!~;\s]/)[0]!.toLowerCase()), `${coll}: ${req}`).toBe(false);
       }
     }
