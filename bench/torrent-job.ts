@@ -158,8 +158,8 @@ function phaseSeconds(world: World, jobId: number): Record<string, number> {
 
 interface HandDroplet {
   ip: string;
-  /** The droplet's /root, seen from this machine (the fake droplet's home directory). */
-  home: string;
+  /** The droplet's /root, seen from this machine (its disk is mounted in the droplet's own namespace). */
+  root(): string;
   ssh: string[];
   release(): Promise<void>;
 }
@@ -196,7 +196,12 @@ async function rentDropletByHand(world: World): Promise<HandDroplet> {
   const ssh = ["-i", keyFile, "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"];
   return {
     ip: droplet.ip,
-    home: droplet.host!.home,
+    // The droplet's disk is mounted in its own namespace: its /root is seen from outside through its rootfs.
+    root: () => {
+      const rootfs = droplet.host!.rootfs();
+      if (rootfs === null) throw new Error(`droplet ${id} is not running`);
+      return path.join(rootfs, "root");
+    },
     ssh,
     async release() {
       await fetch(`${world.digitalOcean.url}/droplets/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${DO_TOKEN}` } });
@@ -214,7 +219,7 @@ async function byHand(world: World, hand: HandDroplet, t: SwarmTorrent, i: numbe
   const m = /aria2c-ns (\d+) (\d+)/.exec(out);
   if (!m) throw new Error(`plain aria2c on the droplet printed no times: ${out.slice(-500)}`);
   const [startNs, endNs] = [BigInt(m[1]!), BigInt(m[2]!)];
-  const lastWriteMs = Math.max(...t.files.map((f) => fs.statSync(path.join(hand.home, remote.slice("/root/".length), f.aria2Path)).mtimeMs));
+  const lastWriteMs = Math.max(...t.files.map((f) => fs.statSync(path.join(hand.root(), remote.slice("/root/".length), f.aria2Path)).mtimeMs));
   const top = t.files[0]!.aria2Path.split("/")[0]!;
   const local = fs.mkdtempSync(path.join(world.dir, `by-hand-${i}-`));
   const t0 = performance.now();
@@ -225,7 +230,7 @@ async function byHand(world: World, hand: HandDroplet, t: SwarmTorrent, i: numbe
     if (got !== f.sha256) throw new Error(`by hand: ${f.aria2Path} has SHA-256 ${got}, expected ${f.sha256}`);
   }
   fs.rmSync(local, { recursive: true, force: true });
-  fs.rmSync(path.join(hand.home, remote.slice("/root/".length)), { recursive: true, force: true });
+  fs.rmSync(path.join(hand.root(), remote.slice("/root/".length)), { recursive: true, force: true });
   return {
     aria2cSeconds: Number(endNs - startNs) / 1e9,
     aria2cLastByteSeconds: (lastWriteMs - Number(startNs / 1_000_000n)) / 1000,
