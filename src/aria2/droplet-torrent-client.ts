@@ -96,7 +96,7 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
         if (p.phase === "complete") return { how: "complete", ...last };
         if (p.phase === "error") return { how: "gone", ...last };
         if (met(last)) {
-          await aria2.forceShutdown().catch(() => undefined);
+          await endSeeding(aria2, p.gid, signal);
           return { how: "met", ...last };
         }
         await sleep(settings.pollIntervalMs ?? 1000, signal);
@@ -114,6 +114,27 @@ export function createDropletTorrentClient(settings: DropletTorrentSettings): To
     },
   };
 }
+
+/**
+ * Ends a download whose seeding policy the job found met, as aria2 ends one by its own rule: `aria2.remove` stops it
+ * gracefully, so the trackers hear "stopped" with the final upload (what a private tracker credits to the account);
+ * forceShutdown contacts no tracker, and follows only to make sure aria2 is stopped before the droplet goes.
+ */
+async function endSeeding(aria2: Aria2Client, gid: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await aria2.remove(gid);
+    for (let waited = 0; waited < REMOVE_WAIT_MS; waited += 200) {
+      if ((await aria2.tellStatus(gid, ["status"])).status === "removed") break;
+      await sleep(200, signal);
+    }
+  } catch {
+    // Gone already, or not answering: the forced stop below (or the droplet's destroy) ends it.
+  }
+  await aria2.forceShutdown().catch(() => undefined);
+}
+
+/** How long a graceful stop may take (aria2 announces "stopped" to each tracker first). */
+const REMOVE_WAIT_MS = 10_000;
 
 /** `select-file` naming every file: how a selection inherited from an earlier launch is undone. */
 function allFiles(count: number): string {
