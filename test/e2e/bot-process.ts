@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
 import { expect } from "vitest";
 import { listProcesses, TEST_RUN_ENV } from "../world/processes.js";
 
@@ -87,5 +88,15 @@ export async function waitForOutput(p: BotProcess, pattern: RegExp, timeoutMs = 
     if (p.hasExited()) throw new Error(`the bot exited before printing ${pattern}:\n${p.out().slice(-3000)}`);
     if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${p.out().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Reads a bot process's database from outside, as the bot writes it (WAL lets readers in). */
+export function readBotDb<T>(dataDir: string, read: (db: Database.Database) => T): T {
+  const db = new Database(path.join(dataDir, "dropship.sqlite"), { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
   }
 }

@@ -8,12 +8,11 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TORRENT_FLOW, type TorrentState } from "../../src/jobs/torrent/torrent-states.js";
 import { startFakeTelegram, type FakeTelegram } from "../world/fake-telegram.js";
 import type { SwarmTorrent } from "../world/swarm.js";
-import { BotProcesses, expectGone, killGroup, waitForOutput, type BotProcess } from "./bot-process.js";
+import { BotProcesses, expectGone, killGroup, readBotDb, waitForOutput, type BotProcess } from "./bot-process.js";
 import { startFakeDigitalOcean } from "../world/fake-digitalocean.js";
 import { ALICE, BOT_TOKEN, DO_TOKEN, buttonData, isCard, startWorld, type World } from "./harness.js";
 import { DROPLET_SWARM_ARIA2_OPTIONS } from "../world/swarm.js";
@@ -79,18 +78,8 @@ afterAll(async () => {
 
 const flowIndex = (s: string) => (TORRENT_FLOW as readonly string[]).indexOf(s);
 
-/** Reads the bot's database from outside, as the bot writes it (WAL lets readers in). */
-function readDb<T>(dataDir: string, read: (db: Database.Database) => T): T {
-  const db = new Database(path.join(dataDir, "dropship.sqlite"), { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
-
 const jobState = (dataDir: string, jobId: number) =>
-  readDb(dataDir, (db) => db.prepare<[number], { state: string; error: string | null; data: string }>("SELECT state, error, data FROM jobs WHERE id = ?").get(jobId)!);
+  readBotDb(dataDir, (db) => db.prepare<[number], { state: string; error: string | null; data: string }>("SELECT state, error, data FROM jobs WHERE id = ?").get(jobId)!);
 
 async function pollUntil<T>(what: string, check: () => T | undefined | null | false, timeoutMs: number, everyMs = 5): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -201,7 +190,7 @@ async function runRow(row: Row, label: string): Promise<void> {
     // A file verified before the kill is kept as it was (same verifiedAt), not pulled a second time.
     const kept = new Map((data.pulled ?? []).map((f) => [f.path, f.verifiedAt]));
     row.earlyPullsKept = Object.entries(row.pulledAtKill ?? {}).every(([p, at]) => kept.get(p) === at);
-    readDb(dataDir, (db) => {
+    readBotDb(dataDir, (db) => {
       row.costBooked = db.prepare<[number], { usd: number | null }>("SELECT SUM(usd) AS usd FROM spend WHERE job_id = ? AND kind = 'actual'").get(jobId)!.usd ?? 0;
       const unsettled = db.prepare<[number], { n: number }>("SELECT COUNT(*) AS n FROM droplets WHERE job_id = ? AND state != 'destroyed'").get(jobId)!.n;
       expect(unsettled, `ledger rows of job ${jobId} not settled`).toBe(0);

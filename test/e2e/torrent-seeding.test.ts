@@ -7,8 +7,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import Database from "better-sqlite3";
-import { BotProcesses, expectGone, killGroup, waitForOutput } from "./bot-process.js";
+import { BotProcesses, expectGone, killGroup, readBotDb, waitForOutput } from "./bot-process.js";
 import { ALICE, buttonData, dropletAria2RpcPort, isCard, lastMessageId, linksMessageOf, nextBotMessage, startWorld, type World } from "./harness.js";
 import type { SentMessage } from "../world/fake-telegram.js";
 import type { Leecher, SwarmTorrent } from "../world/swarm.js";
@@ -137,16 +136,12 @@ describe("a restart while seeding", () => {
     leecher = null;
     const env = await world.env({ DATA_DIR: path.join(world.dir, "data-restart"), LOG_LEVEL: "info" });
     const dataDir = env.DATA_DIR!;
-    const job = (jobId: number) => {
-      const db = new Database(path.join(dataDir, "dropship.sqlite"), { readonly: true, fileMustExist: true });
-      try {
+    const job = (jobId: number) =>
+      readBotDb(dataDir, (db) => {
         const row = db.prepare<[number], { state: string; data: string }>("SELECT state, data FROM jobs WHERE id = ?").get(jobId)!;
         const booked = db.prepare<[number], { usd: number | null }>("SELECT SUM(usd) AS usd FROM spend WHERE job_id = ? AND kind = 'actual'").get(jobId)!.usd ?? 0;
         return { state: row.state, data: JSON.parse(row.data) as { seeded?: { ratio: number; endedBy: string }; allBytesAt?: number }, booked };
-      } finally {
-        db.close();
-      }
-    };
+      });
 
     // Job ids count from 1 in each data directory: the job's droplets are those made from here on with its tag.
     const madeBefore = world.digitalOcean.history().length;
